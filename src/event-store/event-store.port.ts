@@ -100,6 +100,9 @@ export interface EventStore {
    */
   subscribeAll(options?: SubscribeAllOptions): AsyncIterable<StoredEvent>;
 
+  /** Position of the last event in the global order; undefined when there is none. */
+  lastPosition(): Promise<string | undefined>;
+
   /** Orders two positions issued by this store (<0, 0, >0). */
   comparePositions(a: string, b: string): number;
 
