@@ -1,0 +1,35 @@
+import { type DynamicModule, Module } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
+import { AuthModule } from './auth/auth.module.js';
+import { ConfigModule } from './config/config.module.js';
+import type { LedgerConfig } from './config/ledger-config.js';
+import { EventStoreModule } from './event-store/event-store.module.js';
+import { HealthController } from './health/health.controller.js';
+import { CLOCK, systemClock, type Clock } from './ledger/clock.js';
+import { LedgerModule } from './ledger/ledger.module.js';
+import { SitesModule } from './sites/sites.module.js';
+
+export interface AppOptions {
+  /** The time source; tests pass a controllable one. */
+  clock?: Clock;
+}
+
+/** The whole service, for a given configuration (main.ts reads it from the environment; tests make their own). */
+@Module({})
+export class AppModule {
+  static forRoot(config: LedgerConfig, options: AppOptions = {}): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        ConfigModule.forRoot(config),
+        LedgerModule.forRoot(options.clock ?? systemClock),
+        CqrsModule.forRoot(),
+        EventStoreModule,
+        AuthModule,
+        SitesModule,
+      ],
+      controllers: [HealthController],
+    };
+  }
+}
+

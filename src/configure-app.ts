@@ -1,0 +1,34 @@
+import type { INestApplication } from '@nestjs/common';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { correlationId } from './http/request-context.decorator.js';
+import { ProblemDetailsFilter } from './http/problem-details.filter.js';
+import { createValidationPipe } from './http/validation.js';
+
+/**
+ * Everything about the HTTP surface that is not a route: prefix, validation,
+ * errors, OpenAPI. main.ts and the e2e tests both call it, so tests run the
+ * app exactly as it is served.
+ */
+export function configureApp(app: INestApplication): INestApplication {
+  app.setGlobalPrefix('v1', { exclude: ['health'] });
+  app.use(correlationId);
+  app.useGlobalPipes(createValidationPipe());
+  app.useGlobalFilters(new ProblemDetailsFilter());
+  app.enableShutdownHooks();
+
+  const document = SwaggerModule.createDocument(
+    app,
+    new DocumentBuilder()
+      .setTitle('tenant-ledger')
+      .setDescription(
+        'Every site (tenant) lifecycle change as an immutable, hash-chained event. ' +
+          'Sites are deleted only by reviewed, approved, progressive operations; restores are compensating events. ' +
+          'Errors are application/problem+json (RFC 9457) with a stable `code`.',
+      )
+      .setVersion('1')
+      .addBearerAuth()
+      .build(),
+  );
+  SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
+  return app;
+}

@@ -1,0 +1,31 @@
+import { Controller, Get, Inject, Res } from '@nestjs/common';
+import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { Public } from '../auth/roles.decorator.js';
+import { EVENT_STORE, type EventStore, type EventStoreKind } from '../event-store/event-store.port.js';
+
+export interface Health {
+  status: 'ok' | 'unavailable';
+  store: EventStoreKind;
+}
+
+@ApiTags('health')
+@Controller('health')
+export class HealthController {
+  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+
+  @Get()
+  @Public()
+  @ApiOperation({ summary: 'Liveness and store reachability (no token needed)' })
+  @ApiOkResponse({ description: '{status: "ok", store}' })
+  @ApiServiceUnavailableResponse({ description: '{status: "unavailable", store}' })
+  async check(@Res({ passthrough: true }) response: Response): Promise<Health> {
+    try {
+      await this.store.ping();
+      return { status: 'ok', store: this.store.kind };
+    } catch {
+      response.status(503);
+      return { status: 'unavailable', store: this.store.kind };
+    }
+  }
+}

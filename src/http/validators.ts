@@ -1,0 +1,39 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiProperty, type ApiPropertyOptions } from '@nestjs/swagger';
+import { IsISO8601, IsString, Matches, ValidateBy } from 'class-validator';
+import { ID_PATTERN, ID_RULE } from '../common/ids.js';
+import { isIsoDuration } from '../common/iso-duration.js';
+
+/** A site, customer or installation ID (SPEC §3), documented and validated in one place. */
+export function IsLedgerId(options: ApiPropertyOptions = {}): PropertyDecorator {
+  return applyDecorators(
+    ApiProperty({ pattern: ID_PATTERN.source, minLength: 1, maxLength: 64, ...options } as ApiPropertyOptions),
+    IsString(),
+    Matches(ID_PATTERN, { message: `$property must be ${ID_RULE}` }),
+  );
+}
+
+/** An ISO 8601 duration such as P30D. */
+export function IsIsoDuration(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isIsoDuration',
+    validator: {
+      validate: (value: unknown) => typeof value === 'string' && isIsoDuration(value),
+      defaultMessage: () => '$property must be an ISO 8601 duration such as P30D',
+    },
+  });
+}
+
+/** A full ISO 8601 date-time with a zone (2026-11-21T07:37:00Z). */
+export function IsIsoTime(): PropertyDecorator {
+  return applyDecorators(
+    IsISO8601(
+      { strict: true, strictSeparator: true },
+      { message: '$property must be an ISO 8601 date-time such as 2026-11-21T07:37:00Z' },
+    ),
+    Matches(/T.*(Z|[+-]\d\d:?\d\d)$/, { message: '$property must include a time and a zone (Z or ±hh:mm)' }),
+  );
+}
+
+/** Normalises a validated ISO time to the UTC form events are stored with, so strings compare as times. */
+export const toUtcIso = (time: string): string => new Date(time).toISOString();

@@ -1,0 +1,40 @@
+import type { LegalHold, LiveStatus, SiteContact, SiteProduct } from './site.events.js';
+
+/** What every registered site has, whatever its status. */
+export interface SiteFacts {
+  siteId: string;
+  customerId: string;
+  name: string;
+  region: string | null;
+  internal: boolean;
+  products: SiteProduct[];
+  contacts: SiteContact[];
+  deletionProtection: boolean;
+  legalHold: LegalHold | null;
+  retention: string;
+  registeredAt: string;
+  /** Version of the stream after the last event folded in. */
+  version: number;
+  /** When the last event folded in occurred. */
+  updatedAt: string;
+}
+
+/** The soft delete a deleted or purged site carries. */
+export interface Deletion {
+  /** The SiteSoftDeleted eventId, named by the restore that compensates it. */
+  eventId: string;
+  operationId: string;
+  deletedAt: string;
+  purgeAfter: string;
+  previousStatus: LiveStatus;
+}
+
+export type UnregisteredSite = { status: 'unregistered' };
+export type LiveSite = SiteFacts & { status: LiveStatus };
+export type DeletedSite = SiteFacts & { status: 'deleted'; deletion: Deletion };
+export type PurgedSite = SiteFacts & { status: 'purged'; deletion: Deletion; purgedAt: string };
+
+export type SiteState = UnregisteredSite | LiveSite | DeletedSite | PurgedSite;
+export type RegisteredSite = Exclude<SiteState, UnregisteredSite>;
+
+export const initialSiteState: SiteState = { status: 'unregistered' };

@@ -1,0 +1,29 @@
+import { Module } from '@nestjs/common';
+import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
+import { PersonalDataCodec } from '../ledger/personal-data.codec.js';
+import type { SitePolicy } from './domain/site.decider.js';
+import { SITE_POLICY, SiteCommandHandler } from './site-command.handler.js';
+import { GetSiteHandler, GetSiteHistoryHandler } from './site.queries.js';
+import { SiteStreams } from './site-streams.js';
+import { SitesController } from './sites.controller.js';
+
+@Module({
+  controllers: [SitesController],
+  providers: [
+    PersonalDataCodec,
+    SiteStreams,
+    SiteCommandHandler,
+    GetSiteHandler,
+    GetSiteHistoryHandler,
+    {
+      provide: SITE_POLICY,
+      inject: [LEDGER_CONFIG],
+      useFactory: (config: LedgerConfig): SitePolicy => ({
+        defaultRetention: config.retention,
+        minRetention: config.minRetention,
+      }),
+    },
+  ],
+  exports: [SiteStreams, PersonalDataCodec],
+})
+export class SitesModule {}

@@ -1,0 +1,112 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { existsSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+import { makeDataDir, TOKENS, writeTestTokens } from './support/test-app.js';
+
+/**
+ * The service as `npm start` runs it: the built dist/main.js in its own
+ * process. `npm test` builds first (pretest), so this runs the code under test.
+ */
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const main = join(root, 'dist', 'main.js');
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+    });
+  });
+}
+
+interface Running {
+  child: ChildProcess;
+  base: string;
+  output: () => string;
+}
+
+async function startService(env: Record<string, string>): Promise<Running> {
+  const port = await freePort();
+  let output = '';
+  const child = spawn(process.execPath, [main], {
+    env: { PATH: process.env['PATH'] ?? '', ...env, PORT: String(port) },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  const base = `http://127.0.0.1:${port}`;
+  const deadline = Date.now() + 20_000;
+  for (;;) {
+    if (child.exitCode !== null) throw new Error(`service exited ${child.exitCode}: ${output}`);
+    try {
+      const response = await fetch(`${base}/health`);
+      if (response.ok) return { child, base, output: () => output };
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`service did not start: ${output}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
+function exitOf(child: ChildProcess): Promise<number | null> {
+  return child.exitCode !== null
+    ? Promise.resolve(child.exitCode)
+    : new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+describe('the service process', () => {
+  const dirs: string[] = [];
+  const children: ChildProcess[] = [];
+  afterEach(() => {
+    for (const child of children.splice(0)) child.kill('SIGKILL');
+    for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('dist/main.js exists (npm test builds first)', () => {
+    expect(existsSync(main)).toBe(true);
+  });
+
+  it('a write answered 201 survives kill -9 of the process', async () => {
+    const dataDir = makeDataDir();
+    dirs.push(dataDir);
+    const env = { LEDGER_DATA_DIR: dataDir, LEDGER_TOKENS_FILE: writeTestTokens(dataDir) };
+    const first = await startService(env);
+    children.push(first.child);
+    const headers = { Authorization: `Bearer ${TOKENS.operator}`, 'Content-Type': 'application/json' };
+    const created = await fetch(`${first.base}/v1/sites`, {
+      method: 'POST',
+      headers,
+      body: JSON.stringify({ siteId: 'crash-1', customerId: 'c', name: 'n', contacts: [{ name: 'A', email: 'a@example.com', role: 'owner' }] }),
+    });
+    expect(created.status).toBe(201);
+    first.child.kill('SIGKILL');
+    expect(await exitOf(first.child)).toBeNull();
+
+    const second = await startService(env);
+    children.push(second.child);
+    const read = await fetch(`${second.base}/v1/sites/crash-1`, { headers });
+    expect(read.status).toBe(200);
+    expect(await read.json()).toMatchObject({ siteId: 'crash-1', version: 1, contacts: [{ email: 'a@example.com' }] });
+  });
+
+  it('an invalid setting stops the start with a message naming the variable', async () => {
+    const dataDir = makeDataDir();
+    dirs.push(dataDir);
+    let output = '';
+    const child = spawn(process.execPath, [main], {
+      env: { PATH: process.env['PATH'] ?? '', LEDGER_DATA_DIR: dataDir, LEDGER_CANARY_SITES: '0', LEDGER_STORE: 'oracle' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    children.push(child);
+    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+    expect(await exitOf(child)).toBe(1);
+    expect(output).toContain('LEDGER_CANARY_SITES');
+    expect(output).toContain('LEDGER_STORE');
+  });
+});
