@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { canonicalJson } from './canonical-json.js';
+import { canonicalJson } from '../common/canonical-json.js';
 import type { JsonObject } from '../common/json.js';
 
 /** The `prevHash` of the first event of every stream. */
