@@ -16,7 +16,12 @@ export interface AppendResult {
   streamId: string;
   /** The stream's version after the append (its last event's version). */
   nextVersion: number;
-  /** Global position of the last event appended. */
+  /**
+   * Global position of the last event appended. After an empty append
+   * (a version check only) nothing was appended: the value is then only a
+   * reference point (sqlite and memory give the stream's last position, or
+   * `'0'` for a stream that does not exist) — do not resume from it.
+   */
   position: string;
 }
 
@@ -25,7 +30,11 @@ export interface ReadStreamOptions {
   afterVersion?: number;
   /** Only events up to and including this version. */
   toVersion?: number;
-  /** Only events whose `metadata.occurredAt` is at or before this ISO time. */
+  /**
+   * Only events whose `metadata.occurredAt` is at or before this ISO time,
+   * compared as instants: `…T10:00:00Z`, `…T10:00:00.000Z` and
+   * `…T11:00:00+01:00` are the same time.
+   */
   toTime?: string;
   /** At most this many events. */
   limit?: number;
@@ -94,9 +103,10 @@ export interface EventStore {
   /**
    * Every event after `options.after` in global order: first those already
    * stored (catch-up), then each new one as it is committed (live), without
-   * gaps or repeats. Ends when `options.signal` aborts or the consumer stops
-   * iterating. Consumers pull, so a slow consumer slows delivery instead of
-   * growing a buffer.
+   * gaps or repeats. Ends when `options.signal` aborts (delivering nothing
+   * more, not even events already fetched), the consumer stops iterating, or
+   * the store is closed. Consumers pull, so a slow consumer slows delivery
+   * instead of growing a buffer.
    */
   subscribeAll(options?: SubscribeAllOptions): AsyncIterable<StoredEvent>;
 

@@ -1,0 +1,370 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import Database from 'better-sqlite3';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DuplicateEventIdError } from '../adapter-kit.js';
+import { verifyChain, type NewEvent } from '../event-envelope.js';
+import {
+  EventStoreUnavailableError,
+  WrongExpectedVersionError,
+} from '../event-store.errors.js';
+import { describeEventStoreContract } from '../event-store.contract.js';
+import { LEDGER_STREAM_PREFIXES } from '../ledger-streams.js';
+import {
+  SqliteEventStore,
+  type SqliteEventStoreOptions,
+} from './sqlite-event-store.js';
+
+const CONTRACT_PREFIXES = [...LEDGER_STREAM_PREFIXES, 'contract-'];
+
+describeEventStoreContract('sqlite', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'ledger-sqlite-'));
+  // A subdirectory that does not exist yet: the store creates it.
+  const file = join(dir, 'data', 'ledger.db');
+  const open = (): SqliteEventStore =>
+    new SqliteEventStore(file, { streamPrefixes: CONTRACT_PREFIXES });
+  const opened = [open()];
+  const store = opened[0] as SqliteEventStore;
+  return {
+    store,
+    openSecondWriter: async () => {
+      const second = open();
+      opened.push(second);
+      return second;
+    },
+    reopen: async () => {
+      await store.close();
+      const again = open();
+      opened.push(again);
+      return again;
+    },
+    atomicAppendMany: true,
+    cleanup: async () => {
+      for (const each of opened) await each.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+});
+
+function newEvent(data: NewEvent['data'] = { n: 1 }): NewEvent {
+  return {
+    eventId: randomUUID(),
+    type: 'Tested',
+    data,
+    metadata: {
+      actor: 'test',
+      occurredAt: new Date().toISOString(),
+      correlationId: randomUUID(),
+      causationId: null,
+    },
+  };
+}
+
+describe('SqliteEventStore', () => {
+  let dir: string;
+  let file: string;
+  const toClose: { close(): unknown }[] = [];
+
+  const openStore = (options?: SqliteEventStoreOptions): SqliteEventStore => {
+    const store = new SqliteEventStore(file, options);
+    toClose.push(store);
+    return store;
+  };
+  const openRaw = (): Database.Database => {
+    const db = new Database(file);
+    toClose.push(db);
+    return db;
+  };
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'ledger-sqlite-'));
+    file = join(dir, 'ledger.db');
+  });
+
+  afterEach(async () => {
+    for (const each of toClose.splice(0).reverse()) await each.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('runs in WAL mode with synchronous=FULL', () => {
+    const store = openStore();
+    expect(store.durabilitySettings()).toEqual({
+      journalMode: 'wal',
+      synchronous: 2,
+      busyTimeoutMs: 5000,
+    });
+    // WAL is a property of the file: another connection sees it too.
+    expect(openRaw().pragma('journal_mode', { simple: true })).toBe('wal');
+  });
+
+  it('catches a record edited in the file: verifyChain names it', async () => {
+    const store = openStore();
+    await store.append('site-a', 0, [
+      newEvent(),
+      newEvent({ name: 'Acme' }),
+      newEvent(),
+    ]);
+    const intact = await store.readStream('site-a');
+    expect(verifyChain(intact).ok).toBe(true);
+
+    const raw = openRaw();
+    const edit = raw.prepare(
+      `UPDATE events SET data = json_set(data, '$.name', 'Evil') WHERE stream_id = 'site-a' AND version = 2`,
+    );
+    // A stray edit is refused outright; a deliberate one must drop the guard first.
+    expect(() => edit.run()).toThrow(/immutable/);
+    raw.exec('DROP TRIGGER events_are_immutable');
+    expect(edit.run().changes).toBe(1);
+
+    const tampered = await store.readStream('site-a');
+    expect(tampered[1]?.data).toEqual({ name: 'Evil' });
+    expect(verifyChain(tampered)).toEqual({
+      ok: false,
+      brokenAt: { streamId: 'site-a', version: 2, eventId: intact[1]?.eventId },
+    });
+  });
+
+  it('catches a record removed from the file', async () => {
+    const store = openStore();
+    await store.append('site-a', 0, [newEvent(), newEvent(), newEvent()]);
+    const intact = await store.readStream('site-a');
+    const raw = openRaw();
+    raw.exec('DROP TRIGGER events_are_never_deleted');
+    raw
+      .prepare(`DELETE FROM events WHERE stream_id = 'site-a' AND version = 2`)
+      .run();
+
+    expect(verifyChain(await store.readStream('site-a'))).toEqual({
+      ok: false,
+      brokenAt: { streamId: 'site-a', version: 3, eventId: intact[2]?.eventId },
+    });
+  });
+
+  it('shows only the configured stream prefixes in the global order', async () => {
+    const store = openStore();
+    expect(await store.lastPosition()).toBeUndefined();
+    const site = await store.append('site-a', 0, [newEvent()]);
+    await store.append('siteXkey', 0, [newEvent()]);
+    await store.append('sitekey-a', 0, [newEvent()]);
+
+    expect((await store.readAll({ limit: 10 })).map((e) => e.streamId)).toEqual(
+      ['site-a'],
+    );
+    expect(await store.lastPosition()).toBe(site.position);
+    expect(await store.readStream('sitekey-a')).toHaveLength(1);
+
+    // `_` is a LIKE wildcard: a prefix test built on LIKE would let site_
+    // match site-a and siteXkey too.
+    const custom = openStore({ streamPrefixes: ['sitekey-', 'site_'] });
+    expect(
+      (await custom.readAll({ limit: 10 })).map((e) => e.streamId),
+    ).toEqual(['sitekey-a']);
+  });
+
+  it('orders positions as numbers, not as strings', async () => {
+    const store = openStore();
+    await store.append(
+      'site-a',
+      0,
+      Array.from({ length: 11 }, () => newEvent()),
+    );
+    const positions = (await store.readAll({ limit: 20 })).map(
+      (e) => e.position,
+    );
+    expect(positions.slice(8, 10)).toEqual(['9', '10']);
+    expect(store.comparePositions('9', '10')).toBeLessThan(0);
+    expect(store.comparePositions('10', '9')).toBeGreaterThan(0);
+    expect(store.comparePositions('10', '10')).toBe(0);
+    expect(() => store.comparePositions('10', 'x')).toThrow(RangeError);
+    await expect(store.readAll({ after: '-1', limit: 1 })).rejects.toThrow(
+      RangeError,
+    );
+  });
+
+  it('wakes a waiting subscriber on its own append, without waiting for the poll', async () => {
+    // A poll a minute apart: only the in-process notification can deliver in time.
+    const store = openStore({ pollIntervalMs: 60_000 });
+    const iterator = store.subscribeAll()[Symbol.asyncIterator]();
+    const pending = iterator.next();
+    const event = newEvent();
+    await store.append('site-a', 0, [event]);
+    expect((await pending).value?.eventId).toBe(event.eventId);
+    await iterator.return?.();
+  });
+
+  it('leaves no poll timer behind once a waiting subscription is woken or aborted', async () => {
+    const store = openStore({ pollIntervalMs: 60_000 });
+    const timers = (): number =>
+      process
+        .getActiveResourcesInfo()
+        .filter((resource) => resource === 'Timeout').length;
+    const before = timers();
+
+    const woken = store.subscribeAll()[Symbol.asyncIterator]();
+    const pending = woken.next(); // caught up at once: now waiting, with its poll timer
+    expect(timers()).toBe(before + 1);
+    await store.append('site-a', 0, [newEvent()]);
+    expect((await pending).done).toBe(false);
+    expect(timers()).toBe(before);
+    await woken.return?.();
+
+    const controller = new AbortController();
+    const aborted = store
+      .subscribeAll({ after: '1', signal: controller.signal })
+      [Symbol.asyncIterator]();
+    const ended = aborted.next();
+    expect(timers()).toBe(before + 1);
+    controller.abort();
+    expect((await ended).done).toBe(true);
+    expect(timers()).toBe(before);
+  });
+
+  it('rejects an event id that is already stored, writing nothing', async () => {
+    const store = openStore();
+    const event = newEvent();
+    await store.append('site-a', 0, [event]);
+    await expect(
+      store.append('site-b', 0, [{ ...newEvent(), eventId: event.eventId }]),
+    ).rejects.toEqual(new DuplicateEventIdError(event.eventId));
+    expect(await store.streamVersion('site-b')).toBe(0);
+  });
+
+  it('turns a write lock held too long by another connection into EventStoreUnavailableError', async () => {
+    const store = openStore({ busyTimeoutMs: 50 });
+    const other = openRaw();
+    other.exec('BEGIN IMMEDIATE');
+    const error = await store
+      .append('site-a', 0, [newEvent()])
+      .catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(EventStoreUnavailableError);
+    expect((error as Error).message).toMatch(/locked by another writer/);
+    expect((error as Error).cause).toBeInstanceOf(Database.SqliteError);
+
+    // The other connection commits the same stream meanwhile: a plain version conflict.
+    other
+      .prepare(
+        `INSERT INTO events (stream_id, version, event_id, type, data, metadata, prev_hash, hash, occurred_at)
+         VALUES ('site-a', 1, 'raw', 'T', '{}', '{}', '', '', 0)`,
+      )
+      .run();
+    other.exec('COMMIT');
+    await expect(
+      store.append('site-a', 0, [newEvent()]),
+    ).rejects.toBeInstanceOf(WrongExpectedVersionError);
+  });
+
+  it('stays correct while another thread writes the same stream through its own connection', async () => {
+    // better-sqlite3 is synchronous, so two stores in one thread never truly
+    // overlap; a worker thread with its own connection does. It appends raw
+    // rows to the same stream as fast as the lock allows.
+    const store = openStore();
+    await store.append('site-a', 0, [newEvent()]);
+    // [0]: set to 1 to stop the worker; [1]: rows the worker has written.
+    const shared = new Int32Array(new SharedArrayBuffer(8));
+    const worker = new Worker(RACING_WRITER, {
+      eval: true,
+      workerData: {
+        driver: createRequire(import.meta.url).resolve('better-sqlite3'),
+        file,
+        streamId: 'site-a',
+        shared: shared.buffer,
+      },
+    });
+    const workerDone = new Promise<number>((resolve, reject) => {
+      worker.on('message', (message: unknown) => {
+        if (typeof message === 'number') resolve(message);
+      });
+      worker.on('error', reject);
+    });
+    await new Promise<void>((resolve) =>
+      worker.once('message', () => resolve()),
+    );
+
+    const ours: string[] = [];
+    const conflicts: unknown[] = [];
+    const deadline = Date.now() + 4_000;
+    while (ours.length < 100 || Atomics.load(shared, 1) < 100) {
+      if (Date.now() > deadline)
+        throw new Error(
+          `only ${ours.length} + ${Atomics.load(shared, 1)} appends`,
+        );
+      const event = newEvent();
+      try {
+        await store.append('site-a', await store.streamVersion('site-a'), [
+          event,
+        ]);
+        ours.push(event.eventId);
+      } catch (error) {
+        conflicts.push(error);
+      }
+      // Leave the lock free for a moment, as the worker does: SQLite's lock
+      // is not fair, and a writer that never pauses starves the other one.
+      await new Promise((resolve) => setTimeout(resolve, 1));
+    }
+    Atomics.store(shared, 0, 1);
+    const raced = await workerDone;
+
+    // Every failure was a clean version conflict, never a driver error.
+    for (const error of conflicts)
+      expect(error).toBeInstanceOf(WrongExpectedVersionError);
+    const stream = await store.readStream('site-a');
+    expect(stream.map((e) => e.version)).toEqual(stream.map((_, i) => i + 1));
+    expect(stream.filter((e) => ours.includes(e.eventId))).toHaveLength(
+      ours.length,
+    );
+    expect(stream.filter((e) => e.type === 'Raced')).toHaveLength(raced);
+    // The writers really interleaved: a raced row sits between two of ours.
+    const kinds = stream.map((e) => (e.type === 'Raced' ? 'r' : 'o')).join('');
+    expect(kinds).toMatch(/o+r+o/);
+  });
+
+  it('fails clearly once closed, and ends running subscriptions', async () => {
+    const store = openStore();
+    const iterator = store.subscribeAll()[Symbol.asyncIterator]();
+    const pending = iterator.next();
+    await store.close();
+    expect(await pending).toEqual({ done: true, value: undefined });
+    await expect(store.readAll({ limit: 1 })).rejects.toBeInstanceOf(
+      EventStoreUnavailableError,
+    );
+    await expect(store.ping()).rejects.toBeInstanceOf(
+      EventStoreUnavailableError,
+    );
+    await store.close(); // idempotent
+  });
+});
+
+/**
+ * Plain JavaScript for a worker thread: appends rows to one stream with its
+ * own connection until told to stop, counting them in `shared[1]`, with a
+ * short pause after each (see the test).
+ */
+const RACING_WRITER = `
+const { parentPort, workerData } = require('node:worker_threads');
+const Database = require(workerData.driver);
+const db = new Database(workerData.file, { timeout: 5000 });
+const shared = new Int32Array(workerData.shared);
+const head = db.prepare('SELECT coalesce(max(version), 0) FROM events WHERE stream_id = ?').pluck();
+const insert = db.prepare(
+  "INSERT INTO events (stream_id, version, event_id, type, data, metadata, prev_hash, hash, occurred_at) " +
+  "VALUES (?, ?, ?, 'Raced', '{}', '{\\"occurredAt\\":\\"1970-01-01T00:00:00.000Z\\"}', '', 'raced', 0)"
+);
+const write = db.transaction(() => {
+  const version = head.get(workerData.streamId) + 1;
+  insert.run(workerData.streamId, version, 'raced-' + version);
+});
+write.immediate();
+Atomics.add(shared, 1, 1);
+parentPort.postMessage('writing');
+while (Atomics.load(shared, 0) === 0) {
+  write.immediate();
+  Atomics.add(shared, 1, 1);
+  Atomics.wait(shared, 0, 0, 1);
+}
+db.close();
+parentPort.postMessage(Atomics.load(shared, 1));
+`;

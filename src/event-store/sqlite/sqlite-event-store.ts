@@ -1,0 +1,465 @@
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+import Database from 'better-sqlite3';
+import type { JsonObject } from '../../common/json.js';
+import {
+  CommitNotifier,
+  DuplicateEventIdError,
+  checkAppends,
+  compareSequencePositions,
+  pagedSubscription,
+  parseSequencePosition,
+  readAllLimit,
+  streamPrefixFilter,
+  streamRange,
+} from '../adapter-kit.js';
+import {
+  EMPTY_STREAM_HEAD,
+  chainEvents,
+  type EventMetadata,
+  type NewEvent,
+  type StoredEvent,
+} from '../event-envelope.js';
+import {
+  EventStoreUnavailableError,
+  WrongExpectedVersionError,
+} from '../event-store.errors.js';
+import type {
+  AppendResult,
+  EventStore,
+  ReadAllOptions,
+  ReadStreamOptions,
+  StreamAppend,
+  SubscribeAllOptions,
+} from '../event-store.port.js';
+import { LEDGER_STREAM_PREFIXES } from '../ledger-streams.js';
+
+export interface SqliteEventStoreOptions {
+  /**
+   * Streams shown by `readAll`, `subscribeAll` and `lastPosition`; other
+   * streams can be written and read by id but stay out of the global order.
+   * Default: the ledger's own prefixes.
+   */
+  streamPrefixes?: readonly string[];
+  /**
+   * How long an append waits for another connection's write lock before it
+   * fails with EventStoreUnavailableError. better-sqlite3 is synchronous, so
+   * the wait blocks this process's event loop: keep it short.
+   */
+  busyTimeoutMs?: number;
+  /** How often an idle `subscribeAll` re-reads, to see other processes' commits. */
+  pollIntervalMs?: number;
+}
+
+const DEFAULT_BUSY_TIMEOUT_MS = 5_000;
+const DEFAULT_POLL_INTERVAL_MS = 200;
+const SUBSCRIPTION_PAGE_SIZE = 256;
+
+/**
+ * Idempotent. The triggers make a stray UPDATE or DELETE by an operator fail
+ * loudly; they do not stop a deliberate tamperer (who can drop them), which
+ * is what the hash chain is for.
+ */
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS events (
+  -- AUTOINCREMENT: a position is never reused, even if the newest rows are
+  -- removed by hand, so a subscriber's saved position never names another event.
+  position    INTEGER PRIMARY KEY AUTOINCREMENT,
+  stream_id   TEXT    NOT NULL,
+  version     INTEGER NOT NULL CHECK (version >= 1),
+  event_id    TEXT    NOT NULL UNIQUE,
+  type        TEXT    NOT NULL,
+  data        TEXT    NOT NULL,
+  metadata    TEXT    NOT NULL,
+  prev_hash   TEXT    NOT NULL,
+  hash        TEXT    NOT NULL,
+  -- metadata.occurredAt in ms since the epoch, for toTime reads.
+  occurred_at INTEGER NOT NULL,
+  UNIQUE (stream_id, version)
+) STRICT;
+CREATE TRIGGER IF NOT EXISTS events_are_immutable BEFORE UPDATE ON events
+BEGIN SELECT RAISE(ABORT, 'ledger events are immutable'); END;
+CREATE TRIGGER IF NOT EXISTS events_are_never_deleted BEFORE DELETE ON events
+BEGIN SELECT RAISE(ABORT, 'ledger events are never deleted'); END;
+`;
+
+const EVENT_COLUMNS =
+  'position, stream_id, version, event_id, type, data, metadata, prev_hash, hash';
+
+interface EventRow {
+  position: number;
+  stream_id: string;
+  version: number;
+  event_id: string;
+  type: string;
+  data: string;
+  metadata: string;
+  prev_hash: string;
+  hash: string;
+}
+
+interface HeadRow {
+  version: number;
+  hash: string;
+  position: number;
+}
+
+interface InsertParams {
+  stream_id: string;
+  version: number;
+  event_id: string;
+  type: string;
+  data: string;
+  metadata: string;
+  prev_hash: string;
+  hash: string;
+  occurred_at: number;
+}
+
+type PrefixParams = Record<`prefix${number}`, string>;
+
+/**
+ * The default store: one SQLite file, no server.
+ *
+ * Durability: WAL with `synchronous=FULL` fsyncs the log on every commit, so
+ * an acknowledged append survives power loss. Each `append`/`appendMany` is
+ * one `BEGIN IMMEDIATE` transaction: it takes the write lock before reading
+ * the stream head, so two connections (or processes) cannot both pass the
+ * version check — the second one waits, then sees the new head.
+ *
+ * Positions are the AUTOINCREMENT key as a decimal string. Because writers
+ * hold the one write lock from the key's assignment to commit, positions
+ * become visible in order: a reader that has seen position n will never
+ * later find a new event below n.
+ *
+ * After an empty append (a version check only) `position` is that of the
+ * stream's last event, or `'0'` for a stream that does not exist.
+ */
+export class SqliteEventStore implements EventStore {
+  readonly kind = 'sqlite' as const;
+
+  readonly #db: Database.Database;
+  readonly #notifier = new CommitNotifier();
+  readonly #pollIntervalMs: number;
+  readonly #prefixParams: PrefixParams;
+  readonly #head: Database.Statement<[string], HeadRow>;
+  readonly #insert: Database.Statement<[InsertParams]>;
+  readonly #readStream: Database.Statement<
+    [
+      {
+        streamId: string;
+        afterVersion: number;
+        toVersion: number;
+        toTimeMs: number;
+        limit: number;
+      },
+    ],
+    EventRow
+  >;
+  readonly #readAll: Database.Statement<
+    [PrefixParams & { after: number; limit: number }],
+    EventRow
+  >;
+  readonly #lastPosition: Database.Statement<
+    [PrefixParams],
+    { position: number }
+  >;
+  readonly #hasEventId: Database.Statement<[string], { found: number }>;
+  readonly #ping: Database.Statement<[], unknown>;
+  readonly #appendAll: Database.Transaction<
+    (
+      appends: readonly StreamAppend[],
+      occurredAtMs: readonly number[][],
+    ) => AppendResult[]
+  >;
+
+  /** Opens (creating it and its directory if missing) the store in `file`. */
+  constructor(file: string, options: SqliteEventStoreOptions = {}) {
+    const prefixes = options.streamPrefixes ?? LEDGER_STREAM_PREFIXES;
+    streamPrefixFilter(prefixes); // validates
+    this.#pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+    this.#prefixParams = Object.fromEntries(
+      prefixes.map((prefix, i) => [`prefix${i}`, prefix]),
+    );
+    // instr(...) = 1 is "starts with" without LIKE's wildcards (`_` is one).
+    const inLedger = `(${prefixes.map((_, i) => `instr(stream_id, @prefix${i}) = 1`).join(' OR ')})`;
+
+    mkdirSync(dirname(file), { recursive: true });
+    const db = new Database(file, {
+      timeout: options.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS,
+    });
+    try {
+      configureDurability(db);
+      db.exec(SCHEMA);
+      this.#head = db.prepare(
+        'SELECT version, hash, position FROM events WHERE stream_id = ? ORDER BY version DESC LIMIT 1',
+      );
+      this.#insert = db.prepare(
+        `INSERT INTO events (stream_id, version, event_id, type, data, metadata, prev_hash, hash, occurred_at)
+         VALUES (@stream_id, @version, @event_id, @type, @data, @metadata, @prev_hash, @hash, @occurred_at)`,
+      );
+      this.#readStream = db.prepare(
+        `SELECT ${EVENT_COLUMNS} FROM events
+         WHERE stream_id = @streamId AND version > @afterVersion AND version <= @toVersion
+           AND occurred_at <= @toTimeMs
+         ORDER BY version LIMIT @limit`,
+      );
+      this.#readAll = db.prepare(
+        `SELECT ${EVENT_COLUMNS} FROM events
+         WHERE position > @after AND ${inLedger} ORDER BY position LIMIT @limit`,
+      );
+      this.#lastPosition = db.prepare(
+        `SELECT position FROM events WHERE ${inLedger} ORDER BY position DESC LIMIT 1`,
+      );
+      this.#ping = db.prepare('SELECT 1');
+      this.#hasEventId = db.prepare(
+        'SELECT 1 AS found FROM events WHERE event_id = ?',
+      );
+      this.#appendAll = db.transaction(
+        (
+          appends: readonly StreamAppend[],
+          occurredAtMs: readonly number[][],
+        ): AppendResult[] =>
+          appends.map((append, i) =>
+            this.#appendInTransaction(append, occurredAtMs[i] ?? []),
+          ),
+      );
+    } catch (error) {
+      db.close();
+      throw error;
+    }
+    this.#db = db;
+  }
+
+  async append(
+    streamId: string,
+    expectedVersion: number,
+    events: readonly NewEvent[],
+  ): Promise<AppendResult> {
+    const [result] = await this.appendMany([
+      { streamId, expectedVersion, events },
+    ]);
+    if (result === undefined)
+      throw new Error('appendMany returned no result for one append');
+    return result;
+  }
+
+  async appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
+    if (appends.length === 0) return [];
+    const occurredAtMs = checkAppends(appends);
+    const results = this.#guard(
+      () => this.#appendAll.immediate(appends, occurredAtMs),
+      appends,
+    );
+    if (appends.some((append) => append.events.length > 0))
+      this.#notifier.notify();
+    return results;
+  }
+
+  async streamVersion(streamId: string): Promise<number> {
+    return this.#guard(() => this.#head.get(streamId)?.version ?? 0);
+  }
+
+  async readStream(
+    streamId: string,
+    options?: ReadStreamOptions,
+  ): Promise<StoredEvent[]> {
+    const range = streamRange(options);
+    return this.#guard(() =>
+      this.#readStream.all({ streamId, ...range }).map(toStoredEvent),
+    );
+  }
+
+  async readAll(options: ReadAllOptions): Promise<StoredEvent[]> {
+    return this.#readAllNow(options.after, readAllLimit(options.limit));
+  }
+
+  subscribeAll(options?: SubscribeAllOptions): AsyncIterable<StoredEvent> {
+    if (options?.after !== undefined) parseSequencePosition(options.after); // fail now, not on first pull
+    return pagedSubscription(
+      {
+        readPage: (after, limit) => this.#readAllNow(after, limit),
+        notifier: this.#notifier,
+        pageSize: SUBSCRIPTION_PAGE_SIZE,
+        pollIntervalMs: this.#pollIntervalMs,
+      },
+      options,
+    );
+  }
+
+  async lastPosition(): Promise<string | undefined> {
+    const row = this.#guard(() => this.#lastPosition.get(this.#prefixParams));
+    return row === undefined ? undefined : String(row.position);
+  }
+
+  comparePositions(a: string, b: string): number {
+    return compareSequencePositions(a, b);
+  }
+
+  async ping(): Promise<void> {
+    this.#guard(() => this.#ping.get());
+  }
+
+  /** Idempotent. Running subscriptions end; later calls fail with EventStoreUnavailableError. */
+  async close(): Promise<void> {
+    this.#notifier.close();
+    if (this.#db.open) this.#db.close();
+  }
+
+  /**
+   * The connection's durability settings as SQLite reports them, for health
+   * checks and tests: `synchronous` 2 is FULL.
+   */
+  durabilitySettings(): {
+    journalMode: string;
+    synchronous: number;
+    busyTimeoutMs: number;
+  } {
+    return this.#guard(() => ({
+      journalMode: String(this.#db.pragma('journal_mode', { simple: true })),
+      synchronous: Number(this.#db.pragma('synchronous', { simple: true })),
+      busyTimeoutMs: Number(this.#db.pragma('busy_timeout', { simple: true })),
+    }));
+  }
+
+  /** Runs inside the BEGIN IMMEDIATE transaction; a throw rolls back every stream. */
+  #appendInTransaction(
+    append: StreamAppend,
+    occurredAtMs: readonly number[],
+  ): AppendResult {
+    const { streamId, expectedVersion, events } = append;
+    const head = this.#head.get(streamId);
+    const actualVersion = head?.version ?? 0;
+    if (actualVersion !== expectedVersion) {
+      throw new WrongExpectedVersionError(
+        streamId,
+        expectedVersion,
+        actualVersion,
+      );
+    }
+    let position = head?.position ?? 0;
+    chainEvents(streamId, head ?? EMPTY_STREAM_HEAD, events).forEach(
+      (event, i) => {
+        const inserted = this.#insert.run({
+          stream_id: event.streamId,
+          version: event.version,
+          event_id: event.eventId,
+          type: event.type,
+          data: JSON.stringify(event.data),
+          metadata: JSON.stringify(event.metadata),
+          prev_hash: event.prevHash,
+          hash: event.hash,
+          occurred_at: occurredAtMs[i] ?? Number.NaN,
+        });
+        position = Number(inserted.lastInsertRowid);
+      },
+    );
+    return {
+      streamId,
+      nextVersion: actualVersion + events.length,
+      position: String(position),
+    };
+  }
+
+  #readAllNow(after: string | undefined, limit: number): StoredEvent[] {
+    const afterPosition =
+      after === undefined ? 0 : parseSequencePosition(after);
+    return this.#guard(() =>
+      this.#readAll
+        .all({ ...this.#prefixParams, after: afterPosition, limit })
+        .map(toStoredEvent),
+    );
+  }
+
+  /**
+   * Runs `work`, turning driver errors into the port's errors so no caller
+   * sees a SqliteError. `appends` lets a constraint violation name its cause.
+   */
+  #guard<T>(work: () => T, appends?: readonly StreamAppend[]): T {
+    if (!this.#db.open)
+      throw new EventStoreUnavailableError('the sqlite event store is closed');
+    try {
+      return work();
+    } catch (error) {
+      throw this.#translate(error, appends);
+    }
+  }
+
+  #translate(
+    error: unknown,
+    appends: readonly StreamAppend[] | undefined,
+  ): unknown {
+    if (!(error instanceof Database.SqliteError)) return error;
+    if (error.code === 'SQLITE_CONSTRAINT_UNIQUE' && appends !== undefined) {
+      // BEGIN IMMEDIATE reads each head under the write lock, so these
+      // should not happen; if they do, say what they mean.
+      if (error.message.includes('events.event_id')) {
+        const duplicate = appends
+          .flatMap((append) => append.events)
+          .find((event) => this.#hasEventId.get(event.eventId) !== undefined);
+        if (duplicate !== undefined)
+          return new DuplicateEventIdError(duplicate.eventId);
+      }
+      if (error.message.includes('events.stream_id, events.version')) {
+        for (const { streamId, expectedVersion } of appends) {
+          const actual = this.#head.get(streamId)?.version ?? 0;
+          if (actual !== expectedVersion) {
+            return new WrongExpectedVersionError(
+              streamId,
+              expectedVersion,
+              actual,
+            );
+          }
+        }
+      }
+    }
+    if (
+      error.code.startsWith('SQLITE_BUSY') ||
+      error.code.startsWith('SQLITE_LOCKED')
+    ) {
+      return new EventStoreUnavailableError(
+        'the ledger database is locked by another writer; retry the request',
+        { cause: error },
+      );
+    }
+    return new EventStoreUnavailableError(
+      `the ledger database failed: ${error.message}`,
+      {
+        cause: error,
+      },
+    );
+  }
+}
+
+/**
+ * WAL first: this better-sqlite3 build lowers `synchronous` to NORMAL on
+ * entering WAL (SQLITE_DEFAULT_WAL_SYNCHRONOUS=1), which could lose the last
+ * acknowledged commits on power loss. Then FULL, then read both back, so a
+ * file system that cannot do WAL fails the start instead of silently
+ * weakening durability.
+ */
+function configureDurability(db: Database.Database): void {
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  const journalMode = db.pragma('journal_mode', { simple: true });
+  const synchronous = db.pragma('synchronous', { simple: true });
+  if (journalMode !== 'wal' || synchronous !== 2) {
+    throw new Error(
+      `${db.name}: expected journal_mode=wal and synchronous=FULL (2), got ${String(journalMode)} and ${String(synchronous)}`,
+    );
+  }
+}
+
+function toStoredEvent(row: EventRow): StoredEvent {
+  return {
+    streamId: row.stream_id,
+    version: row.version,
+    eventId: row.event_id,
+    type: row.type,
+    data: JSON.parse(row.data) as JsonObject,
+    metadata: JSON.parse(row.metadata) as EventMetadata,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+    position: String(row.position),
+  };
+}
