@@ -5,7 +5,7 @@ import { ConfigModule } from './config/config.module.js';
 import type { LedgerConfig } from './config/ledger-config.js';
 import { EventStoreModule } from './event-store/event-store.module.js';
 import { HealthController } from './health/health.controller.js';
-import { CLOCK, systemClock, type Clock } from './ledger/clock.js';
+import { systemClock, type Clock } from './ledger/clock.js';
 import { LedgerModule } from './ledger/ledger.module.js';
 import { SitesModule } from './sites/sites.module.js';
 

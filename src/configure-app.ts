@@ -10,6 +10,10 @@ import { createValidationPipe } from './http/validation.js';
  * app exactly as it is served.
  */
 export function configureApp(app: INestApplication): INestApplication {
+  // ETags here mean site versions (If-Match); Express's body-hash ETags would muddle that.
+  const express = app.getHttpAdapter().getInstance() as { set(setting: string, value: unknown): void };
+  express.set('etag', false);
+  express.set('x-powered-by', false);
   app.setGlobalPrefix('v1', { exclude: ['health'] });
   app.use(correlationId);
   app.useGlobalPipes(createValidationPipe());

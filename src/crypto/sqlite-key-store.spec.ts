@@ -1,4 +1,4 @@
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -85,5 +85,20 @@ describe('SqliteKeyStore', () => {
     expect(keys[1]).toEqual(keys[0]);
     await second.destroyKey('site-a');
     expect(await first.findKey('site-a')).toBeUndefined();
+  });
+});
+
+describe('SqliteKeyStore file permissions', () => {
+  it('keeps the key file readable by its owner only', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'keys-mode-'));
+    const keyStore = new SqliteKeyStore(join(dir, 'keys.db'));
+    try {
+      await keyStore.obtainKey('site-a');
+      expect(statSync(join(dir, 'keys.db')).mode & 0o777).toBe(0o600);
+      expect(statSync(join(dir, 'keys.db-wal')).mode & 0o077).toBe(0);
+    } finally {
+      await keyStore.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

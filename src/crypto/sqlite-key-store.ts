@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
+import { chmodSync, closeSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { EventStoreUnavailableError } from '../event-store/event-store.errors.js';
@@ -51,7 +51,11 @@ export class SqliteKeyStore implements KeyStore {
 
   /** Opens (creating it and its directory if missing) the key store in `file`. */
   constructor(file: string, options: { busyTimeoutMs?: number } = {}) {
-    mkdirSync(dirname(file), { recursive: true });
+    mkdirSync(dirname(file), { recursive: true, mode: 0o700 });
+    // Keys are secrets: only the service's user may read them. SQLite gives
+    // the -wal and -shm files the permissions of the database file.
+    closeSync(openSync(file, 'a', 0o600));
+    chmodSync(file, 0o600);
     const db = new Database(file, { timeout: options.busyTimeoutMs ?? 5_000 });
     try {
       // WAL before synchronous: this build lowers synchronous on entering WAL.

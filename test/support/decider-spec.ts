@@ -23,7 +23,7 @@ export function record<E extends Event>(events: readonly E[], start = '2026-01-0
 
 /**
  * Given/when/then for a decider:
- * `spec.given([...]).when(command).then([...])` or `.thenThrows(code)`.
+ * `spec.given([...]).when(command).thenEmits([...])` or `.thenThrows(code)`.
  */
 export function deciderSpec<Command, E extends Event, State>(
   decider: DeciderUnderTest<Command, E, State>,
@@ -36,7 +36,7 @@ export function deciderSpec<Command, E extends Event, State>(
         when(command: Command) {
           const decide = () => decider.decide(command, state);
           return {
-            then(expected: readonly E[]): void {
+            thenEmits(expected: readonly E[]): void {
               expect(decide()).toEqual(expected);
             },
             thenNothing(): void {

@@ -171,7 +171,7 @@ describe('site decider: what the events say', () => {
     spec
       .given([])
       .when({ type: 'RegisterSite', data: { siteId, customerId: 'c', name: 'N' }, metadata: operator })
-      .then([
+      .thenEmits([
         {
           type: 'SiteRegistered',
           data: {
@@ -195,7 +195,7 @@ describe('site decider: what the events say', () => {
     spec
       .given([])
       .when({ type: 'RegisterSite', data: { siteId, customerId: 'c', name: 'N', retention: 'P1W' }, metadata: operator })
-      .then([expect.objectContaining({ type: 'SiteRegistered' }) as SiteEvent]);
+      .thenEmits([expect.objectContaining({ type: 'SiteRegistered' }) as SiteEvent]);
   });
 
   it('refuses a product list naming one installation twice', () => {
@@ -227,7 +227,7 @@ describe('site decider: what the events say', () => {
     spec
       .given([registered])
       .when({ type: 'RemoveSiteProduct', data: { siteId, installationId: 'inst-1' }, metadata: operator })
-      .then([{ type: 'SiteProductRemoved', data: { siteId, installationId: 'inst-1', productKey: 'shop' } }]);
+      .thenEmits([{ type: 'SiteProductRemoved', data: { siteId, installationId: 'inst-1', productKey: 'shop' } }]);
   });
 
   it('records nothing when the contacts are unchanged', () => {
@@ -242,7 +242,7 @@ describe('site decider: what the events say', () => {
     spec
       .given([registered, redacted])
       .when({ type: 'UpdateSiteContacts', data: { siteId, contacts: [contact] }, metadata: operator })
-      .then([{ type: 'SiteContactsUpdated', data: { siteId, contacts: [contact] } }]);
+      .thenEmits([{ type: 'SiteContactsUpdated', data: { siteId, contacts: [contact] } }]);
   });
 
   it.each([
@@ -258,14 +258,14 @@ describe('site decider: what the events say', () => {
     spec
       .given([registered])
       .when(command('EnableDeletionProtection', operator))
-      .then([{ type: 'SiteDeletionProtectionEnabled', data: { siteId } }]);
+      .thenEmits([{ type: 'SiteDeletionProtectionEnabled', data: { siteId } }]);
   });
 
   it('records who placed a legal hold and when', () => {
     spec
       .given([registered])
       .when({ type: 'PlaceLegalHold', data: { siteId, reason: 'court order', reference: 'LH-7' }, metadata: admin })
-      .then([
+      .thenEmits([
         {
           type: 'SiteLegalHoldPlaced',
           data: { siteId, legalHold: { reason: 'court order', reference: 'LH-7', placedBy: 'ada', placedAt: now } },
@@ -277,7 +277,7 @@ describe('site decider: what the events say', () => {
     spec
       .given([registered, suspended])
       .when({ type: 'SoftDeleteSite', data: { siteId, operationId: 'op_9' }, metadata: operator })
-      .then([
+      .thenEmits([
         {
           type: 'SiteSoftDeleted',
           data: { siteId, operationId: 'op_9', previousStatus: 'suspended', purgeAfter: '2026-03-31T12:00:00.000Z' },
@@ -290,7 +290,7 @@ describe('site decider: what the events say', () => {
     spec
       .given([registered, suspended, softDeleted('suspended')])
       .when(command('RestoreSite', operator))
-      .then([{ type: 'SiteRestored', data: { siteId, compensates: 'event-3', status: 'suspended' } }]);
+      .thenEmits([{ type: 'SiteRestored', data: { siteId, compensates: 'event-3', status: 'suspended' } }]);
   });
 
   it('does not purge before purgeAfter', () => {
@@ -300,7 +300,7 @@ describe('site decider: what the events say', () => {
 
   it('purges at purgeAfter exactly', () => {
     const atExpiry: CommandMetadata = { ...operator, now: '2026-02-01T00:00:00.000Z' };
-    spec.given([registered, softDeleted()]).when(command('PurgeSite', atExpiry)).then([purged]);
+    spec.given([registered, softDeleted()]).when(command('PurgeSite', atExpiry)).thenEmits([purged]);
   });
 });
 
