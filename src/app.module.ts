@@ -7,6 +7,7 @@ import { EventStoreModule } from './event-store/event-store.module.js';
 import { HealthController } from './health/health.controller.js';
 import { systemClock, type Clock } from './ledger/clock.js';
 import { LedgerModule } from './ledger/ledger.module.js';
+import { ProjectionsModule } from './projections/projections.module.js';
 import { SitesModule } from './sites/sites.module.js';
 
 export interface AppOptions {
@@ -25,6 +26,7 @@ export class AppModule {
         LedgerModule.forRoot(options.clock ?? systemClock),
         CqrsModule.forRoot(),
         EventStoreModule,
+        ProjectionsModule,
         AuthModule,
         SitesModule,
       ],

@@ -4,6 +4,7 @@ import { DomainError } from '../common/domain-error.js';
 import { WrongExpectedVersionError } from '../event-store/event-store.errors.js';
 import { hasRole } from '../auth/principal.js';
 import { CLOCK, nextEventTime, type Clock } from '../ledger/clock.js';
+import { ProjectionRunner } from '../projections/projection-runner.js';
 import type { RequestContext } from '../ledger/request-context.js';
 import type { SiteCommand } from './domain/site.commands.js';
 import { decideSite, type SitePolicy } from './domain/site.decider.js';
@@ -49,6 +50,7 @@ export class SiteCommandHandler implements ICommandHandler<ExecuteSiteCommand> {
     private readonly streams: SiteStreams,
     @Inject(SITE_POLICY) private readonly policy: SitePolicy,
     @Inject(CLOCK) private readonly clock: Clock,
+    private readonly readModels: ProjectionRunner,
   ) {}
 
   async execute({ input, context, ifMatch }: ExecuteSiteCommand): Promise<SiteCommandResult> {
@@ -68,6 +70,8 @@ export class SiteCommandHandler implements ICommandHandler<ExecuteSiteCommand> {
       const prepared = await this.streams.prepare(siteId, events, context, now);
       try {
         const next = await this.streams.append(loaded, siteId, events, prepared);
+        // Read-your-writes: once a command has answered, lists and plans see it.
+        if (next.position !== undefined) await this.readModels.waitFor(next.position);
         return { site: next.state as RegisteredSite, changed: true };
       } catch (error) {
         if (!(error instanceof WrongExpectedVersionError)) throw error;

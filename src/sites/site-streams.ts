@@ -18,6 +18,8 @@ export interface LoadedSite {
   version: number;
   /** `occurredAt` of the last event read. */
   lastOccurredAt: string | undefined;
+  /** Global position of the last event appended, when this came from an append. */
+  position?: string;
 }
 
 /**
@@ -81,7 +83,12 @@ export class SiteStreams {
         occurredAt: envelope.metadata.occurredAt,
       });
     });
-    return { state, version: result.nextVersion, lastOccurredAt: prepared.at(-1)?.metadata.occurredAt };
+    return {
+      state,
+      version: result.nextVersion,
+      lastOccurredAt: prepared.at(-1)?.metadata.occurredAt,
+      position: result.position,
+    };
   }
 
   /** A page of the site's events with personal data opened (or redacted after a purge). */

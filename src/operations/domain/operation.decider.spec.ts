@@ -1,0 +1,287 @@
+import { describe, expect, it } from 'vitest';
+import { deciderSpec } from '../../../test/support/decider-spec.js';
+import type { OperationCommand, OperationCommandMetadata } from './operation.commands.js';
+import { decideOperation, evolveOperation } from './operation.decider.js';
+import type { OperationEvent, OperationPlanned, ResolvedId } from './operation.events.js';
+import { planDigest, planWaves, type OperationPolicy } from './operation.plan.js';
+import { initialOperationState } from './operation.state.js';
+
+const policy: OperationPolicy = { maxOperationSites: 1000, largeOperationSites: 10, canarySites: 5 };
+const spec = deciderSpec({
+  decide: (command: OperationCommand, state) => decideOperation(command, state, policy),
+  evolve: evolveOperation,
+  initialState: initialOperationState,
+});
+const operationId = 'op_1';
+const now = '2026-05-01T09:00:00.000Z';
+const as = (id: string): OperationCommandMetadata => ({ now, actor: { id } });
+
+function site(siteId: string, extra: Partial<Extract<ResolvedId, { kind: 'site' }>['site']> = {}): ResolvedId {
+  return {
+    kind: 'site',
+    id: siteId,
+    site: {
+      siteId,
+      customerId: `cust-${siteId}`,
+      name: `Site ${siteId}`,
+      internal: false,
+      products: [],
+      status: 'active',
+      deletionProtection: false,
+      legalHold: false,
+      ...extra,
+    },
+  };
+}
+
+function planCommand(siteIds: string[], resolutions: ResolvedId[], action = 'soft-delete'): OperationCommand {
+  return {
+    type: 'PlanOperation',
+    data: {
+      operationId,
+      action,
+      siteIds,
+      resolved: new Map(resolutions.map((resolution) => [resolution.id, resolution])),
+      reason: 'customers churned',
+      ticket: 'OPS-1',
+    },
+    metadata: as('olivia'),
+  };
+}
+
+function planned(count: number, internal = 0): OperationPlanned {
+  const ids = Array.from({ length: count }, (_, i) => `s${i + 1}`);
+  const events = decideOperation(
+    planCommand(ids, ids.map((id, i) => site(id, { internal: i < internal }))),
+    initialOperationState,
+    policy,
+  );
+  return events[0] as OperationPlanned;
+}
+
+const approve = (by: string, digest: string): OperationCommand => ({
+  type: 'ApproveOperation',
+  data: { operationId, digest },
+  metadata: as(by),
+});
+const approved = (by: string, digest: string): OperationEvent => ({
+  type: 'OperationApproved',
+  data: { operationId, approvedBy: by, digest },
+});
+
+describe('planning', () => {
+  it('plans a valid soft delete with targets, summary, waves, approvals and digest', () => {
+    const event = planned(3, 1);
+    expect(event.type).toBe('OperationPlanned');
+    expect(event.data).toMatchObject({
+      operationId,
+      action: 'soft-delete',
+      requestedBy: 'olivia',
+      reason: 'customers churned',
+      ticket: 'OPS-1',
+      summary: { sites: 3, customers: 3, internalSites: 1 },
+      requiredApprovals: 1,
+      waves: [
+        { index: 1, kind: 'internal', siteIds: ['s1'] },
+        { index: 2, kind: 'canary', siteIds: ['s2', 's3'] },
+      ],
+    });
+    expect(event.data.targets[0]).toEqual({ siteId: 's1', customerId: 'cust-s1', name: 'Site s1', internal: true, products: [], status: 'active' });
+    const { digest, ...body } = event.data;
+    expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
+    expect(planDigest(body)).toBe(digest);
+  });
+
+  it('needs two approvals above the large-operation threshold', () => {
+    expect(planned(10).data.requiredApprovals).toBe(1);
+    expect(planned(11).data.requiredApprovals).toBe(2);
+  });
+
+  it('rejects the whole plan, listing every problem', () => {
+    const resolutions: ResolvedId[] = [
+      site('ok'),
+      { kind: 'installation', id: 'inst-9', siteId: 'shop-9' },
+      { kind: 'unknown', id: 'ghost' },
+      site('gone', { status: 'deleted' }),
+      site('dust', { status: 'purged' }),
+      site('vip', { deletionProtection: true, legalHold: true }),
+    ];
+    const [event] = decideOperation(
+      planCommand(['ok', 'inst-9', 'ghost', 'gone', 'dust', 'vip', 'ok'], resolutions),
+      initialOperationState,
+      policy,
+    );
+    expect(event).toMatchObject({
+      type: 'OperationRejected',
+      data: {
+        operationId,
+        requestedBy: 'olivia',
+        siteIds: ['ok', 'inst-9', 'ghost', 'gone', 'dust', 'vip', 'ok'],
+        problems: [
+          { id: 'inst-9', problem: 'not-a-site', siteId: 'shop-9', detail: expect.stringContaining('shop-9') },
+          { id: 'ghost', problem: 'unknown-id' },
+          { id: 'gone', problem: 'already-deleted' },
+          { id: 'dust', problem: 'purged' },
+          { id: 'vip', problem: 'deletion-protected' },
+          { id: 'vip', problem: 'legal-hold' },
+          { id: 'ok', problem: 'duplicate-id' },
+        ],
+      },
+    });
+  });
+
+  it('rejects an unsupported action, an empty plan and too many targets', () => {
+    const problems = (command: OperationCommand, limits = policy) =>
+      (decideOperation(command, initialOperationState, limits)[0] as Extract<OperationEvent, { type: 'OperationRejected' }>).data.problems.map((p) => p.problem);
+    expect(problems(planCommand(['a'], [site('a')], 'purge'))).toEqual(['unsupported-action']);
+    expect(problems(planCommand([], []))).toEqual(['no-targets']);
+    expect(problems(planCommand(['a', 'b'], [site('a'), site('b')]), { ...policy, maxOperationSites: 1 })).toEqual(['too-many-targets']);
+  });
+
+  it('a product installation ID list — the outage of SPEC §1 — is rejected in full', () => {
+    const ids = Array.from({ length: 50 }, (_, i) => `app-install-${i}`);
+    const [event] = decideOperation(
+      planCommand(ids, ids.map((id, i) => ({ kind: 'installation', id, siteId: `site-${i}` }))),
+      initialOperationState,
+      policy,
+    );
+    expect(event!.type).toBe('OperationRejected');
+    expect((event as Extract<OperationEvent, { type: 'OperationRejected' }>).data.problems).toHaveLength(50);
+  });
+
+  it('refuses to plan over an existing operation', () => {
+    spec.given([planned(1)]).when(planCommand(['s1'], [site('s1')])).thenThrows('operation.exists');
+  });
+});
+
+describe('waves', () => {
+  const targets = (internal: number, customer: number) => [
+    ...Array.from({ length: internal }, (_, i) => ({ siteId: `i${i}`, customerId: 'us', name: 'x', internal: true, products: [], status: 'active' as const })),
+    ...Array.from({ length: customer }, (_, i) => ({ siteId: `c${i}`, customerId: `c${i}`, name: 'x', internal: false, products: [], status: 'active' as const })),
+  ];
+
+  it('runs internal sites first, then 5, 10, 20, … customer sites', () => {
+    const waves = planWaves(targets(3, 883), 5);
+    expect(waves.map((wave) => [wave.kind, wave.siteIds.length])).toEqual([
+      ['internal', 3],
+      ['canary', 5],
+      ['customer', 10],
+      ['customer', 20],
+      ['customer', 40],
+      ['customer', 80],
+      ['customer', 160],
+      ['customer', 320],
+      ['customer', 248],
+    ]);
+    expect(waves.map((wave) => wave.index)).toEqual([1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    expect(new Set(waves.flatMap((wave) => wave.siteIds)).size).toBe(886);
+  });
+
+  it('starts with the canary when there are no internal sites', () => {
+    expect(planWaves(targets(0, 4), 5).map((wave) => wave.kind)).toEqual(['canary']);
+  });
+});
+
+describe('approval and execution', () => {
+  const p = planned(2);
+  const digest = p.data.digest;
+
+  it('an approver other than the requester approves; enough approvals make it approved', () => {
+    spec.given([p]).when(approve('ada', digest)).thenEmits([approved('ada', digest)]);
+    expect(spec.given([p, approved('ada', digest)]).state.status).toBe('approved');
+  });
+
+  it('the requester cannot approve their own plan (403)', () => {
+    const error = spec.given([p]).when(approve('olivia', digest)).thenThrows('operation.self-approval');
+    expect(error.kind).toBe('forbidden');
+  });
+
+  it('nobody approves twice, and a wrong digest is refused', () => {
+    const big = planned(11);
+    spec.given([big, approved('ada', big.data.digest)]).when(approve('ada', big.data.digest)).thenThrows('operation.duplicate-approval');
+    spec.given([p]).when(approve('ada', 'sha256:' + '0'.repeat(64))).thenThrows('operation.digest-mismatch');
+  });
+
+  it('a large plan stays planned after one approval and cannot run', () => {
+    const big = planned(11);
+    const given = spec.given([big, approved('ada', big.data.digest)]);
+    expect(given.state.status).toBe('planned');
+    given.when({ type: 'ExecuteOperation', data: { operationId, digest: big.data.digest }, metadata: as('olivia') }).thenThrows('operation.approvals-missing');
+    spec
+      .given([big, approved('ada', big.data.digest), approved('bob', big.data.digest)])
+      .when({ type: 'ExecuteOperation', data: { operationId, digest: big.data.digest }, metadata: as('olivia') })
+      .thenEmits([{ type: 'OperationExecutionStarted', data: { operationId, startedBy: 'olivia' } }]);
+  });
+
+  it('execute needs the digest and an approved plan, once', () => {
+    const execute = (d: string): OperationCommand => ({ type: 'ExecuteOperation', data: { operationId, digest: d }, metadata: as('olivia') });
+    spec.given([p]).when(execute(digest)).thenThrows('operation.approvals-missing');
+    spec.given([p, approved('ada', digest)]).when(execute('sha256:x')).thenThrows('operation.digest-mismatch');
+    spec
+      .given([p, approved('ada', digest), { type: 'OperationExecutionStarted', data: { operationId, startedBy: 'olivia' } }])
+      .when(execute(digest))
+      .thenThrows('operation.already-started');
+  });
+});
+
+describe('waves, pauses, abort and rollback', () => {
+  const p = planned(6, 1); // waves: internal [s1], canary [s2..s6]
+  const digest = p.data.digest;
+  const started: OperationEvent[] = [p, approved('ada', digest), { type: 'OperationExecutionStarted', data: { operationId, startedBy: 'olivia' } }];
+  const wave = (index: number, deleted: string[]): OperationCommand => ({
+    type: 'CompleteWave',
+    data: { operationId, index, deleted, skipped: [] },
+    metadata: as('olivia'),
+  });
+  const waveDone = (index: number, deleted: string[]): OperationEvent => ({
+    type: 'OperationWaveCompleted',
+    data: { operationId, index, deleted, skipped: [] },
+  });
+
+  it('a wave completes and the operation pauses', () => {
+    spec.given(started).when(wave(1, ['s1'])).thenEmits([waveDone(1, ['s1'])]);
+    expect(spec.given([...started, waveDone(1, ['s1'])]).state.status).toBe('paused');
+  });
+
+  it('the last wave completes the operation', () => {
+    const resumed: OperationEvent[] = [...started, waveDone(1, ['s1']), { type: 'OperationContinued', data: { operationId, continuedBy: 'olivia', index: 2 } }];
+    spec.given(resumed).when(wave(2, ['s2', 's3', 's4', 's5', 's6'])).thenEmits([
+      waveDone(2, ['s2', 's3', 's4', 's5', 's6']),
+      { type: 'OperationCompleted', data: { operationId } },
+    ]);
+  });
+
+  it('refuses a wave out of order, and a wave while paused', () => {
+    spec.given(started).when(wave(2, [])).thenThrows('operation.wave-mismatch');
+    spec.given([...started, waveDone(1, ['s1'])]).when(wave(2, [])).thenThrows('operation.not-running');
+  });
+
+  it('continue only from paused', () => {
+    const next: OperationCommand = { type: 'ContinueOperation', data: { operationId }, metadata: as('olivia') };
+    spec.given(started).when(next).thenThrows('operation.not-paused');
+    spec.given([...started, waveDone(1, ['s1'])]).when(next).thenEmits([{ type: 'OperationContinued', data: { operationId, continuedBy: 'olivia', index: 2 } }]);
+  });
+
+  it('abort stops a planned, running or paused operation, not a finished one', () => {
+    const abort: OperationCommand = { type: 'AbortOperation', data: { operationId, reason: 'wrong list' }, metadata: as('ada') };
+    spec.given([...started, waveDone(1, ['s1'])]).when(abort).thenEmits([{ type: 'OperationAborted', data: { operationId, abortedBy: 'ada', reason: 'wrong list' } }]);
+    spec.given([p]).when(abort).thenEmits([{ type: 'OperationAborted', data: { operationId, abortedBy: 'ada', reason: 'wrong list' } }]);
+    spec.given([...started, waveDone(1, ['s1']), { type: 'OperationAborted', data: { operationId, abortedBy: 'ada', reason: 'x' } }]).when(abort).thenThrows('operation.not-abortable');
+  });
+
+  it('rollback is recorded once the operation ran, and may be repeated', () => {
+    const rollback: OperationCommand = { type: 'RecordRollback', data: { operationId, reason: 'mistake', restored: ['s1'], skipped: [] }, metadata: as('olivia') };
+    spec.given([p, approved('ada', digest)]).when(rollback).thenThrows('operation.not-executed');
+    const rolledBack: OperationEvent = { type: 'OperationRolledBack', data: { operationId, rolledBackBy: 'olivia', reason: 'mistake', restored: ['s1'], skipped: [] } };
+    spec.given([...started, waveDone(1, ['s1'])]).when(rollback).thenEmits([rolledBack]);
+    const after = spec.given([...started, waveDone(1, ['s1']), rolledBack]);
+    expect(after.state.status).toBe('rolled-back');
+    after.when({ ...rollback, data: { ...rollback.data, restored: [] } } as OperationCommand).thenEmits([{ ...rolledBack, data: { ...rolledBack.data, restored: [] } } as OperationEvent]);
+  });
+
+  it('commands on an unknown or rejected operation', () => {
+    spec.given([]).when(approve('ada', digest)).thenThrows('operation.not-found');
+    const [rejected] = decideOperation(planCommand(['x'], [{ kind: 'unknown', id: 'x' }]), initialOperationState, policy);
+    spec.given([rejected!]).when(approve('ada', digest)).thenThrows('operation.not-awaiting-approval');
+  });
+});

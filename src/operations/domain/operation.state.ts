@@ -1,0 +1,65 @@
+import type {
+  OperationPlanned,
+  OperationRejected,
+  SkippedSite,
+} from './operation.events.js';
+
+export type OperationStatus =
+  | 'planned'
+  | 'approved'
+  | 'running'
+  | 'paused'
+  | 'completed'
+  | 'rejected'
+  | 'aborted'
+  | 'rolled-back';
+
+export interface Approval {
+  approvedBy: string;
+  approvedAt: string;
+}
+
+export interface WaveOutcome {
+  index: number;
+  deleted: string[];
+  skipped: SkippedSite[];
+  completedAt: string;
+}
+
+export interface Rollback {
+  rolledBackBy: string;
+  reason: string;
+  restored: string[];
+  skipped: SkippedSite[];
+  at: string;
+}
+
+/** What every planned operation has, whatever its status. */
+export interface PlannedFacts {
+  plan: OperationPlanned['data'];
+  createdAt: string;
+  approvals: Approval[];
+  /** The wave that runs, or runs next (1-based); waves.length + 1 once all ran. */
+  nextWave: number;
+  waveOutcomes: WaveOutcome[];
+  rollbacks: Rollback[];
+  version: number;
+  updatedAt: string;
+}
+
+export type NoOperation = { status: 'none' };
+export type RejectedOperation = {
+  status: 'rejected';
+  rejection: OperationRejected['data'];
+  createdAt: string;
+  version: number;
+  updatedAt: string;
+};
+export type PlannedOperation = PlannedFacts & {
+  status: Exclude<OperationStatus, 'rejected'>;
+  abort?: { abortedBy: string; reason: string; at: string };
+};
+
+export type OperationState = NoOperation | RejectedOperation | PlannedOperation;
+
+export const initialOperationState: OperationState = { status: 'none' };

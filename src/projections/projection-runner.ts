@@ -1,0 +1,156 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import type Database from 'better-sqlite3';
+import type { StoredEvent } from '../event-store/event-envelope.js';
+import { EVENT_STORE, type EventStore } from '../event-store/event-store.port.js';
+import { PROJECTIONS, type Projection } from './projection.js';
+import { READ_MODEL_DB } from './read-model.database.js';
+
+/** Events applied per transaction while catching up. */
+const CATCH_UP_PAGE = 2000;
+const CHECKPOINT = 'read-model';
+
+/**
+ * Keeps every projection up to date with the store's global order: catch-up
+ * in pages from the stored checkpoint, then live. Each batch and the
+ * checkpoint commit in one transaction.
+ */
+@Injectable()
+export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('Projections');
+  private readonly stop = new AbortController();
+  private running: Promise<void> | undefined;
+  private checkpoint: string | undefined;
+  private waiters: { position: string; resolve: () => void }[] = [];
+  private readonly saveCheckpoint: Database.Statement;
+  private failure: unknown;
+
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(READ_MODEL_DB) private readonly db: Database.Database,
+    @Inject(PROJECTIONS) private readonly projections: Projection[],
+  ) {
+    this.saveCheckpoint = db.prepare(
+      'INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position',
+    );
+    const row = db.prepare('SELECT position FROM checkpoints WHERE name = ?').get(CHECKPOINT) as
+      | { position: string }
+      | undefined;
+    this.checkpoint = row?.position;
+  }
+
+  onApplicationBootstrap(): void {
+    this.running = this.run().catch((error: unknown) => this.fail(error));
+  }
+
+  /** A projection that cannot apply an event must not skip it: stop, say why, release waiters. */
+  private fail(error: unknown): void {
+    if (this.stop.signal.aborted) return;
+    this.failure = error;
+    this.logger.error(`projections stopped: ${error instanceof Error ? error.stack : String(error)}`);
+    this.stop.abort();
+    for (const waiter of this.waiters.splice(0)) waiter.resolve();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    this.stop.abort();
+    await this.running;
+    this.db.close();
+  }
+
+  /** The position of the last event applied; undefined before the first. */
+  get position(): string | undefined {
+    return this.checkpoint;
+  }
+
+  /**
+   * Resolves once every event up to `position` is applied (read-your-writes),
+   * or after `timeoutMs` (the answer is then as fresh as it can be): a slow
+   * read model delays an answer a little, it never blocks it.
+   */
+  async waitFor(position: string, timeoutMs = 2000): Promise<boolean> {
+    if (this.reached(position)) return true;
+    if (this.failure !== undefined) return false;
+    return new Promise<boolean>((resolve) => {
+      const waiter = { position, resolve: () => resolve(this.reached(position)) };
+      const timer = setTimeout(() => {
+        this.waiters = this.waiters.filter((other) => other !== waiter);
+        resolve(false);
+      }, timeoutMs);
+      waiter.resolve = () => {
+        clearTimeout(timer);
+        resolve(this.reached(position));
+      };
+      this.waiters.push(waiter);
+    });
+  }
+
+  /** Waits until everything the store holds right now is applied. */
+  async catchUp(timeoutMs = 5000): Promise<boolean> {
+    const last = await this.store.lastPosition();
+    return last === undefined || this.waitFor(last, timeoutMs);
+  }
+
+  /**
+   * Drops every projection's data and the checkpoint, so the next run
+   * replays the whole ledger. Only while the runner is not running.
+   */
+  static reset(db: Database.Database, projections: readonly Projection[]): void {
+    db.transaction(() => {
+      for (const projection of projections) projection.reset();
+      db.prepare('DELETE FROM checkpoints WHERE name = ?').run(CHECKPOINT);
+    })();
+  }
+
+  private reached(position: string): boolean {
+    return this.checkpoint !== undefined && this.store.comparePositions(this.checkpoint, position) >= 0;
+  }
+
+  private async run(): Promise<void> {
+    // Catch up in large transactions; then follow live, batching what arrives together.
+    for (;;) {
+      const page = await this.store.readAll({ after: this.checkpoint, limit: CATCH_UP_PAGE });
+      if (this.stop.signal.aborted) return;
+      if (page.length === 0) break;
+      this.applyBatch(page);
+    }
+    let batch: StoredEvent[] = [];
+    let flushScheduled = false;
+    const flush = () => {
+      flushScheduled = false;
+      if (batch.length === 0 || this.stop.signal.aborted) return;
+      const events = batch;
+      batch = [];
+      try {
+        this.applyBatch(events);
+      } catch (error) {
+        this.fail(error);
+      }
+    };
+    for await (const event of this.store.subscribeAll({ after: this.checkpoint, signal: this.stop.signal })) {
+      batch.push(event);
+      if (batch.length >= CATCH_UP_PAGE) flush();
+      else if (!flushScheduled) {
+        flushScheduled = true;
+        setImmediate(flush);
+      }
+    }
+    flush();
+    if (this.failure !== undefined) throw this.failure;
+  }
+
+  private applyBatch(events: readonly StoredEvent[]): void {
+    const last = events.at(-1)!;
+    this.db.transaction(() => {
+      for (const event of events) {
+        for (const projection of this.projections) projection.apply(event);
+      }
+      this.saveCheckpoint.run(CHECKPOINT, last.position);
+    })();
+    this.checkpoint = last.position;
+    const ready = this.waiters.filter((waiter) => this.reached(waiter.position));
+    if (ready.length > 0) {
+      this.waiters = this.waiters.filter((waiter) => !ready.includes(waiter));
+      for (const waiter of ready) waiter.resolve();
+    }
+  }
+}

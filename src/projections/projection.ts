@@ -1,0 +1,23 @@
+import type { StoredEvent } from '../event-store/event-envelope.js';
+
+/**
+ * A read model fed by the store's global order. Every projection lives in
+ * the one read-model SQLite file (READ_MODEL_DB) and creates its tables and
+ * prepared statements when constructed. The runner calls `apply` in global
+ * order inside one transaction with the checkpoint, so a crash never skips
+ * or doubles an event. Handlers are synchronous (better-sqlite3) and do no
+ * other I/O.
+ */
+export interface Projection {
+  readonly name: string;
+  /**
+   * Folds one event in. The event's data is as stored: personal data stays
+   * sealed (read models never hold contacts in the clear).
+   */
+  apply(event: StoredEvent): void;
+  /** Removes everything it derived, so a rebuild starts from nothing. */
+  reset(): void;
+}
+
+/** Nest token for the list of every projection, in the order they are applied. */
+export const PROJECTIONS = Symbol('PROJECTIONS');
