@@ -7,7 +7,9 @@ import { EventStoreModule } from './event-store/event-store.module.js';
 import { HealthController } from './health/health.controller.js';
 import { systemClock, type Clock } from './ledger/clock.js';
 import { LedgerModule } from './ledger/ledger.module.js';
+import { OperationsModule } from './operations/operations.module.js';
 import { ProjectionsModule } from './projections/projections.module.js';
+import { RetentionModule } from './retention/retention.module.js';
 import { SitesModule } from './sites/sites.module.js';
 
 export interface AppOptions {
@@ -29,6 +31,8 @@ export class AppModule {
         ProjectionsModule,
         AuthModule,
         SitesModule,
+        OperationsModule,
+        RetentionModule,
       ],
       controllers: [HealthController],
     };

@@ -5,5 +5,13 @@
  */
 export const LEDGER_STREAM_PREFIXES = ['site-', 'operation-', 'policy-'] as const;
 
+/** The purge policy switch (SPEC §4). */
+export const PURGE_POLICY_STREAM = 'policy-purge';
+
 export const siteStreamId = (siteId: string): string => `site-${siteId}`;
+
+/** The site a stream belongs to, or undefined for a stream that is not a site's. */
+export const siteIdOfStream = (streamId: string): string | undefined =>
+  streamId.startsWith('site-') ? streamId.slice('site-'.length) : undefined;
+
 export const operationStreamId = (operationId: string): string => `operation-${operationId}`;

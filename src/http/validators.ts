@@ -1,6 +1,6 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, type ApiPropertyOptions } from '@nestjs/swagger';
-import { IsISO8601, IsString, Matches, ValidateBy } from 'class-validator';
+import { IsISO8601, isISO8601, IsString, Matches, ValidateBy } from 'class-validator';
 import { ID_PATTERN, ID_RULE } from '../common/ids.js';
 import { isIsoDuration } from '../common/iso-duration.js';
 
@@ -31,8 +31,23 @@ export function IsIsoTime(): PropertyDecorator {
       { strict: true, strictSeparator: true },
       { message: '$property must be an ISO 8601 date-time such as 2026-11-21T07:37:00Z' },
     ),
-    Matches(/T.*(Z|[+-]\d\d:?\d\d)$/, { message: '$property must include a time and a zone (Z or ±hh:mm)' }),
+    Matches(ZONED_TIME, { message: '$property must include a time and a zone (Z or ±hh:mm)' }),
   );
+}
+
+const ZONED_TIME = /T.*(Z|[+-]\d\d:?\d\d)$/;
+
+/** A revert target: an ISO date-time with a zone, or a stream version (integer ≥ 1). */
+export function IsRevertTarget(): PropertyDecorator {
+  return ValidateBy({
+    name: 'isRevertTarget',
+    validator: {
+      validate: (value: unknown) =>
+        (typeof value === 'number' && Number.isInteger(value) && value >= 1) ||
+        (typeof value === 'string' && isISO8601(value, { strict: true, strictSeparator: true }) && ZONED_TIME.test(value)),
+      defaultMessage: () => '$property must be an ISO 8601 date-time with a zone, or a version (integer ≥ 1)',
+    },
+  });
 }
 
 /** Normalises a validated ISO time to the UTC form events are stored with, so strings compare as times. */

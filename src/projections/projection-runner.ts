@@ -20,6 +20,8 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
   private readonly stop = new AbortController();
   private running: Promise<void> | undefined;
   private checkpoint: string | undefined;
+  /** Events applied so far: the ordinal of the event at `checkpoint`. */
+  private applied = 0;
   private waiters: { position: string; resolve: () => void }[] = [];
   private readonly saveCheckpoint: Database.Statement;
   private failure: unknown;
@@ -30,12 +32,14 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
     @Inject(PROJECTIONS) private readonly projections: Projection[],
   ) {
     this.saveCheckpoint = db.prepare(
-      'INSERT INTO checkpoints (name, position) VALUES (?, ?) ON CONFLICT (name) DO UPDATE SET position = excluded.position',
+      `INSERT INTO checkpoints (name, position, events) VALUES (?, ?, ?)
+       ON CONFLICT (name) DO UPDATE SET position = excluded.position, events = excluded.events`,
     );
-    const row = db.prepare('SELECT position FROM checkpoints WHERE name = ?').get(CHECKPOINT) as
-      | { position: string }
+    const row = db.prepare('SELECT position, events FROM checkpoints WHERE name = ?').get(CHECKPOINT) as
+      | { position: string; events: number }
       | undefined;
     this.checkpoint = row?.position;
+    this.applied = row?.events ?? 0;
   }
 
   onApplicationBootstrap(): void {
@@ -60,6 +64,14 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
   /** The position of the last event applied; undefined before the first. */
   get position(): string | undefined {
     return this.checkpoint;
+  }
+
+  /**
+   * How many events are applied: the ordinal of the last one (0 before the
+   * first). Queries pin a consistent snapshot of the read models with it.
+   */
+  get ordinal(): number {
+    return this.applied;
   }
 
   /**
@@ -112,6 +124,9 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
       if (this.stop.signal.aborted) return;
       if (page.length === 0) break;
       this.applyBatch(page);
+      // An in-process store answers without real I/O, so without this the
+      // whole catch-up would run in one macrotask and starve HTTP (and /health).
+      await new Promise((resolve) => setImmediate(resolve));
     }
     let batch: StoredEvent[] = [];
     let flushScheduled = false;
@@ -140,13 +155,17 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
 
   private applyBatch(events: readonly StoredEvent[]): void {
     const last = events.at(-1)!;
+    let ordinal = this.applied;
     this.db.transaction(() => {
       for (const event of events) {
-        for (const projection of this.projections) projection.apply(event);
+        ordinal += 1;
+        for (const projection of this.projections) projection.apply(event, ordinal);
       }
-      this.saveCheckpoint.run(CHECKPOINT, last.position);
+      this.saveCheckpoint.run(CHECKPOINT, last.position, ordinal);
     })();
+    // Only after the commit: a batch that threw left nothing behind, so neither may the counters.
     this.checkpoint = last.position;
+    this.applied = ordinal;
     const ready = this.waiters.filter((waiter) => this.reached(waiter.position));
     if (ready.length > 0) {
       this.waiters = this.waiters.filter((waiter) => !ready.includes(waiter));

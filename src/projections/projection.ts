@@ -13,8 +13,13 @@ export interface Projection {
   /**
    * Folds one event in. The event's data is as stored: personal data stays
    * sealed (read models never hold contacts in the clear).
+   *
+   * `ordinal` is the event's place in the global order counted from 1: a
+   * plain, dense number, the same after every rebuild. Store positions are
+   * opaque strings only the store can order, so a projection that needs to
+   * order or page its rows by global order keys them by the ordinal.
    */
-  apply(event: StoredEvent): void;
+  apply(event: StoredEvent, ordinal: number): void;
   /** Removes everything it derived, so a rebuild starts from nothing. */
   reset(): void;
 }

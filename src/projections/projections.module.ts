@@ -4,12 +4,13 @@ import { join } from 'node:path';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
 import { InstallationsProjection } from './installations.projection.js';
 import { OperationsProjection } from './operations.projection.js';
+import { RetentionProjection } from './retention.projection.js';
 import { PROJECTIONS, type Projection } from './projection.js';
 import { ProjectionRunner } from './projection-runner.js';
 import { openReadModelDatabase, READ_MODEL_DB } from './read-model.database.js';
 
 /** Every read model, in the order they are applied: the one list to extend. */
-const READ_MODELS = [InstallationsProjection, OperationsProjection];
+const READ_MODELS = [InstallationsProjection, OperationsProjection, RetentionProjection];
 
 @Global()
 @Module({

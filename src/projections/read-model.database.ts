@@ -3,6 +3,14 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /**
+ * The layout of the read-model file. Bump it whenever a projection's tables
+ * or the meaning of their rows change: a file written by another layout is
+ * then emptied when opened, and the runner rebuilds it from the ledger, so
+ * a deployment never serves rows an older projection derived differently.
+ */
+export const READ_MODEL_SCHEMA_VERSION = 2;
+
+/**
  * The read-model file (`<data dir>/read-model.db`): derived data only, so
  * `synchronous=NORMAL` suffices: after a power cut it may lose its last
  * transactions, and the runner replays them from the checkpoint it kept in
@@ -14,11 +22,30 @@ export function openReadModelDatabase(file: string): Database.Database {
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');
   db.pragma('busy_timeout = 5000');
+  // Rebuilds and large catch-ups touch many index pages; 64 MiB keeps them in memory.
+  db.pragma('cache_size = -65536');
+  if (db.pragma('user_version', { simple: true }) !== READ_MODEL_SCHEMA_VERSION) {
+    dropEverything(db);
+    db.pragma(`user_version = ${READ_MODEL_SCHEMA_VERSION}`);
+  }
+  // `events`: how many ledger events the checkpoint covers, which is also
+  // the ordinal of the event at `position` (see Projection.apply).
   db.exec(`CREATE TABLE IF NOT EXISTS checkpoints (
     name TEXT PRIMARY KEY,
-    position TEXT NOT NULL
+    position TEXT NOT NULL,
+    events INTEGER NOT NULL
   )`);
   return db;
+}
+
+function dropEverything(db: Database.Database): void {
+  const tables = db
+    .prepare("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+    .pluck()
+    .all() as string[];
+  db.transaction(() => {
+    for (const table of tables) db.exec(`DROP TABLE IF EXISTS "${table.replaceAll('"', '""')}"`);
+  })();
 }
 
 export const READ_MODEL_DB = Symbol('READ_MODEL_DB');

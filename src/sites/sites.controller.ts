@@ -24,11 +24,13 @@ import {
   PlaceLegalHoldDto,
   ReasonDto,
   RegisterSiteDto,
+  RevertSiteDto,
   UpdateContactsDto,
 } from './dto/site-commands.dto.js';
 import { HistoryQuery, ProductParams, SiteAtQuery, SiteParams } from './dto/site-queries.dto.js';
 import { HistoryResponse, ProblemResponse, SiteResponse } from './dto/site-responses.dto.js';
 import { ExecuteSiteCommand, type SiteCommandInput } from './site-command.handler.js';
+import { RevertSiteCommand, type RevertResult } from './site-revert.handler.js';
 import { GetSiteHistoryQuery, GetSiteQuery, type HistoryPage } from './site.queries.js';
 import { toSiteView, type SiteView } from './site.view.js';
 
@@ -221,6 +223,37 @@ export class SitesController {
     @IfMatch() ifMatch?: number,
   ): Promise<SiteView> {
     return this.run({ type: 'ReleaseLegalHold', data: { siteId } }, { ...context, reason }, ifMatch);
+  }
+
+  @Post(':siteId/restore')
+  @HttpCode(200)
+  @Roles('operator')
+  @IF_MATCH
+  @ApiOperation({ summary: 'Undo the soft delete (a SiteRestored compensating event); 409 if not deleted or purged' })
+  @ApiOkResponse({ type: SiteResponse })
+  restore(
+    @Param() { siteId }: SiteParams,
+    @Body() { reason }: ReasonDto,
+    @RequestCtx() context: RequestContext,
+    @IfMatch() ifMatch?: number,
+  ): Promise<SiteView> {
+    return this.run({ type: 'RestoreSite', data: { siteId } }, { ...context, reason }, ifMatch);
+  }
+
+  @Post(':siteId/revert')
+  @HttpCode(200)
+  @Roles('operator')
+  @ApiOperation({
+    summary: 'Bring the site back to its state at a time or version with compensating events; never deletes (409 site.revert-would-delete)',
+  })
+  @ApiOkResponse({ description: '{dryRun, events, site}' })
+  revert(
+    @Param() { siteId }: SiteParams,
+    @Body() body: RevertSiteDto,
+    @RequestCtx() context: RequestContext,
+  ): Promise<RevertResult> {
+    const to = typeof body.to === 'number' ? { version: body.to } : { asOf: toUtcIso(body.to) };
+    return this.commands.execute(new RevertSiteCommand(siteId, to, body.dryRun ?? false, { ...context, reason: body.reason }));
   }
 
   @Delete(':siteId')

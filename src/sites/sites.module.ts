@@ -4,6 +4,7 @@ import { PersonalDataCodec } from '../ledger/personal-data.codec.js';
 import type { SitePolicy } from './domain/site.decider.js';
 import { SITE_POLICY, SiteCommandHandler } from './site-command.handler.js';
 import { GetSiteHandler, GetSiteHistoryHandler } from './site.queries.js';
+import { RevertSiteHandler } from './site-revert.handler.js';
 import { SiteStreams } from './site-streams.js';
 import { SitesController } from './sites.controller.js';
 
@@ -13,6 +14,7 @@ import { SitesController } from './sites.controller.js';
     PersonalDataCodec,
     SiteStreams,
     SiteCommandHandler,
+    RevertSiteHandler,
     GetSiteHandler,
     GetSiteHistoryHandler,
     {
@@ -24,6 +26,6 @@ import { SitesController } from './sites.controller.js';
       }),
     },
   ],
-  exports: [SiteStreams, PersonalDataCodec],
+  exports: [SiteStreams, PersonalDataCodec, SITE_POLICY],
 })
 export class SitesModule {}

@@ -121,8 +121,9 @@ export function evolveOperation(state: OperationState, event: Recorded<Operation
       };
     }
     case 'OperationExecutionStarted':
+      return { ...operation, status: 'running', activation: { by: event.data.startedBy, eventId: event.eventId } };
     case 'OperationContinued':
-      return { ...operation, status: 'running' };
+      return { ...operation, status: 'running', activation: { by: event.data.continuedBy, eventId: event.eventId } };
     case 'OperationWaveCompleted': {
       const { index, deleted, skipped } = event.data;
       return {

@@ -57,6 +57,12 @@ export type RejectedOperation = {
 };
 export type PlannedOperation = PlannedFacts & {
   status: Exclude<OperationStatus, 'rejected'>;
+  /**
+   * Who set the current wave going, and the event that did: a wave's site
+   * deletions are recorded as that principal's, caused by that event, even
+   * when the wave resumes after a restart.
+   */
+  activation?: { by: string; eventId: string };
   abort?: { abortedBy: string; reason: string; at: string };
 };
 

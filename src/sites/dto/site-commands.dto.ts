@@ -11,7 +11,7 @@ import {
   Length,
   ValidateNested,
 } from 'class-validator';
-import { IsIsoDuration, IsLedgerId } from '../../http/validators.js';
+import { IsIsoDuration, IsLedgerId, IsRevertTarget } from '../../http/validators.js';
 
 export class ProductDto {
   @IsLedgerId({ example: 'inst-42', description: 'ID of the product installation on this site' })
@@ -117,4 +117,19 @@ export class PlaceLegalHoldDto extends ReasonDto {
   @IsString()
   @Length(1, 200)
   reference: string;
+}
+
+export class RevertSiteDto extends ReasonDto {
+  @ApiProperty({
+    oneOf: [{ type: 'string', format: 'date-time' }, { type: 'integer', minimum: 1 }],
+    example: '2026-11-21T07:37:00Z',
+    description: 'The moment (ISO time) or version to bring the site back to',
+  })
+  @IsRevertTarget()
+  to: string | number;
+
+  @ApiPropertyOptional({ default: false, description: 'Only report the events that would be recorded' })
+  @IsOptional()
+  @IsBoolean()
+  dryRun?: boolean;
 }

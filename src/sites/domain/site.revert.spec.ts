@@ -1,0 +1,82 @@
+import { describe, expect, it } from 'vitest';
+import { record } from '../../../test/support/decider-spec.js';
+import type { CommandMetadata } from './site.commands.js';
+import { foldSite, type SitePolicy } from './site.decider.js';
+import type { SiteEvent } from './site.events.js';
+import { decideRevert } from './site.revert.js';
+
+const policy: SitePolicy = { defaultRetention: 'P30D', minRetention: 'P7D' };
+const siteId = 'site-1';
+const admin: CommandMetadata = { now: '2026-06-01T00:00:00.000Z', actor: { id: 'ada', admin: true } };
+const operator: CommandMetadata = { ...admin, actor: { id: 'olivia', admin: false } };
+const kim = { name: 'Kim', email: 'kim@example.com', role: 'owner' };
+const sam = { name: 'Sam', email: 'sam@example.com', role: 'billing' };
+
+const registered: SiteEvent = {
+  type: 'SiteRegistered',
+  data: {
+    siteId, customerId: 'c', name: 'Shop', region: null, internal: false,
+    products: [{ installationId: 'i1', productKey: 'shop' }], contacts: [kim], deletionProtection: false, retention: 'P30D',
+  },
+};
+const history: SiteEvent[] = [
+  registered,
+  { type: 'SiteSuspended', data: { siteId } },
+  { type: 'SiteProductRemoved', data: { siteId, installationId: 'i1', productKey: 'shop' } },
+  { type: 'SiteProductAdded', data: { siteId, installationId: 'i2', productKey: 'blog' } },
+  { type: 'SiteContactsUpdated', data: { siteId, contacts: [sam] } },
+  { type: 'SiteDeletionProtectionEnabled', data: { siteId } },
+];
+const at = (events: SiteEvent[], version: number) => foldSite(record(events).slice(0, version));
+
+describe('revert', () => {
+  it('brings a site back to an earlier version with compensating events', () => {
+    const events = decideRevert(at(history, 6), at(history, 1), admin, policy);
+    expect(events.map((event) => event.type)).toEqual([
+      'SiteReactivated',
+      'SiteProductRemoved',
+      'SiteProductAdded',
+      'SiteContactsUpdated',
+      'SiteDeletionProtectionDisabled',
+    ]);
+    const after = foldSite(record([...history, ...events]));
+    const then = at(history, 1);
+    expect(after).toMatchObject({ status: then.status, products: (then as { products: unknown }).products, contacts: [kim], deletionProtection: false });
+  });
+
+  it('does nothing when the site is already as it was', () => {
+    expect(decideRevert(at(history, 6), at(history, 6), operator, policy)).toEqual([]);
+  });
+
+  it('keeps admin-only steps admin-only', () => {
+    expect(() => decideRevert(at(history, 6), at(history, 1), operator, policy)).toThrow(expect.objectContaining({ code: 'site.admin-required' }) as Error);
+  });
+
+  it('restores a deleted site when the target was live', () => {
+    const deleted: SiteEvent[] = [
+      registered,
+      { type: 'SiteSoftDeleted', data: { siteId, operationId: 'op_1', previousStatus: 'active', purgeAfter: '2026-07-01T00:00:00.000Z' } },
+    ];
+    const events = decideRevert(at(deleted, 2), at(deleted, 1), operator, policy);
+    expect(events).toEqual([{ type: 'SiteRestored', data: { siteId, compensates: 'event-2', status: 'active' } }]);
+  });
+
+  it('never deletes: a target before the site existed, or a deleted target for a live site, is 409', () => {
+    const deleted: SiteEvent[] = [
+      registered,
+      { type: 'SiteSoftDeleted', data: { siteId, operationId: 'op_1', previousStatus: 'active', purgeAfter: '2026-07-01T00:00:00.000Z' } },
+      { type: 'SiteRestored', data: { siteId, compensates: 'event-2', status: 'active' } },
+    ];
+    expect(() => decideRevert(at(deleted, 3), at(deleted, 2), admin, policy)).toThrow(expect.objectContaining({ code: 'site.revert-would-delete' }) as Error);
+    expect(() => decideRevert(at(deleted, 3), foldSite([]), admin, policy)).toThrow(expect.objectContaining({ code: 'site.revert-would-delete' }) as Error);
+  });
+
+  it('a purged site cannot be reverted', () => {
+    const purged: SiteEvent[] = [
+      registered,
+      { type: 'SiteSoftDeleted', data: { siteId, operationId: 'op_1', previousStatus: 'active', purgeAfter: '2026-01-01T00:00:00.000Z' } },
+      { type: 'SitePurged', data: { siteId } },
+    ];
+    expect(() => decideRevert(at(purged, 3), at(purged, 1), admin, policy)).toThrow(expect.objectContaining({ code: 'site.purged' }) as Error);
+  });
+});

@@ -1,0 +1,106 @@
+import { expect } from 'vitest';
+import type { TestApp, TestPrincipal } from './test-app.js';
+
+/** Registers sites through the API, a few at a time; `internal` marks the first n as the provider's own. */
+export async function registerSites(
+  t: TestApp,
+  siteIds: readonly string[],
+  options: { internal?: number; retention?: string; productsPerSite?: number } = {},
+): Promise<void> {
+  const parallel = 16;
+  for (let start = 0; start < siteIds.length; start += parallel) {
+    await Promise.all(
+      siteIds.slice(start, start + parallel).map(async (siteId, offset) => {
+        const index = start + offset;
+        const body = {
+          siteId,
+          customerId: `cust-${index % 700}`,
+          name: `Site ${siteId}`,
+          internal: index < (options.internal ?? 0),
+          products: Array.from({ length: options.productsPerSite ?? 1 }, (_, p) => ({
+            installationId: `app-${siteId}-${p}`,
+            productKey: 'shop',
+          })),
+          contacts: [{ name: `Owner ${index}`, email: `owner${index}@example.com`, role: 'owner' }],
+          ...(options.retention ? { retention: options.retention } : {}),
+        };
+        const response = await t.http().post('/v1/sites').set('Authorization', t.auth('operator')).send(body);
+        expect(response.status, JSON.stringify(response.body)).toBe(201);
+      }),
+    );
+  }
+}
+
+export const siteIdsFor = (prefix: string, count: number): string[] =>
+  Array.from({ length: count }, (_, i) => `${prefix}-${String(i).padStart(4, '0')}`);
+
+/** Plans a soft delete as `by` and returns the answer body (expects 201). */
+export async function planDeletion(t: TestApp, siteIds: readonly string[], by: TestPrincipal = 'operator') {
+  const response = await t
+    .http()
+    .post('/v1/operations')
+    .set('Authorization', t.auth(by))
+    .send({ action: 'soft-delete', siteIds, reason: 'test deletion', ticket: 'OPS-1' });
+  expect(response.status, JSON.stringify(response.body)).toBe(201);
+  return response.body as OperationBody;
+}
+
+export interface OperationBody {
+  operationId: string;
+  status: string;
+  digest: string;
+  requiredApprovals: number;
+  waves: { index: number; kind: string; siteIds: string[]; status: string; deleted: string[]; skipped: { siteId: string; reason: string }[] }[];
+  progress: { deleted: number; skipped: number; restored: number; total: number };
+  [key: string]: unknown;
+}
+
+export function approve(t: TestApp, operation: OperationBody, by: TestPrincipal = 'approver') {
+  return t.http().post(`/v1/operations/${operation.operationId}/approve`).set('Authorization', t.auth(by)).send({ digest: operation.digest });
+}
+
+export async function getOperation(t: TestApp, operationId: string): Promise<OperationBody> {
+  const response = await t.http().get(`/v1/operations/${operationId}`).set('Authorization', t.auth('viewer')).expect(200);
+  return response.body as OperationBody;
+}
+
+/** Polls the operation until it reaches `status` (no sleeps standing in for work: a deadline). */
+export async function waitForStatus(t: TestApp, operationId: string, status: string, timeoutMs = 20_000): Promise<OperationBody> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const operation = await getOperation(t, operationId);
+    if (operation.status === status) return operation;
+    if (Date.now() > deadline) throw new Error(`operation ${operationId} is ${operation.status}, not ${status}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
+
+/** Runs an approved operation through every wave: execute, then continue after each pause. */
+export async function runAllWaves(t: TestApp, operation: OperationBody): Promise<OperationBody> {
+  await t
+    .http()
+    .post(`/v1/operations/${operation.operationId}/execute`)
+    .set('Authorization', t.auth('operator'))
+    .send({ digest: operation.digest })
+    .expect(202);
+  return continueUntilCompleted(t, operation.operationId);
+}
+
+/** Continues a running or paused operation after each wave until it completes. */
+export async function continueUntilCompleted(t: TestApp, operationId: string): Promise<OperationBody> {
+  for (;;) {
+    const state = await waitForAny(t, operationId, ['paused', 'completed']);
+    if (state.status === 'completed') return state;
+    await t.http().post(`/v1/operations/${operationId}/continue`).set('Authorization', t.auth('operator')).send({}).expect(202);
+  }
+}
+
+export async function waitForAny(t: TestApp, operationId: string, statuses: string[], timeoutMs = 20_000): Promise<OperationBody> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const operation = await getOperation(t, operationId);
+    if (statuses.includes(operation.status)) return operation;
+    if (Date.now() > deadline) throw new Error(`operation ${operationId} is ${operation.status}, not ${statuses.join('|')}`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
+}
