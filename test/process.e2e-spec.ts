@@ -95,6 +95,52 @@ describe('the service process', () => {
     expect(await read.json()).toMatchObject({ siteId: 'crash-1', version: 1, contacts: [{ email: 'a@example.com' }] });
   });
 
+  it('kill -9 right after execute: the operation resumes on restart and no site is deleted twice', async () => {
+    const dataDir = makeDataDir();
+    dirs.push(dataDir);
+    const env = { LEDGER_DATA_DIR: dataDir, LEDGER_TOKENS_FILE: writeTestTokens(dataDir) };
+    const call = async (base: string, principal: keyof typeof TOKENS, method: string, path: string, body?: unknown) => {
+      const response = await fetch(`${base}${path}`, {
+        method,
+        headers: { Authorization: `Bearer ${TOKENS[principal]}`, 'Content-Type': 'application/json' },
+        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+      });
+      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
+    };
+    const first = await startService(env);
+    children.push(first.child);
+    const ids = Array.from({ length: 40 }, (_, i) => `k-${i}`);
+    for (const siteId of ids) {
+      expect((await call(first.base, 'operator', 'POST', '/v1/sites', { siteId, customerId: `c-${siteId}`, name: siteId })).status).toBe(201);
+    }
+    const planned = await call(first.base, 'operator', 'POST', '/v1/operations', { action: 'soft-delete', siteIds: ids, reason: 'crash test' });
+    expect(planned.status).toBe(201);
+    const { operationId, digest } = planned.body as { operationId: string; digest: string };
+    expect((await call(first.base, 'approver', 'POST', `/v1/operations/${operationId}/approve`, { digest })).status).toBe(200);
+    expect((await call(first.base, 'approver2', 'POST', `/v1/operations/${operationId}/approve`, { digest })).status).toBe(200);
+    expect((await call(first.base, 'operator', 'POST', `/v1/operations/${operationId}/execute`, { digest })).status).toBe(202);
+    first.child.kill('SIGKILL');
+    await exitOf(first.child);
+
+    const second = await startService(env);
+    children.push(second.child);
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const { body } = await call(second.base, 'viewer', 'GET', `/v1/operations/${operationId}`);
+      if (body['status'] === 'completed') break;
+      if (body['status'] === 'paused') {
+        expect((await call(second.base, 'operator', 'POST', `/v1/operations/${operationId}/continue`, {})).status).toBe(202);
+      }
+      if (Date.now() > deadline) throw new Error(`operation stuck in ${String(body['status'])}`);
+      await new Promise((resolve) => setTimeout(resolve, 25));
+    }
+    for (const siteId of ids) {
+      const { body } = await call(second.base, 'viewer', 'GET', `/v1/sites/${siteId}/history`);
+      const types = (body['events'] as { type: string }[]).map((event) => event.type);
+      expect(types).toEqual(['SiteRegistered', 'SiteSoftDeleted']);
+    }
+  }, 60_000);
+
   it('an invalid setting stops the start with a message naming the variable', async () => {
     const dataDir = makeDataDir();
     dirs.push(dataDir);
