@@ -281,8 +281,28 @@ describe('sites over HTTP (SQLite store)', () => {
       expect(response.body.code).toBe('site.delete-not-allowed');
       expect(response.body.detail).toContain('/v1/operations');
     }
+    await t.http().delete('/v1/sites/not%20even%20an%20id').expect(405);
+    await t.http().delete('/v1/sites/unknown-site').set('Authorization', t.auth('admin')).expect(405);
     const state = await t.http().get('/v1/sites/site-1001').set('Authorization', t.auth('viewer')).expect(200);
     expect(state.body.status).toBe('active');
+  });
+
+  it('keeps site IDs and installation IDs apart, and each installation on one site (409)', async () => {
+    await register().expect(201);
+    const operator = t.auth('operator');
+    const asSite = await register({ siteId: 'inst-42', customerId: 'c', name: 'n' }).expect(409);
+    expect(asSite.body.code).toBe('site.id-collision');
+    expect(asSite.body.detail).toContain('site-1001');
+    const taken = await register({ siteId: 'other', customerId: 'c', name: 'n', products: [{ installationId: 'inst-42', productKey: 'x' }] }).expect(409);
+    expect(taken.body.code).toBe('site.installation-taken');
+    await register({ siteId: 'other', customerId: 'c', name: 'n' }).expect(201);
+    const asInstallation = await t.http().post('/v1/sites/other/products').set('Authorization', operator).send({ installationId: 'site-1001', productKey: 'x' }).expect(409);
+    expect(asInstallation.body.code).toBe('site.id-collision');
+    const stolen = await t.http().post('/v1/sites/other/products').set('Authorization', operator).send({ installationId: 'inst-42', productKey: 'x' }).expect(409);
+    expect(stolen.body.code).toBe('site.installation-taken');
+    // Once removed from its site, an installation ID may move to another.
+    await t.http().delete('/v1/sites/site-1001/products/inst-42').set('Authorization', operator).send({ reason: 'moved' }).expect(200);
+    await t.http().post('/v1/sites/other/products').set('Authorization', operator).send({ installationId: 'inst-42', productKey: 'x' }).expect(200);
   });
 
   it('correlates: a caller-given X-Correlation-Id is echoed and recorded', async () => {

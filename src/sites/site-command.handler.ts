@@ -9,6 +9,7 @@ import type { RequestContext } from '../ledger/request-context.js';
 import type { SiteCommand } from './domain/site.commands.js';
 import { decideSite, type SitePolicy } from './domain/site.decider.js';
 import type { RegisteredSite } from './domain/site.state.js';
+import { IdNamespaceGuard } from './id-namespace.guard.js';
 import { SiteStreams } from './site-streams.js';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
@@ -51,10 +52,12 @@ export class SiteCommandHandler implements ICommandHandler<ExecuteSiteCommand> {
     @Inject(SITE_POLICY) private readonly policy: SitePolicy,
     @Inject(CLOCK) private readonly clock: Clock,
     private readonly readModels: ProjectionRunner,
+    private readonly namespace: IdNamespaceGuard,
   ) {}
 
   async execute({ input, context, ifMatch }: ExecuteSiteCommand): Promise<SiteCommandResult> {
     const siteId = input.data.siteId;
+    await this.namespace.check(input);
     for (let attempt = 1; ; attempt += 1) {
       const loaded = await this.streams.load(siteId);
       if (ifMatch !== undefined && ifMatch !== loaded.version) {

@@ -260,11 +260,12 @@ export class SitesController {
   @Public()
   @ApiOperation({ summary: 'Not allowed: sites are deleted only by reviewed operations (POST /v1/operations)' })
   @ApiResponse({ status: 405, type: ProblemResponse })
-  refuseDelete(@Param() { siteId }: SiteParams): never {
+  refuseDelete(): never {
+    // Always 405, whatever the ID: the answer must not depend on the site or its form.
     throw new DomainError(
       'method-not-allowed',
       'site.delete-not-allowed',
-      `sites are never deleted directly: plan a reviewed soft-delete of ${siteId} with POST /v1/operations`,
+      'sites are never deleted directly: plan a reviewed soft-delete with POST /v1/operations',
       undefined,
       { allow: 'GET' },
     );

@@ -5,6 +5,7 @@ import type { SitePolicy } from './domain/site.decider.js';
 import { SITE_POLICY, SiteCommandHandler } from './site-command.handler.js';
 import { GetSiteHandler, GetSiteHistoryHandler } from './site.queries.js';
 import { RevertSiteHandler } from './site-revert.handler.js';
+import { IdNamespaceGuard } from './id-namespace.guard.js';
 import { SiteStreams } from './site-streams.js';
 import { SitesController } from './sites.controller.js';
 
@@ -13,6 +14,7 @@ import { SitesController } from './sites.controller.js';
   providers: [
     PersonalDataCodec,
     SiteStreams,
+    IdNamespaceGuard,
     SiteCommandHandler,
     RevertSiteHandler,
     GetSiteHandler,

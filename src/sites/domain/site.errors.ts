@@ -150,3 +150,24 @@ export class RetentionNotExpiredError extends DomainError {
     );
   }
 }
+
+export class InstallationTakenError extends DomainError {
+  constructor(installationId: string, ownerSiteId: string) {
+    super(
+      'conflict',
+      'site.installation-taken',
+      `installation ${installationId} already belongs to site ${ownerSiteId}`,
+    );
+  }
+}
+
+/** A site ID that is also an installation ID (or the reverse) would make deletion plans ambiguous. */
+export class IdCollisionError extends DomainError {
+  constructor(id: string, existing: string) {
+    super(
+      'conflict',
+      'site.id-collision',
+      `${id} is already ${existing}; site IDs and installation IDs must differ so a plan can always tell them apart`,
+    );
+  }
+}
