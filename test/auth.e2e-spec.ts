@@ -73,9 +73,23 @@ describe('authentication and roles', () => {
         '/v1/sites/{siteId}',
         '/v1/sites/{siteId}/history',
         '/v1/sites/{siteId}/legal-hold',
+        '/v1/sites/{siteId}/restore',
+        '/v1/sites/{siteId}/revert',
+        '/v1/operations',
+        '/v1/operations/{operationId}',
+        '/v1/operations/{operationId}/approve',
+        '/v1/operations/{operationId}/execute',
+        '/v1/operations/{operationId}/continue',
+        '/v1/operations/{operationId}/abort',
+        '/v1/operations/{operationId}/rollback',
+        '/v1/policy/purge',
         '/health',
       ]),
     );
+    expect(json.body.components.schemas.OperationResponse.properties).toHaveProperty('waves');
+    expect(json.body.paths['/v1/operations/{operationId}/rollback'].post.responses['200'].content['application/json'].schema).toEqual({
+      $ref: '#/components/schemas/RollbackResponse',
+    });
     expect(json.body.components.schemas.RegisterSiteDto.required).toEqual(expect.arrayContaining(['siteId', 'customerId', 'name']));
     expect(json.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     const html = await t.http().get('/docs').redirects(1).expect(200);

@@ -13,6 +13,7 @@ import {
   PlanOperationDto,
   RollbackDto,
 } from './dto/operation.dto.js';
+import { OperationPageResponse, OperationResponse, RollbackResponse } from './dto/operation-responses.dto.js';
 import {
   PlanOperationCommand,
   RollbackOperationCommand,
@@ -42,7 +43,7 @@ export class OperationsController {
   @Post()
   @Roles('operator')
   @ApiOperation({ summary: 'Plan a soft delete; every ID is resolved, one problem rejects the whole plan (422)' })
-  @ApiResponse({ status: 201, description: 'Planned: review targets, waves and digest' })
+  @ApiResponse({ status: 201, description: 'Planned: review targets, waves and digest', type: OperationResponse })
   @ApiResponse({ status: 422, description: 'Rejected and recorded: errors lists every problem; operationId names the record', type: ProblemResponse })
   plan(@Body() body: PlanOperationDto, @RequestCtx() context: RequestContext): Promise<OperationView> {
     return this.commands.execute(
@@ -56,6 +57,7 @@ export class OperationsController {
   @Get()
   @Roles('viewer')
   @ApiOperation({ summary: 'Operations, oldest first' })
+  @ApiOkResponse({ type: OperationPageResponse })
   list(@Query() query: ListOperationsQueryDto): Promise<OperationPage> {
     return this.queries.execute(
       new ListOperationsQuery({
@@ -69,6 +71,7 @@ export class OperationsController {
   @Get(':operationId')
   @Roles('viewer')
   @ApiOperation({ summary: 'One operation: plan, approvals, waves, progress' })
+  @ApiOkResponse({ type: OperationResponse })
   get(@Param() { operationId }: OperationParams): Promise<OperationView> {
     return this.queries.execute(new GetOperationQuery(operationId));
   }
@@ -77,7 +80,7 @@ export class OperationsController {
   @HttpCode(200)
   @Roles('approver')
   @ApiOperation({ summary: 'Approve the plan with its digest; never by the requester, once per approver' })
-  @ApiOkResponse({ description: 'The operation' })
+  @ApiOkResponse({ type: OperationResponse })
   approve(@Param() { operationId }: OperationParams, @Body() { digest }: DigestDto, @RequestCtx() context: RequestContext): Promise<OperationView> {
     return this.commands.execute(new RunOperationCommand({ type: 'ApproveOperation', data: { operationId, digest } }, context));
   }
@@ -86,7 +89,7 @@ export class OperationsController {
   @HttpCode(202)
   @Roles('operator')
   @ApiOperation({ summary: 'Start the waves once approvals are complete; wave 1 runs, then the operation pauses' })
-  @ApiAcceptedResponse({ description: 'Running in the background' })
+  @ApiAcceptedResponse({ description: 'Running in the background', type: OperationResponse })
   execute(@Param() { operationId }: OperationParams, @Body() { digest }: DigestDto, @RequestCtx() context: RequestContext): Promise<OperationView> {
     return this.commands.execute(new RunOperationCommand({ type: 'ExecuteOperation', data: { operationId, digest } }, context));
   }
@@ -95,7 +98,7 @@ export class OperationsController {
   @HttpCode(202)
   @Roles('operator')
   @ApiOperation({ summary: 'Run the next wave of a paused operation' })
-  @ApiAcceptedResponse({ description: 'Running in the background' })
+  @ApiAcceptedResponse({ description: 'Running in the background', type: OperationResponse })
   continue(@Param() { operationId }: OperationParams, @RequestCtx() context: RequestContext): Promise<OperationView> {
     return this.commands.execute(new RunOperationCommand({ type: 'ContinueOperation', data: { operationId } }, context));
   }
@@ -104,6 +107,7 @@ export class OperationsController {
   @HttpCode(200)
   @Roles('operator')
   @ApiOperation({ summary: 'Stop further waves (sites already deleted stay deleted until a rollback)' })
+  @ApiOkResponse({ type: OperationResponse })
   abort(@Param() { operationId }: OperationParams, @Body() { reason }: AbortDto, @RequestCtx() context: RequestContext): Promise<OperationView> {
     return this.commands.execute(
       new RunOperationCommand({ type: 'AbortOperation', data: { operationId, reason } }, { ...context, reason }),
@@ -114,6 +118,7 @@ export class OperationsController {
   @HttpCode(200)
   @Roles('operator')
   @ApiOperation({ summary: 'Restore every site this operation deleted that is still deleted (no approval: restoring is never destructive)' })
+  @ApiOkResponse({ type: RollbackResponse })
   rollback(@Param() { operationId }: OperationParams, @Body() body: RollbackDto, @RequestCtx() context: RequestContext): Promise<RollbackResult> {
     return this.commands.execute(new RollbackOperationCommand(operationId, body.reason, body.dryRun ?? false, context));
   }
