@@ -29,7 +29,6 @@ export type OperationCommandInput = DistributiveOmit<
 >;
 
 const MAX_ATTEMPTS = 3;
-const PARALLEL_READS = 32;
 
 /** Approve, execute, continue or abort: the generic command path for an operation. */
 export class RunOperationCommand extends Command<OperationView> {
@@ -176,28 +175,25 @@ export class RollbackOperationHandler implements ICommandHandler<RollbackOperati
       const restored: string[] = [];
       const skipped: SkippedSite[] = [];
       const targets = state.plan.targets.map((target) => target.siteId);
-      for (let start = 0; start < targets.length; start += PARALLEL_READS) {
-        const batch = targets.slice(start, start + PARALLEL_READS);
-        const sites = await Promise.all(batch.map((siteId) => this.sites.load(siteId)));
-        for (const [offset, site] of sites.entries()) {
-          const siteId = batch[offset]!;
-          const s = site.state;
-          if (s.status === 'deleted' && s.deletion.operationId === operationId) {
-            const siteNow = nextEventTime(this.clock, site.lastOccurredAt);
-            const events = decideSite(
-              { type: 'RestoreSite', data: { siteId }, metadata: { now: siteNow, actor: { id: context.principal.id, admin: false } } },
-              s,
-              this.sitePolicy,
-            );
-            appends.push({
-              streamId: siteStreamId(siteId),
-              expectedVersion: site.version,
-              events: await this.sites.prepare(siteId, events, withReason, siteNow),
-            });
-            restored.push(siteId);
-          } else if (everDeleted.has(siteId)) {
-            skipped.push({ siteId, reason: skipReason(s) });
-          }
+      const sites = await this.sites.loadMany(targets);
+      for (const [index, site] of sites.entries()) {
+        const siteId = targets[index]!;
+        const s = site.state;
+        if (s.status === 'deleted' && s.deletion.operationId === operationId) {
+          const siteNow = nextEventTime(this.clock, site.lastOccurredAt);
+          const events = decideSite(
+            { type: 'RestoreSite', data: { siteId }, metadata: { now: siteNow, actor: { id: context.principal.id, admin: false } } },
+            s,
+            this.sitePolicy,
+          );
+          appends.push({
+            streamId: siteStreamId(siteId),
+            expectedVersion: site.version,
+            events: await this.sites.prepare(siteId, events, withReason, siteNow),
+          });
+          restored.push(siteId);
+        } else if (everDeleted.has(siteId)) {
+          skipped.push({ siteId, reason: skipReason(s) });
         }
       }
       if (dryRun) {

@@ -2,10 +2,8 @@ import { Injectable } from '@nestjs/common';
 import type { ResolvedId } from './domain/operation.events.js';
 import { InstallationsProjection } from '../projections/installations.projection.js';
 import { ProjectionRunner } from '../projections/projection-runner.js';
+import type { SiteState } from '../sites/domain/site.state.js';
 import { SiteStreams } from '../sites/site-streams.js';
-
-/** How many sites are read at once while resolving a plan. */
-const PARALLEL_READS = 32;
 
 /**
  * Resolves every requested ID against the ledger: a site (its current
@@ -24,17 +22,11 @@ export class PlanResolver {
     const distinct = [...new Set(ids)];
     // The installation index must include every change already answered.
     await this.readModels.catchUp();
-    const resolved = new Map<string, ResolvedId>();
-    for (let start = 0; start < distinct.length; start += PARALLEL_READS) {
-      const batch = distinct.slice(start, start + PARALLEL_READS);
-      const results = await Promise.all(batch.map((id) => this.resolveOne(id)));
-      for (const result of results) resolved.set(result.id, result);
-    }
-    return resolved;
+    const sites = await this.sites.loadMany(distinct);
+    return new Map(distinct.map((id, index) => [id, this.resolveOne(id, sites[index]!.state)]));
   }
 
-  private async resolveOne(id: string): Promise<ResolvedId> {
-    const { state } = await this.sites.load(id);
+  private resolveOne(id: string, state: SiteState): ResolvedId {
     if (state.status !== 'unregistered') {
       const { siteId, customerId, name, internal, products, status, deletionProtection, legalHold } = state;
       return {

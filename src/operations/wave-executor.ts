@@ -26,7 +26,6 @@ import { OperationStreams } from './operation-streams.js';
 
 /** A wave that keeps losing races to other writers is re-read and retried this often. */
 const MAX_ATTEMPTS = 10;
-const PARALLEL_READS = 32;
 
 /**
  * Runs the current wave of `running` operations in the background.
@@ -138,33 +137,30 @@ export class WaveExecutor implements OnApplicationBootstrap, OnApplicationShutdo
     const appends: StreamAppend[] = [];
     const deleted: string[] = [];
     const skipped: SkippedSite[] = [];
-    for (let start = 0; start < wave.siteIds.length; start += PARALLEL_READS) {
-      const batch = wave.siteIds.slice(start, start + PARALLEL_READS);
-      const loadedSites = await Promise.all(batch.map((siteId) => this.sites.load(siteId)));
-      for (const [offset, site] of loadedSites.entries()) {
-        const siteId = batch[offset]!;
-        if (site.state.status === 'deleted' && site.state.deletion.operationId === operationId) {
-          deleted.push(siteId); // done before a crash: never delete twice
-          continue;
-        }
-        const now = nextEventTime(this.clock, site.lastOccurredAt);
-        try {
-          // Re-checked now: a site protected, held or deleted since the plan is skipped, not deleted.
-          const events = decideSite(
-            { type: 'SoftDeleteSite', data: { siteId, operationId }, metadata: { now, actor } },
-            site.state,
-            this.sitePolicy,
-          );
-          appends.push({
-            streamId: siteStreamId(siteId),
-            expectedVersion: site.version,
-            events: await this.sites.prepare(siteId, events, context, now),
-          });
-          deleted.push(siteId);
-        } catch (error) {
-          if (!(error instanceof DomainError)) throw error;
-          skipped.push({ siteId, reason: error.code });
-        }
+    const sites = await this.sites.loadMany(wave.siteIds);
+    for (const [index, site] of sites.entries()) {
+      const siteId = wave.siteIds[index]!;
+      if (site.state.status === 'deleted' && site.state.deletion.operationId === operationId) {
+        deleted.push(siteId); // done before a crash: never delete twice
+        continue;
+      }
+      const now = nextEventTime(this.clock, site.lastOccurredAt);
+      try {
+        // Re-checked now: a site protected, held or deleted since the plan is skipped, not deleted.
+        const events = decideSite(
+          { type: 'SoftDeleteSite', data: { siteId, operationId }, metadata: { now, actor } },
+          site.state,
+          this.sitePolicy,
+        );
+        appends.push({
+          streamId: siteStreamId(siteId),
+          expectedVersion: site.version,
+          events: await this.sites.prepare(siteId, events, context, now),
+        });
+        deleted.push(siteId);
+      } catch (error) {
+        if (!(error instanceof DomainError)) throw error;
+        skipped.push({ siteId, reason: error.code });
       }
     }
     const now = nextEventTime(this.clock, lastOccurredAt);

@@ -1,23 +1,17 @@
-import type { LegalHold, LiveStatus, SiteContact, SiteProduct } from './site.events.js';
+import type { LegalHold, LiveStatus, SiteRegistered } from './site.events.js';
 
-/** What every registered site has, whatever its status. */
-export interface SiteFacts {
-  siteId: string;
-  customerId: string;
-  name: string;
-  region: string | null;
-  internal: boolean;
-  products: SiteProduct[];
-  contacts: SiteContact[];
-  deletionProtection: boolean;
+/**
+ * What every registered site has, whatever its status: what it was
+ * registered with (as changed since), plus what the ledger adds.
+ */
+export type SiteFacts = SiteRegistered['data'] & {
   legalHold: LegalHold | null;
-  retention: string;
   registeredAt: string;
   /** Version of the stream after the last event folded in. */
   version: number;
   /** When the last event folded in occurred. */
   updatedAt: string;
-}
+};
 
 /** The soft delete a deleted or purged site carries. */
 export interface Deletion {
