@@ -3,7 +3,7 @@ import {
   Injectable,
   Logger,
   type OnApplicationBootstrap,
-  type OnApplicationShutdown,
+  type BeforeApplicationShutdown,
 } from '@nestjs/common';
 import { DomainError } from '../common/domain-error.js';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
@@ -39,7 +39,7 @@ const MAX_ATTEMPTS = 10;
  * LEDGER_PURGE_INTERVAL, operations still `running` are resumed.
  */
 @Injectable()
-export class WaveExecutor implements OnApplicationBootstrap, OnApplicationShutdown {
+export class WaveExecutor implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('WaveExecutor');
   private readonly inFlight = new Map<string, Promise<void>>();
   private readonly stopping = new AbortController();
@@ -64,7 +64,8 @@ export class WaveExecutor implements OnApplicationBootstrap, OnApplicationShutdo
   }
 
   /** Stops at the next safe point: a wave cut short here resumes on the next start. */
-  async onApplicationShutdown(): Promise<void> {
+  /** Workers stop before any resource closes (stores and the read model close on onApplicationShutdown). */
+  async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     this.stopping.abort();
     await this.idle();

@@ -1,4 +1,11 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  type BeforeApplicationShutdown,
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type OnApplicationShutdown,
+} from '@nestjs/common';
 import type Database from 'better-sqlite3';
 import type { StoredEvent } from '../event-store/event-envelope.js';
 import { EVENT_STORE, type EventStore } from '../event-store/event-store.port.js';
@@ -15,7 +22,7 @@ const CHECKPOINT = 'read-model';
  * checkpoint commit in one transaction.
  */
 @Injectable()
-export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationShutdown {
+export class ProjectionRunner implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('Projections');
   private readonly stop = new AbortController();
   private running: Promise<void> | undefined;
@@ -55,9 +62,15 @@ export class ProjectionRunner implements OnApplicationBootstrap, OnApplicationSh
     for (const waiter of this.waiters.splice(0)) waiter.resolve();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** The loop stops before any resource closes; the database closes last. */
+  async beforeApplicationShutdown(): Promise<void> {
     this.stop.abort();
     await this.running;
+    // Nobody waits out their bound for a runner that has stopped.
+    for (const waiter of this.waiters.splice(0)) waiter.resolve();
+  }
+
+  onApplicationShutdown(): void {
     this.db.close();
   }
 

@@ -1,4 +1,4 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../common/domain-error.js';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
@@ -32,7 +32,7 @@ export interface SweepResult {
  * read it, so a freeze stops even a sweep already under way.
  */
 @Injectable()
-export class RetentionSweeper implements OnApplicationBootstrap, OnApplicationShutdown {
+export class RetentionSweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('RetentionSweeper');
   private timer: NodeJS.Timeout | undefined;
   private sweeping: Promise<SweepResult> | undefined;
@@ -59,7 +59,8 @@ export class RetentionSweeper implements OnApplicationBootstrap, OnApplicationSh
     this.timer.unref();
   }
 
-  async onApplicationShutdown(): Promise<void> {
+  /** Workers stop before any resource closes (stores and the read model close on onApplicationShutdown). */
+  async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     clearInterval(this.timer);
     await this.sweeping?.catch(() => undefined);
