@@ -8,9 +8,13 @@ import { HealthController } from './health/health.controller.js';
 import { systemClock, type Clock } from './ledger/clock.js';
 import { LedgerModule } from './ledger/ledger.module.js';
 import { OperationsModule } from './operations/operations.module.js';
+import { AuditModule } from './projections/audit/audit.module.js';
+import { FleetModule } from './projections/fleet/fleet.module.js';
 import { ProjectionsModule } from './projections/projections.module.js';
 import { RetentionModule } from './retention/retention.module.js';
 import { SitesModule } from './sites/sites.module.js';
+import { SubscriptionsModule } from './subscriptions/subscriptions.module.js';
+import { VerificationModule } from './verification/verification.module.js';
 
 export interface AppOptions {
   /** The time source; tests pass a controllable one. */
@@ -33,6 +37,10 @@ export class AppModule {
         SitesModule,
         OperationsModule,
         RetentionModule,
+        FleetModule,
+        AuditModule,
+        SubscriptionsModule,
+        VerificationModule,
       ],
       controllers: [HealthController],
     };

@@ -13,7 +13,7 @@ import { PROJECTIONS, type Projection } from './projection.js';
 import { READ_MODEL_DB } from './read-model.database.js';
 
 /** Events applied per transaction while catching up. */
-const CATCH_UP_PAGE = 2000;
+const CATCH_UP_PAGE = 5000;
 const CHECKPOINT = 'read-model';
 
 /**
@@ -132,15 +132,25 @@ export class ProjectionRunner implements OnApplicationBootstrap, BeforeApplicati
 
   private async run(): Promise<void> {
     // Catch up in large transactions; then follow live, batching what arrives together.
-    for (;;) {
-      const page = await this.store.readAll({ after: this.checkpoint, limit: CATCH_UP_PAGE });
-      if (this.stop.signal.aborted) return;
-      if (page.length === 0) break;
-      this.applyBatch(page);
-      // An in-process store answers without real I/O, so without this the
-      // whole catch-up would run in one macrotask and starve HTTP (and /health).
-      await new Promise((resolve) => setImmediate(resolve));
+    const deferred = this.applied === 0 ? this.dropQueryIndexes() : [];
+    try {
+      for (;;) {
+        const page = await this.store.readAll({ after: this.checkpoint, limit: CATCH_UP_PAGE });
+        if (this.stop.signal.aborted || page.length === 0) break;
+        this.applyBatch(page);
+        // An in-process store answers without real I/O, so without this the
+        // whole catch-up would run in one macrotask and starve HTTP (and /health).
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    } finally {
+      // However the catch-up ended (caught up, stopped, failed), queries need
+      // their indexes; a shutdown waits for them (see beforeApplicationShutdown).
+      if (deferred.length > 0) {
+        this.db.transaction(() => deferred.forEach((sql) => this.db.exec(sql)))();
+        this.logger.log(`${deferred.length} query indexes built after catching up from the start`);
+      }
     }
+    if (this.stop.signal.aborted) return;
     let batch: StoredEvent[] = [];
     let flushScheduled = false;
     const flush = () => {
@@ -164,6 +174,20 @@ export class ProjectionRunner implements OnApplicationBootstrap, BeforeApplicati
     }
     flush();
     if (this.failure !== undefined) throw this.failure;
+  }
+
+  /** Drops the projections' query indexes for a catch-up from nothing; returns the SQL that recreates them. */
+  private dropQueryIndexes(): string[] {
+    const definition = this.db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?").pluck();
+    const names = this.projections.flatMap((projection) => projection.queryIndexes ?? []);
+    return this.db.transaction(() =>
+      names.flatMap((name) => {
+        const sql = definition.get(name) as string | null | undefined;
+        if (typeof sql !== 'string') return [];
+        this.db.exec(`DROP INDEX "${name.replaceAll('"', '""')}"`);
+        return [sql];
+      }),
+    )();
   }
 
   private applyBatch(events: readonly StoredEvent[]): void {

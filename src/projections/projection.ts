@@ -22,6 +22,15 @@ export interface Projection {
   apply(event: StoredEvent, ordinal: number): void;
   /** Removes everything it derived, so a rebuild starts from nothing. */
   reset(): void;
+  /**
+   * Names of indexes only its queries use, never `apply`. While the runner
+   * builds the read models from nothing (a rebuild, a new or outdated file)
+   * it drops these and creates them once caught up: one sort each instead
+   * of an index update per event. The projection must still create them
+   * (IF NOT EXISTS) when constructed, which also restores them after a crash
+   * in between.
+   */
+  readonly queryIndexes?: readonly string[];
 }
 
 /** Nest token for the list of every projection, in the order they are applied. */

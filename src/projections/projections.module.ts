@@ -1,7 +1,9 @@
-import { Global, Module } from '@nestjs/common';
+import { type DynamicModule, Global, Module } from '@nestjs/common';
 import type Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
+import { AuditProjection } from './audit/audit.projection.js';
+import { FleetProjection } from './fleet/fleet.projection.js';
 import { InstallationsProjection } from './installations.projection.js';
 import { OperationsProjection } from './operations.projection.js';
 import { RetentionProjection } from './retention.projection.js';
@@ -10,16 +12,28 @@ import { ProjectionRunner } from './projection-runner.js';
 import { openReadModelDatabase, READ_MODEL_DB } from './read-model.database.js';
 
 /** Every read model, in the order they are applied: the one list to extend. */
-const READ_MODELS = [InstallationsProjection, OperationsProjection, RetentionProjection];
+export const READ_MODELS = [
+  InstallationsProjection,
+  OperationsProjection,
+  RetentionProjection,
+  FleetProjection,
+  AuditProjection,
+];
+
+/** Nest token for the path of the read-model file (`:memory:` with the memory store). */
+export const READ_MODEL_FILE = Symbol('READ_MODEL_FILE');
+
+export const readModelFile = (config: LedgerConfig): string =>
+  config.store === 'memory' ? ':memory:' : join(config.dataDir, 'read-model.db');
 
 @Global()
 @Module({
   providers: [
+    { provide: READ_MODEL_FILE, inject: [LEDGER_CONFIG], useFactory: readModelFile },
     {
       provide: READ_MODEL_DB,
-      inject: [LEDGER_CONFIG],
-      useFactory: (config: LedgerConfig): Database.Database =>
-        openReadModelDatabase(config.store === 'memory' ? ':memory:' : join(config.dataDir, 'read-model.db')),
+      inject: [READ_MODEL_FILE],
+      useFactory: (file: string): Database.Database => openReadModelDatabase(file),
     },
     ...READ_MODELS,
     { provide: PROJECTIONS, inject: READ_MODELS, useFactory: (...projections: Projection[]) => projections },
@@ -27,4 +41,9 @@ const READ_MODELS = [InstallationsProjection, OperationsProjection, RetentionPro
   ],
   exports: [ProjectionRunner, ...READ_MODELS],
 })
-export class ProjectionsModule {}
+export class ProjectionsModule {
+  /** The same read models, built into `file` instead (see rebuild.ts). */
+  static rebuildingInto(file: string): DynamicModule {
+    return { module: ProjectionsModule, providers: [{ provide: READ_MODEL_FILE, useValue: file }] };
+  }
+}

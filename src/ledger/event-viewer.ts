@@ -1,0 +1,78 @@
+import { Injectable } from '@nestjs/common';
+import type { JsonObject } from '../common/json.js';
+import type { StoredEvent } from '../event-store/event-envelope.js';
+import { siteIdOfStream } from '../event-store/ledger-streams.js';
+import { toEventView, type EventView } from './event.view.js';
+import { PersonalDataCodec } from './personal-data.codec.js';
+
+type Reveal = (data: JsonObject) => JsonObject;
+
+export interface ViewSessionOptions {
+  /** Sites whose revealer is kept at once; the least recently used goes first. */
+  maxSites?: number;
+  /**
+   * How long a revealer is reused. A purge destroys the key while a long
+   * read may still hold it; past this age the key is looked up again, so a
+   * purged site's contacts read as redacted from then on.
+   */
+  ttlMs?: number;
+}
+
+/**
+ * A run of event views for one read (an audit page, an export, a stream):
+ * contacts opened or redacted exactly as a site's history shows them, with
+ * at most one key lookup per site per `ttlMs`, and a bounded cache.
+ */
+export class EventViewSession {
+  private readonly revealers = new Map<string, { reveal: Promise<Reveal>; expires: number }>();
+  private readonly maxSites: number;
+  private readonly ttlMs: number;
+
+  constructor(
+    private readonly personalData: PersonalDataCodec,
+    options: ViewSessionOptions = {},
+  ) {
+    this.maxSites = options.maxSites ?? 256;
+    this.ttlMs = options.ttlMs ?? 1000;
+  }
+
+  async view(event: StoredEvent): Promise<EventView> {
+    const siteId = siteIdOfStream(event.streamId);
+    // Only events carrying contacts need a key; most (and every non-site event) do not.
+    if (siteId === undefined || !Array.isArray(event.data['contacts'])) {
+      if (event.type === 'SitePurged' && siteId !== undefined) this.revealers.delete(siteId);
+      return toEventView(event, event.data);
+    }
+    const reveal = await this.revealerOf(siteId);
+    return toEventView(event, reveal(event.data));
+  }
+
+  private revealerOf(siteId: string): Promise<Reveal> {
+    const now = Date.now();
+    const cached = this.revealers.get(siteId);
+    this.revealers.delete(siteId);
+    if (cached !== undefined && cached.expires > now) {
+      this.revealers.set(siteId, cached); // most recently used last
+      return cached.reveal;
+    }
+    const entry = { reveal: this.personalData.revealer(siteId), expires: now + this.ttlMs };
+    // A failed lookup must not stay cached.
+    entry.reveal.catch(() => this.revealers.get(siteId) === entry && this.revealers.delete(siteId));
+    this.revealers.set(siteId, entry);
+    if (this.revealers.size > this.maxSites) {
+      const oldest = this.revealers.keys().next().value;
+      if (oldest !== undefined) this.revealers.delete(oldest);
+    }
+    return entry.reveal;
+  }
+}
+
+/** Makes event views for reads of many events (audit, exports, the live stream). */
+@Injectable()
+export class EventViewer {
+  constructor(private readonly personalData: PersonalDataCodec) {}
+
+  session(options?: ViewSessionOptions): EventViewSession {
+    return new EventViewSession(this.personalData, options);
+  }
+}

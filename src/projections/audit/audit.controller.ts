@@ -1,0 +1,68 @@
+import { Controller, Get, Query, Res } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { Roles } from '../../auth/roles.decorator.js';
+import { DomainError } from '../../common/domain-error.js';
+import { ProblemResponse } from '../../sites/dto/site-responses.dto.js';
+import { ResponseStreams } from '../../subscriptions/response-stream.js';
+import { writeExport } from './audit-export.js';
+import { AuditPageResponse, AuditQueryDto } from './audit.dto.js';
+import type { AuditFilter } from './audit.projection.js';
+import { ExportAuditEventsQuery, GetAuditEventsQuery, type AuditPage } from './audit.queries.js';
+
+@ApiTags('audit')
+@ApiBearerAuth()
+@ApiResponse({ status: 400, description: 'Bad input; `errors` names each field', type: ProblemResponse })
+@ApiResponse({ status: 401, description: 'No valid bearer token', type: ProblemResponse })
+@Controller('audit')
+export class AuditController {
+  constructor(
+    private readonly queries: QueryBus,
+    private readonly responses: ResponseStreams,
+  ) {}
+
+  @Get('events')
+  @Roles('viewer')
+  @ApiOperation({
+    summary: 'Who did what, when: every ledger event matching the filters, oldest first',
+    description:
+      'Filters combine (AND); type is a comma list (any of). from/to compare occurredAt, both inclusive. ' +
+      'format=json answers a page {events, nextCursor}; format=ndjson and format=csv stream every match ' +
+      '(after cursor, if given) at the pace the client reads. Contacts appear opened, or redacted after a purge.',
+  })
+  @ApiProduces('application/json', 'application/x-ndjson', 'text/csv')
+  @ApiOkResponse({ type: AuditPageResponse })
+  async events(@Query() query: AuditQueryDto, @Res() response: Response): Promise<void> {
+    const filter = auditFilter(query);
+    const format = query.format ?? 'json';
+    if (format === 'json') {
+      const page: AuditPage = await this.queries.execute(new GetAuditEventsQuery(filter, query.limit ?? 100, query.cursor));
+      response.json(page);
+      return;
+    }
+    if (query.limit !== undefined) {
+      throw invalid('limit', `limit pages format=json; format=${format} streams every match`);
+    }
+    const events = await this.queries.execute(new ExportAuditEventsQuery(filter, query.cursor));
+    await writeExport(response, this.responses.start('export', response), format, events);
+  }
+}
+
+function auditFilter(query: AuditQueryDto): AuditFilter {
+  const fromMs = query.from === undefined ? undefined : Date.parse(query.from);
+  const toMs = query.to === undefined ? undefined : Date.parse(query.to);
+  if (fromMs !== undefined && toMs !== undefined && fromMs > toMs) throw invalid('to', 'to must not be before from');
+  return {
+    siteId: query.siteId,
+    operationId: query.operationId,
+    actor: query.actor,
+    types: query.type === undefined ? undefined : [...new Set(query.type.split(','))],
+    fromMs,
+    toMs,
+  };
+}
+
+function invalid(field: string, detail: string): DomainError {
+  return new DomainError('invalid', 'request.invalid', `invalid request: ${field}`, [{ field, problem: 'invalid', detail }]);
+}

@@ -1,0 +1,86 @@
+import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { PRINCIPAL_ID_PATTERN } from '../../auth/principal.js';
+import { ID_PATTERN } from '../../common/ids.js';
+import { IsIsoTime, IsLedgerId } from '../../http/validators.js';
+import { EventResponse } from '../../sites/dto/site-responses.dto.js';
+
+/** Event type names, comma separated: `SiteSoftDeleted,SiteRestored`. */
+export const EVENT_TYPE_LIST = /^[A-Za-z][A-Za-z0-9]{0,63}(,[A-Za-z][A-Za-z0-9]{0,63}){0,19}$/;
+
+export const AUDIT_FORMATS = ['json', 'ndjson', 'csv'] as const;
+export type AuditFormat = (typeof AUDIT_FORMATS)[number];
+
+export class AuditQueryDto {
+  @IsOptional()
+  @IsLedgerId({ required: false, example: 'site-1001', description: "Only this site's own events (its stream)" })
+  siteId?: string;
+
+  @ApiPropertyOptional({
+    example: 'op_0190c6f5-7a4e-7b2e-9d3c-1f2e3d4c5b6a',
+    description: "Only this operation's events and the site events it caused (deletions, and restores that undo them)",
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(ID_PATTERN, { message: 'operationId must be an operation id such as op_…' })
+  operationId?: string;
+
+  @ApiPropertyOptional({ example: 'operator', description: 'Only events recorded for this principal (or system:<job>)' })
+  @IsOptional()
+  @IsString()
+  @Matches(PRINCIPAL_ID_PATTERN, { message: 'actor must be a principal id (1–64 characters of A–Z, a–z, 0–9, ".", "_", ":", "-")' })
+  actor?: string;
+
+  @ApiPropertyOptional({ example: 'SiteSoftDeleted,SiteRestored', description: 'Only events of these types (comma list, up to 20)' })
+  @IsOptional()
+  @IsString()
+  @Matches(EVENT_TYPE_LIST, { message: 'type must be event type names separated by commas (at most 20)' })
+  type?: string;
+
+  @ApiPropertyOptional({ example: '2026-11-21T07:00:00Z', description: 'Only events that occurred at or after this moment' })
+  @IsOptional()
+  @IsIsoTime()
+  from?: string;
+
+  @ApiPropertyOptional({ example: '2026-11-21T08:00:00Z', description: 'Only events that occurred at or before this moment' })
+  @IsOptional()
+  @IsIsoTime()
+  to?: string;
+
+  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000, description: 'Page size (format=json only)' })
+  @IsOptional()
+  @Type(() => Number)
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  limit?: number;
+
+  @ApiPropertyOptional({ description: 'nextCursor of the previous page (also: where an export resumes)' })
+  @IsOptional()
+  @IsString()
+  cursor?: string;
+
+  @ApiPropertyOptional({
+    enum: AUDIT_FORMATS,
+    default: 'json',
+    description:
+      'json: one page. ndjson (one event view per line) or csv (a header row, data and metadata as JSON columns): every match, streamed',
+  })
+  @IsOptional()
+  @IsIn(AUDIT_FORMATS)
+  format?: AuditFormat;
+}
+
+/* Response shapes, for the OpenAPI document only. */
+
+export class AuditPageResponse {
+  @ApiProperty({
+    type: [EventResponse],
+    description: 'Oldest first (global order); contacts opened, or {"redacted": true} once the site was purged',
+  })
+  events: EventResponse[];
+
+  @ApiPropertyOptional({ description: 'Absent on the last page' })
+  nextCursor?: string;
+}

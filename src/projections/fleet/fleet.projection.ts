@@ -1,0 +1,298 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type Database from 'better-sqlite3';
+import type { JsonObject } from '../../common/json.js';
+import type { Recorded } from '../../common/recorded.js';
+import type { StoredEvent } from '../../event-store/event-envelope.js';
+import { siteIdOfStream } from '../../event-store/ledger-streams.js';
+import { evolveSite } from '../../sites/domain/site.decider.js';
+import type { SiteEvent, SiteStatus } from '../../sites/domain/site.events.js';
+import { initialSiteState, type RegisteredSite, type SiteState } from '../../sites/domain/site.state.js';
+import { toSiteView, type SiteView } from '../../sites/site.view.js';
+import type { Projection } from '../projection.js';
+import { READ_MODEL_DB } from '../read-model.database.js';
+
+/** A site in a fleet list: its state without contacts, which are personal data. */
+export type SiteSummary = Omit<SiteView, 'contacts'>;
+
+export const SITE_STATUSES: readonly SiteStatus[] = ['active', 'suspended', 'deleted', 'purged'];
+
+/**
+ * `to_ordinal` / `valid_to` of an interval that has not ended. A number
+ * rather than NULL, so "ended after x" is one comparison an index can serve.
+ */
+const OPEN = Number.MAX_SAFE_INTEGER;
+
+export interface FleetFilter {
+  status?: SiteStatus;
+  customerId?: string;
+  internal?: boolean;
+}
+
+export interface FleetPageRequest extends FleetFilter {
+  /** The state known once this many ledger events were applied (see ProjectionRunner.ordinal). */
+  snapshot: number;
+  /** The state at this instant (ms since the epoch); omitted: the latest. */
+  atMs?: number;
+  /** Only sites registered after this one (its `siteOrdinal`); 0 from the start. */
+  afterSite: number;
+  limit: number;
+}
+
+export interface FleetEntry {
+  /** The ordinal of the site's SiteRegistered event: the list order. */
+  siteOrdinal: number;
+  site: SiteSummary;
+}
+
+export type StatusCounts = Record<SiteStatus, number>;
+
+/** A site as the next event finds it. */
+interface Current {
+  siteOrdinal: number;
+  /** `from_ordinal` of its open interval. */
+  intervalOrdinal: number;
+  state: SiteState;
+}
+
+/**
+ * One index per way of listing, led by the filter column and the list
+ * order, and carrying every column the "in the snapshot at that moment"
+ * test reads: an interval that does not qualify is passed over inside the
+ * index, and only the page's rows are read from the table. Without them a
+ * filter that matches nothing at an early moment reads every interval of
+ * that status.
+ */
+const LIVENESS = 'from_ordinal, valid_from, to_ordinal, valid_to';
+const LISTING_INDEXES = `
+    CREATE INDEX IF NOT EXISTS fleet_intervals_by_site ON fleet_intervals (site_ordinal, ${LIVENESS});
+    CREATE INDEX IF NOT EXISTS fleet_intervals_by_status ON fleet_intervals (status, site_ordinal, ${LIVENESS});
+    CREATE INDEX IF NOT EXISTS fleet_intervals_by_customer ON fleet_intervals (customer_id, site_ordinal, ${LIVENESS});
+    CREATE INDEX IF NOT EXISTS fleet_intervals_by_internal ON fleet_intervals (internal, site_ordinal, ${LIVENESS});`;
+
+/** Current states kept in memory between events: folding the next event then reads nothing. */
+const CACHED_SITES = 20_000;
+
+/**
+ * The fleet over time. Three tables:
+ *
+ * - `fleet_intervals`, a temporal table with one row per site event: the
+ *   span during which the state that event produced held, from its event to
+ *   the site's next one, both as ordinals (global order) and as
+ *   `occurredAt` instants (ms), with the positions and the state then.
+ *   A site's current state is its open interval (`to_ordinal` = OPEN).
+ * - `fleet_sites`: each site's registration ordinal (the list order) and
+ *   its open interval, where the next event continues from.
+ * - `fleet_counts`: how many sites are in each status now.
+ *
+ * The state at (time T, known through ordinal S) is, for each site, the
+ * interval whose first event is visible and whose ending event is not,
+ * where visible means ordinal ≤ S and occurredAt ≤ T. Per stream both only
+ * grow, so the visible events are a prefix of each stream and exactly one
+ * interval per site matches: the same fold `GET /v1/sites/:id?asOf=T` does.
+ * Lists pin S to the first page's, so later pages show the same snapshot.
+ *
+ * States are folded with the sites' own `evolveSite`, with contacts left
+ * out: they are personal data and never enter this read model.
+ */
+@Injectable()
+export class FleetProjection implements Projection {
+  readonly name = 'fleet';
+  readonly queryIndexes = [
+    'fleet_intervals_by_site',
+    'fleet_intervals_by_status',
+    'fleet_intervals_by_customer',
+    'fleet_intervals_by_internal',
+    'fleet_intervals_by_time',
+  ];
+  private readonly saveSite: Database.Statement;
+  private readonly findCurrent: Database.Statement<[string], { siteOrdinal: number; intervalOrdinal: number; state: string }>;
+  private readonly closeInterval: Database.Statement;
+  private readonly openInterval: Database.Statement;
+  private readonly count: Database.Statement<[{ status: string; delta: number }]>;
+  private readonly countNow: Database.Statement<[], { status: SiteStatus; n: number }>;
+  private readonly countAt: Database.Statement<[number, number], { status: SiteStatus; n: number }>;
+  /** One prepared page query per combination of filters. */
+  private readonly pageQueries = new Map<string, Database.Statement>();
+  /** Least recently used first. Only valid for the ordinal after `lastOrdinal`. */
+  private readonly cache = new Map<string, Current>();
+  private lastOrdinal = 0;
+
+  constructor(@Inject(READ_MODEL_DB) private readonly db: Database.Database) {
+    db.exec(`CREATE TABLE IF NOT EXISTS fleet_sites (
+      site_id TEXT PRIMARY KEY,
+      site_ordinal INTEGER NOT NULL,
+      interval_ordinal INTEGER NOT NULL
+    ) STRICT, WITHOUT ROWID;
+    CREATE TABLE IF NOT EXISTS fleet_counts (
+      status TEXT PRIMARY KEY,
+      n INTEGER NOT NULL
+    ) STRICT;
+    CREATE TABLE IF NOT EXISTS fleet_intervals (
+      from_ordinal INTEGER PRIMARY KEY,
+      to_ordinal INTEGER NOT NULL,
+      valid_from INTEGER NOT NULL,
+      valid_to INTEGER NOT NULL,
+      from_position TEXT NOT NULL,
+      to_position TEXT,
+      site_ordinal INTEGER NOT NULL,
+      site_id TEXT NOT NULL,
+      status TEXT NOT NULL,
+      customer_id TEXT NOT NULL,
+      internal INTEGER NOT NULL,
+      state TEXT NOT NULL
+    ) STRICT;
+    ${LISTING_INDEXES}
+    CREATE INDEX IF NOT EXISTS fleet_intervals_by_time ON fleet_intervals (valid_from, valid_to, status)`);
+    this.saveSite = db.prepare(
+      `INSERT INTO fleet_sites (site_id, site_ordinal, interval_ordinal) VALUES (?, ?, ?)
+       ON CONFLICT (site_id) DO UPDATE SET interval_ordinal = excluded.interval_ordinal`,
+    );
+    this.findCurrent = db.prepare(
+      `SELECT s.site_ordinal AS siteOrdinal, s.interval_ordinal AS intervalOrdinal, i.state
+       FROM fleet_sites s JOIN fleet_intervals i ON i.from_ordinal = s.interval_ordinal
+       WHERE s.site_id = ?`,
+    );
+    this.closeInterval = db.prepare(
+      'UPDATE fleet_intervals SET to_ordinal = ?, valid_to = ?, to_position = ? WHERE from_ordinal = ?',
+    );
+    this.openInterval = db.prepare(
+      `INSERT INTO fleet_intervals (from_ordinal, to_ordinal, valid_from, valid_to, from_position, site_ordinal,
+         site_id, status, customer_id, internal, state)
+       VALUES (?, ${OPEN}, ?, ${OPEN}, ?, ?, ?, ?, ?, ?, ?)`,
+    );
+    this.count = db.prepare(
+      `INSERT INTO fleet_counts (status, n) VALUES (@status, @delta)
+       ON CONFLICT (status) DO UPDATE SET n = n + @delta`,
+    );
+    this.countNow = db.prepare('SELECT status, n FROM fleet_counts');
+    // The inner LIMIT keeps SQLite from folding the range into the GROUP BY,
+    // where it would rather walk the status index and read every row.
+    this.countAt = db.prepare(
+      `SELECT status, count(*) AS n FROM (
+         SELECT status FROM fleet_intervals WHERE valid_from <= ? AND valid_to > ? LIMIT -1
+       ) GROUP BY status`,
+    );
+  }
+
+  apply(event: StoredEvent, ordinal: number): void {
+    // The runner applies every event once, in order; anything else (a batch
+    // that failed and is replayed) means the cache may hold uncommitted states.
+    if (ordinal !== this.lastOrdinal + 1) this.cache.clear();
+    this.lastOrdinal = ordinal;
+    const siteId = siteIdOfStream(event.streamId);
+    if (siteId === undefined) return;
+    const current = this.current(siteId);
+    const before = current?.state ?? initialSiteState;
+    const after = evolveSite(before, withoutContacts(event));
+    // Events before a SiteRegistered change nothing (as evolveSite says).
+    if (after.status === 'unregistered') return;
+    const occurredAtMs = Date.parse(event.metadata.occurredAt);
+    if (current !== undefined) this.closeInterval.run(ordinal, occurredAtMs, event.position, current.intervalOrdinal);
+    const siteOrdinal = current?.siteOrdinal ?? ordinal;
+    this.openInterval.run(
+      ordinal,
+      occurredAtMs,
+      event.position,
+      siteOrdinal,
+      siteId,
+      after.status,
+      after.customerId,
+      after.internal ? 1 : 0,
+      JSON.stringify(after),
+    );
+    this.saveSite.run(siteId, siteOrdinal, ordinal);
+    if (before.status !== after.status) {
+      if (before.status !== 'unregistered') this.count.run({ status: before.status, delta: -1 });
+      this.count.run({ status: after.status, delta: 1 });
+    }
+    this.remember(siteId, { siteOrdinal, intervalOrdinal: ordinal, state: after });
+  }
+
+  reset(): void {
+    this.db.exec('DELETE FROM fleet_sites; DELETE FROM fleet_counts; DELETE FROM fleet_intervals');
+    this.cache.clear();
+    this.lastOrdinal = 0;
+  }
+
+  /**
+   * Up to `limit` sites in registration order after `afterSite`, as they
+   * were at the request's moment and snapshot, matching every filter.
+   */
+  page(request: FleetPageRequest): FleetEntry[] {
+    const rows = this.pageQuery(request).all({
+      afterSite: request.afterSite,
+      snapshot: request.snapshot,
+      at: request.atMs ?? OPEN,
+      limit: request.limit,
+      status: request.status,
+      customerId: request.customerId,
+      internal: request.internal === undefined ? undefined : request.internal ? 1 : 0,
+    }) as { siteOrdinal: number; state: string }[];
+    return rows.map((row) => ({ siteOrdinal: row.siteOrdinal, site: toSummary(JSON.parse(row.state) as RegisteredSite) }));
+  }
+
+  /** How many sites were in each status at `atMs`, or now. */
+  countByStatus(atMs?: number): StatusCounts {
+    const counts: StatusCounts = { active: 0, suspended: 0, deleted: 0, purged: 0 };
+    const rows = atMs === undefined ? this.countNow.all() : this.countAt.all(atMs, atMs);
+    for (const { status, n } of rows) counts[status] = n;
+    return counts;
+  }
+
+  private current(siteId: string): Current | undefined {
+    const cached = this.cache.get(siteId);
+    if (cached !== undefined) return cached;
+    const row = this.findCurrent.get(siteId);
+    if (row === undefined) return undefined;
+    return { siteOrdinal: row.siteOrdinal, intervalOrdinal: row.intervalOrdinal, state: JSON.parse(row.state) as SiteState };
+  }
+
+  private remember(siteId: string, current: Current): void {
+    this.cache.delete(siteId);
+    this.cache.set(siteId, current);
+    if (this.cache.size > CACHED_SITES) {
+      const oldest = this.cache.keys().next().value;
+      if (oldest !== undefined) this.cache.delete(oldest);
+    }
+  }
+
+  private pageQuery(filter: FleetFilter): Database.Statement {
+    const conditions = [
+      filter.status === undefined ? '' : 'AND status = @status',
+      filter.customerId === undefined ? '' : 'AND customer_id = @customerId',
+      filter.internal === undefined ? '' : 'AND internal = @internal',
+    ].join(' ');
+    let query = this.pageQueries.get(conditions);
+    if (query === undefined) {
+      // Every filter has an index led by its column and followed by
+      // site_ordinal, so a page is read in list order without sorting.
+      query = this.db.prepare(
+        `SELECT site_ordinal AS siteOrdinal, state FROM fleet_intervals
+         WHERE site_ordinal > @afterSite ${conditions}
+           AND from_ordinal <= @snapshot AND valid_from <= @at
+           AND (to_ordinal > @snapshot OR valid_to > @at)
+         ORDER BY site_ordinal LIMIT @limit`,
+      );
+      this.pageQueries.set(conditions, query);
+    }
+    return query;
+  }
+}
+
+/** The event as `evolveSite` folds it, minus contacts: they never enter this read model. */
+function withoutContacts(event: StoredEvent): Recorded<SiteEvent> {
+  const data: JsonObject = Array.isArray(event.data['contacts']) ? { ...event.data, contacts: [] } : event.data;
+  // The store holds only what SiteStreams wrote to site streams, so the type names a SiteEvent.
+  return {
+    type: event.type,
+    data,
+    eventId: event.eventId,
+    version: event.version,
+    occurredAt: event.metadata.occurredAt,
+  } as unknown as Recorded<SiteEvent>;
+}
+
+function toSummary(site: RegisteredSite): SiteSummary {
+  const { contacts: _personalData, ...summary } = toSiteView(site);
+  return summary;
+}

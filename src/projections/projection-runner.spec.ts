@@ -1,0 +1,166 @@
+import { Logger } from '@nestjs/common';
+import type Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { NewEvent, StoredEvent } from '../event-store/event-envelope.js';
+import { MemoryEventStore } from '../event-store/memory/memory-event-store.js';
+import type { Projection } from './projection.js';
+import { ProjectionRunner } from './projection-runner.js';
+import { openReadModelDatabase } from './read-model.database.js';
+
+const newEvent = (i: number): NewEvent => ({
+  eventId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
+  type: 'SiteSuspended',
+  data: { siteId: `s${i}` },
+  metadata: { actor: 'operator', occurredAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), correlationId: 'c', causationId: null },
+});
+
+/** Remembers what it was given, and whether its query index existed at the time. */
+class Recorder implements Projection {
+  readonly name = 'recorder';
+  readonly queryIndexes = ['recorded_by_type'];
+  readonly seen: { position: string; ordinal: number; indexed: boolean }[] = [];
+  failAt: number | undefined;
+
+  constructor(private readonly db: Database.Database) {
+    db.exec(`CREATE TABLE IF NOT EXISTS recorded (ordinal INTEGER PRIMARY KEY, type TEXT NOT NULL);
+      CREATE INDEX IF NOT EXISTS recorded_by_type ON recorded (type)`);
+  }
+
+  apply(event: StoredEvent, ordinal: number): void {
+    if (ordinal === this.failAt) throw new Error('cannot apply');
+    this.db.prepare('INSERT INTO recorded (ordinal, type) VALUES (?, ?)').run(ordinal, event.type);
+    this.seen.push({ position: event.position, ordinal, indexed: this.hasIndex() });
+  }
+
+  reset(): void {
+    this.db.exec('DELETE FROM recorded');
+  }
+
+  hasIndex(): boolean {
+    return this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'recorded_by_type'").get() !== undefined;
+  }
+
+  rows(): number {
+    return (this.db.prepare('SELECT count(*) AS n FROM recorded').get() as { n: number }).n;
+  }
+}
+
+describe('ProjectionRunner', () => {
+  let dir: string;
+  let store: MemoryEventStore;
+  const running: ProjectionRunner[] = [];
+
+  // One test makes a projection fail on purpose; its error log is expected.
+  beforeAll(() => Logger.overrideLogger(false));
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'projection-runner-'));
+    store = new MemoryEventStore();
+  });
+  afterEach(async () => {
+    for (const runner of running.splice(0)) await shutDown(runner);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const start = (prepare: (recorder: Recorder) => void = () => undefined) => {
+    const db = openReadModelDatabase(join(dir, 'read-model.db'));
+    const recorder = new Recorder(db);
+    prepare(recorder);
+    const runner = new ProjectionRunner(store, db, [recorder]);
+    running.push(runner);
+    runner.onApplicationBootstrap();
+    return { runner, recorder };
+  };
+  const shutDown = async (runner: ProjectionRunner) => {
+    await runner.beforeApplicationShutdown();
+    runner.onApplicationShutdown();
+  };
+  const stop = async (runner: ProjectionRunner) => {
+    running.splice(running.indexOf(runner), 1);
+    await shutDown(runner);
+  };
+  const append = async (from: number, count: number) => {
+    for (let i = from; i < from + count; i += 1) await store.append(`site-s${i}`, 0, [newEvent(i)]);
+  };
+
+  it('numbers events 1, 2, 3, … in global order, and goes on counting after a restart', async () => {
+    await append(1, 3);
+    const first = start();
+    expect(await first.runner.catchUp()).toBe(true);
+    expect(first.recorder.seen.map(({ position, ordinal }) => [position, ordinal])).toEqual([
+      ['1', 1],
+      ['2', 2],
+      ['3', 3],
+    ]);
+    expect(first.runner.ordinal).toBe(3);
+    await stop(first.runner);
+
+    await append(4, 2);
+    const second = start();
+    expect(second.runner.ordinal).toBe(3);
+    expect(await second.runner.catchUp()).toBe(true);
+    expect(second.recorder.seen.map(({ ordinal }) => ordinal)).toEqual([4, 5]);
+    expect(second.runner.ordinal).toBe(5);
+  });
+
+  it('follows live appends and resolves waitFor once they are applied', async () => {
+    const { runner, recorder } = start();
+    await append(1, 2);
+    const result = await store.append('site-late', 0, [newEvent(99)]);
+    expect(await runner.waitFor(result.position)).toBe(true);
+    expect(recorder.seen.map(({ ordinal }) => ordinal)).toEqual([1, 2, 3]);
+  });
+
+  it('a batch that fails leaves nothing behind and stops, instead of skipping the event', async () => {
+    await append(1, 3);
+    const { runner, recorder } = start((recorder) => (recorder.failAt = 2));
+    expect(await runner.catchUp(2000)).toBe(false);
+    expect(runner.ordinal).toBe(0);
+    expect(runner.position).toBeUndefined();
+    expect(recorder.rows()).toBe(0);
+  });
+
+  it('builds from nothing without the query indexes, then creates them', async () => {
+    await append(1, 3);
+    const { runner, recorder } = start();
+    expect(await runner.catchUp()).toBe(true);
+    expect(recorder.seen.every(({ indexed }) => !indexed)).toBe(true);
+    await expect.poll(() => recorder.hasIndex()).toBe(true);
+  });
+
+  it('creates the query indexes even when stopped right after catching up (as the rebuild command does)', async () => {
+    await append(1, 3);
+    const { runner, recorder } = start();
+    expect(await runner.catchUp()).toBe(true);
+    await runner.beforeApplicationShutdown();
+    expect(recorder.hasIndex()).toBe(true);
+  });
+
+  it('keeps the query indexes while catching up from a checkpoint', async () => {
+    await append(1, 2);
+    const first = start();
+    await first.runner.catchUp();
+    await stop(first.runner);
+    await append(3, 2);
+    const second = start();
+    expect(await second.runner.catchUp()).toBe(true);
+    expect(second.recorder.seen.map(({ indexed }) => indexed)).toEqual([true, true]);
+  });
+
+  it('an outdated read-model file is emptied when opened, so it is rebuilt from the ledger', async () => {
+    await append(1, 2);
+    const first = start();
+    await first.runner.catchUp();
+    await stop(first.runner);
+    const db = openReadModelDatabase(join(dir, 'read-model.db'));
+    db.pragma('user_version = 1');
+    db.close();
+    const second = start();
+    expect(second.runner.ordinal).toBe(0);
+    expect(await second.runner.catchUp()).toBe(true);
+    expect(second.recorder.seen.map(({ ordinal }) => ordinal)).toEqual([1, 2]);
+  });
+});

@@ -1,0 +1,71 @@
+import { Controller, Get, Headers, Query, Res } from '@nestjs/common';
+import { QueryBus } from '@nestjs/cqrs';
+import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import type { Response } from 'express';
+import { Roles } from '../auth/roles.decorator.js';
+import { DomainError } from '../common/domain-error.js';
+import { ProblemResponse } from '../sites/dto/site-responses.dto.js';
+import { EventStreamQueryDto, POSITION_TEXT } from './event-stream.dto.js';
+import { LiveEventStreams } from './live-event-streams.js';
+import { ResponseStreams } from './response-stream.js';
+import { StreamEventsQuery } from './stream-events.query.js';
+
+const LAST_EVENT_ID = 'Last-Event-ID';
+
+@ApiTags('events')
+@ApiBearerAuth()
+@ApiResponse({ status: 400, description: 'Bad input (from, Last-Event-ID or types); `errors` names the field', type: ProblemResponse })
+@ApiResponse({ status: 401, description: 'No valid bearer token', type: ProblemResponse })
+@Controller('events')
+export class EventStreamController {
+  constructor(
+    private readonly queries: QueryBus,
+    private readonly live: LiveEventStreams,
+    private readonly responses: ResponseStreams,
+  ) {}
+
+  @Get('stream')
+  @Roles('viewer')
+  @ApiOperation({
+    summary: 'Every committed event, then each new one, as Server-Sent Events',
+    description:
+      'Global order, after `from` or Last-Event-ID (from the first event if neither). Each frame: `id:` the global ' +
+      'position, `event:` the type, `data:` the event view as JSON (contacts opened, or redacted after a purge). ' +
+      'Idle streams get a `: heartbeat` comment. Events are read from the ledger only as fast as the client reads them.',
+  })
+  @ApiHeader({ name: LAST_EVENT_ID, required: false, description: 'Resume after this position (EventSource sends it when reconnecting)' })
+  @ApiProduces('text/event-stream')
+  @ApiOkResponse({
+    description: 'One frame per event: `id: <position>`, `event: <type>`, `data: <event view as JSON>`',
+    content: {
+      'text/event-stream': {
+        schema: {
+          type: 'string',
+          example: 'id: 1042\nevent: SiteSuspended\ndata: {"eventId":"…","type":"SiteSuspended","position":"1042",…}\n\n',
+        },
+      },
+    },
+  })
+  async stream(
+    @Query() query: EventStreamQueryDto,
+    @Headers('last-event-id') lastEventId: string | undefined,
+    @Res() response: Response,
+  ): Promise<void> {
+    if (lastEventId !== undefined && !POSITION_TEXT.test(lastEventId)) {
+      throw new DomainError('invalid', 'request.invalid', `invalid request: ${LAST_EVENT_ID}`, [
+        { field: LAST_EVENT_ID, problem: 'invalid', detail: `${LAST_EVENT_ID} must be a position (an event id) this ledger issued` },
+      ]);
+    }
+    // A reconnecting EventSource repeats the original URL (and its `from`): the header is the later word.
+    const after =
+      lastEventId !== undefined
+        ? { position: lastEventId, field: LAST_EVENT_ID }
+        : query.from !== undefined
+          ? { position: query.from, field: 'from' }
+          : undefined;
+    const types = query.types === undefined ? undefined : new Set(query.types.split(','));
+    const out = this.responses.start('event-stream', response);
+    const events = await this.queries.execute(new StreamEventsQuery(after, types, out.signal));
+    await this.live.serve(response, out, events);
+  }
+}
