@@ -61,7 +61,7 @@ describe('authentication and roles', () => {
 
   it('/health needs no token and names the store', async () => {
     const response = await t.http().get('/health').expect(200);
-    expect(response.body).toEqual({ status: 'ok', store: 'sqlite' });
+    expect(response.body).toEqual({ status: 'ok', store: 'sqlite', readModels: expect.stringMatching(/^(live|catching-up)$/) });
   });
 
   it('OpenAPI document at /docs-json, interactive docs at /docs, both without a token', async () => {

@@ -3,29 +3,35 @@ import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } f
 import type { Response } from 'express';
 import { Public } from '../auth/roles.decorator.js';
 import { EVENT_STORE, type EventStore, type EventStoreKind } from '../event-store/event-store.port.js';
+import { ProjectionRunner } from '../projections/projection-runner.js';
 
 export interface Health {
   status: 'ok' | 'unavailable';
   store: EventStoreKind;
+  /** Whether lists, stats and audit are current (`live`) or may lag. */
+  readModels: ProjectionRunner['state'];
 }
 
 @ApiTags('health')
 @Controller('health')
 export class HealthController {
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly readModels: ProjectionRunner,
+  ) {}
 
   @Get()
   @Public()
   @ApiOperation({ summary: 'Liveness and store reachability (no token needed)' })
-  @ApiOkResponse({ description: '{status: "ok", store}' })
+  @ApiOkResponse({ description: '{status: "ok", store, readModels: "live" | "catching-up" | "retrying" | "stopped"}' })
   @ApiServiceUnavailableResponse({ description: '{status: "unavailable", store}' })
   async check(@Res({ passthrough: true }) response: Response): Promise<Health> {
     try {
       await this.store.ping();
-      return { status: 'ok', store: this.store.kind };
+      return { status: 'ok', store: this.store.kind, readModels: this.readModels.state };
     } catch {
       response.status(503);
-      return { status: 'unavailable', store: this.store.kind };
+      return { status: 'unavailable', store: this.store.kind, readModels: this.readModels.state };
     }
   }
 }

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { NewEvent, StoredEvent } from '../event-store/event-envelope.js';
+import { EventStoreUnavailableError } from '../event-store/event-store.errors.js';
 import { MemoryEventStore } from '../event-store/memory/memory-event-store.js';
 import type { Projection } from './projection.js';
 import { ProjectionRunner } from './projection-runner.js';
@@ -112,6 +113,31 @@ describe('ProjectionRunner', () => {
     const result = await store.append('site-late', 0, [newEvent(99)]);
     expect(await runner.waitFor(result.position)).toBe(true);
     expect(recorder.seen.map(({ ordinal }) => ordinal)).toEqual([1, 2, 3]);
+  });
+
+  it('an unreachable store is retried from the checkpoint: the read models recover by themselves', async () => {
+    await append(1, 3);
+    const readAll = store.readAll.bind(store);
+    let outages = 2;
+    store.readAll = async (options) => {
+      if (outages > 0) {
+        outages -= 1;
+        throw new EventStoreUnavailableError('EventStoreDB is restarting');
+      }
+      return readAll(options);
+    };
+    const { runner, recorder } = start();
+    await expect.poll(() => runner.state, { timeout: 5000 }).toBe('live');
+    expect(outages).toBe(0);
+    expect(recorder.seen.map(({ ordinal }) => ordinal)).toEqual([1, 2, 3]);
+    const late = await store.append('site-late', 0, [newEvent(42)]);
+    expect(await runner.waitFor(late.position)).toBe(true);
+  });
+
+  it('says it stopped when a projection cannot apply an event', async () => {
+    await append(1, 2);
+    const { runner } = start((recorder) => (recorder.failAt = 1));
+    await expect.poll(() => runner.state).toBe('stopped');
   });
 
   it('a batch that fails leaves nothing behind and stops, instead of skipping the event', async () => {

@@ -7,6 +7,8 @@ import {
   type OnApplicationShutdown,
 } from '@nestjs/common';
 import type Database from 'better-sqlite3';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { EventStoreUnavailableError } from '../event-store/event-store.errors.js';
 import type { StoredEvent } from '../event-store/event-envelope.js';
 import { EVENT_STORE, type EventStore } from '../event-store/event-store.port.js';
 import { PROJECTIONS, type Projection } from './projection.js';
@@ -32,6 +34,7 @@ export class ProjectionRunner implements OnApplicationBootstrap, BeforeApplicati
   private waiters: { position: string; resolve: () => void }[] = [];
   private readonly saveCheckpoint: Database.Statement;
   private failure: unknown;
+  private health: 'catching-up' | 'live' | 'retrying' = 'catching-up';
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -50,7 +53,44 @@ export class ProjectionRunner implements OnApplicationBootstrap, BeforeApplicati
   }
 
   onApplicationBootstrap(): void {
-    this.running = this.run().catch((error: unknown) => this.fail(error));
+    this.running = this.supervise();
+  }
+
+  /**
+   * `live` once caught up; `retrying` while the store is unreachable (reads
+   * may be stale); `stopped` after a projection failed on an event (a bug:
+   * it must not be skipped, so nothing more is applied until a fix and restart).
+   */
+  get state(): 'catching-up' | 'live' | 'retrying' | 'stopped' {
+    if (this.failure !== undefined) return 'stopped';
+    return this.health;
+  }
+
+  /**
+   * Runs the loop; a store that cannot be reached is retried with backoff
+   * from the checkpoint, so the read models recover by themselves when
+   * EventStoreDB comes back. Any other error stops them (see `fail`).
+   */
+  private async supervise(): Promise<void> {
+    for (let delayMs = 500; ; delayMs = Math.min(delayMs * 2, 30_000)) {
+      try {
+        this.health = 'catching-up';
+        await this.run();
+        return;
+      } catch (error) {
+        if (!(error instanceof EventStoreUnavailableError) || this.stop.signal.aborted) {
+          this.fail(error);
+          return;
+        }
+        this.health = 'retrying';
+        this.logger.warn(`the event store is unavailable; read models retry in ${delayMs} ms (${error.message})`);
+        try {
+          await sleep(delayMs, undefined, { signal: this.stop.signal });
+        } catch {
+          return; // shutting down
+        }
+      }
+    }
   }
 
   /** A projection that cannot apply an event must not skip it: stop, say why, release waiters. */
@@ -164,15 +204,20 @@ export class ProjectionRunner implements OnApplicationBootstrap, BeforeApplicati
         this.fail(error);
       }
     };
-    for await (const event of this.store.subscribeAll({ after: this.checkpoint, signal: this.stop.signal })) {
-      batch.push(event);
-      if (batch.length >= CATCH_UP_PAGE) flush();
-      else if (!flushScheduled) {
-        flushScheduled = true;
-        setImmediate(flush);
+    this.health = 'live';
+    try {
+      for await (const event of this.store.subscribeAll({ after: this.checkpoint, signal: this.stop.signal })) {
+        batch.push(event);
+        if (batch.length >= CATCH_UP_PAGE) flush();
+        else if (!flushScheduled) {
+          flushScheduled = true;
+          setImmediate(flush);
+        }
       }
+    } finally {
+      // Delivered events are applied now, before any retry reads on from the checkpoint.
+      flush();
     }
-    flush();
     if (this.failure !== undefined) throw this.failure;
   }
 
