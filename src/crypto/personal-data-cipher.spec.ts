@@ -17,6 +17,13 @@ describe('personal data cipher (AES-256-GCM)', () => {
     expect(sealJson(key, 'site-a', contact)).not.toBe(sealJson(key, 'site-a', contact));
   });
 
+  it('never repeats an IV, across refills of its random pool', () => {
+    // 1,000 seals use the 4 KiB pool of 12-byte IVs almost three times over.
+    const ivs = Array.from({ length: 1_000 }, () => sealJson(key, 'site-a', contact).split('.')[1]);
+    expect(new Set(ivs).size).toBe(ivs.length);
+    expect(ivs.every((iv) => Buffer.from(iv!, 'base64url').length === 12)).toBe(true);
+  });
+
   it('refuses another key, another site, or a changed byte', () => {
     const sealed = sealJson(key, 'site-a', contact);
     expect(() => openJson(randomBytes(32), 'site-a', sealed)).toThrow();

@@ -1,14 +1,15 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type { JsonObject } from '../common/json.js';
+import { Inject, Injectable, Optional } from '@nestjs/common';
+import type { JsonObject, JsonValue } from '../common/json.js';
 import type { Recorded } from '../common/recorded.js';
 import type { NewEvent, StoredEvent } from '../event-store/event-envelope.js';
 import { EVENT_STORE, type EventStore, type ReadStreamOptions } from '../event-store/event-store.port.js';
 import { siteStreamId } from '../event-store/ledger-streams.js';
 import { toEventView, type EventView } from '../ledger/event.view.js';
-import { PersonalDataCodec } from '../ledger/personal-data.codec.js';
+import { PersonalDataCodec, REDACTED_CONTACT } from '../ledger/personal-data.codec.js';
 import { toNewEvents, type RequestContext } from '../ledger/request-context.js';
 import { evolveSite } from './domain/site.decider.js';
-import type { SiteEvent } from './domain/site.events.js';
+import type { SiteContact, SiteEvent } from './domain/site.events.js';
+import { SiteFoldCache } from './site-fold-cache.js';
 import { initialSiteState, type SiteState } from './domain/site.state.js';
 
 /** How many site streams are read at once by `loadMany`. */
@@ -32,29 +33,87 @@ export interface LoadedSite {
  */
 @Injectable()
 export class SiteStreams {
+  private readonly folds: SiteFoldCache;
+
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly personalData: PersonalDataCodec,
-  ) {}
+    /** Tests pass a small one; the service keeps one per process. */
+    @Optional() folds?: SiteFoldCache,
+  ) {
+    this.folds = folds ?? new SiteFoldCache();
+  }
 
-  /** The site's state, optionally as it was at a version or a time. */
-  async load(siteId: string, upTo: Pick<ReadStreamOptions, 'toVersion' | 'toTime'> = {}): Promise<LoadedSite> {
-    const stored = await this.store.readStream(siteStreamId(siteId), upTo);
-    const reveal = await this.personalData.revealer(siteId);
-    let state = initialSiteState;
-    for (const event of stored) state = evolveSite(state, toRecorded(event, reveal(event.data)));
-    const last = stored.at(-1);
-    return { state, version: last?.version ?? 0, lastOccurredAt: last?.metadata.occurredAt };
+  /**
+   * The site's state, optionally as it was at a version or a time.
+   *
+   * Replays only what the fold cache does not cover: it starts from the
+   * newest checkpoint the read may start from and reads the events after
+   * it. Events are folded with contacts still sealed, and only the
+   * result's contacts are opened, with the key as it is now: the cache
+   * never holds personal data in the clear, and once a purge destroys the
+   * key every read, of any moment, shows the contacts redacted. (evolveSite
+   * copies contacts without looking inside, so folding sealed ones and
+   * opening the result gives what opening every event first gave.)
+   */
+  async load(
+    siteId: string,
+    upTo: Pick<ReadStreamOptions, 'toVersion' | 'toTime'> = {},
+    { contacts = 'open' }: { contacts?: 'open' | 'withheld' } = {},
+  ): Promise<LoadedSite> {
+    const toVersion = upTo.toVersion ?? Number.MAX_SAFE_INTEGER;
+    // NaN for a malformed time: no checkpoint fits, and the store reports the bad time.
+    const toTimeMs = upTo.toTime === undefined ? Number.MAX_SAFE_INTEGER : Date.parse(upTo.toTime);
+    const base = this.folds.best(siteId, toVersion, toTimeMs);
+    const afterVersion = base?.version ?? 0;
+    const streamId = siteStreamId(siteId);
+    const bound = upTo.toTime === undefined ? undefined : this.folds.timeBound(siteId, toTimeMs);
+    let stored: StoredEvent[];
+    if (bound && afterVersion < bound.skipFrom) {
+      // The same events as one read from afterVersion, minus a stretch known to lie after the moment.
+      stored = await this.store.readStream(streamId, { ...upTo, afterVersion, toVersion: Math.min(toVersion, bound.skipFrom - 1) });
+      if (toVersion > bound.newest) stored = stored.concat(await this.store.readStream(streamId, { ...upTo, afterVersion: bound.newest }));
+    } else {
+      stored = await this.store.readStream(streamId, { ...upTo, afterVersion });
+    }
+    let state = base?.state ?? initialSiteState;
+    let version = afterVersion;
+    let lastOccurredAt = base?.lastOccurredAt;
+    let maxOccurredAtMs = base?.maxOccurredAtMs ?? Number.NEGATIVE_INFINITY;
+    let inTimeOrder = base?.inTimeOrder ?? true;
+    // A checkpoint must be the fold of a whole prefix: only while versions follow on without a gap
+    // (a read as of a time skips the events after it, which could be out of time order).
+    let prefix = true;
+    for (const event of stored) {
+      state = evolveSite(state, toRecorded(event, event.data));
+      prefix &&= event.version === version + 1;
+      version = event.version;
+      lastOccurredAt = event.metadata.occurredAt;
+      const occurredAtMs = Date.parse(lastOccurredAt);
+      inTimeOrder &&= occurredAtMs >= maxOccurredAtMs;
+      maxOccurredAtMs = Math.max(maxOccurredAtMs, occurredAtMs);
+      if (prefix && version % this.folds.limits.interval === 0) {
+        this.folds.put(siteId, { version, state, lastOccurredAt, maxOccurredAtMs, inTimeOrder });
+      }
+    }
+    if (prefix && stored.length > 0) this.folds.put(siteId, { version, state, lastOccurredAt, maxOccurredAtMs, inTimeOrder });
+    const shown = contacts === 'open' ? await this.openContacts(siteId, state) : withheldContacts(state);
+    return { state: shown, version, lastOccurredAt };
   }
 
   /**
    * Several sites' current state, in the order asked, read a few at a time
    * (plans, waves and rollbacks read hundreds of sites).
+   *
+   * Contacts are withheld (they read as redacted): plans, waves and
+   * rollbacks decide nothing on personal data, so a bulk read neither
+   * looks up hundreds of keys nor decrypts anyone's contacts.
    */
   async loadMany(siteIds: readonly string[]): Promise<LoadedSite[]> {
     const loaded: LoadedSite[] = [];
     for (let start = 0; start < siteIds.length; start += PARALLEL_READS) {
-      loaded.push(...(await Promise.all(siteIds.slice(start, start + PARALLEL_READS).map((siteId) => this.load(siteId)))));
+      const batch = siteIds.slice(start, start + PARALLEL_READS);
+      loaded.push(...(await Promise.all(batch.map((siteId) => this.load(siteId, {}, { contacts: 'withheld' })))));
     }
     return loaded;
   }
@@ -106,12 +165,26 @@ export class SiteStreams {
     };
   }
 
+  /** The state with its contacts opened (or redacted once the key is gone); the key is looked up only if there are any. */
+  private async openContacts(siteId: string, state: SiteState): Promise<SiteState> {
+    if (state.status === 'unregistered' || state.contacts.length === 0) return state;
+    const reveal = await this.personalData.revealer(siteId);
+    const opened = reveal({ contacts: state.contacts as unknown as JsonValue[] })['contacts'];
+    return { ...state, contacts: opened as unknown as SiteContact[] };
+  }
+
   /** A page of the site's events with personal data opened (or redacted after a purge). */
   async history(siteId: string, afterVersion: number, limit: number): Promise<EventView[]> {
     const stored = await this.store.readStream(siteStreamId(siteId), { afterVersion, limit });
     const reveal = await this.personalData.revealer(siteId);
     return stored.map((event) => toEventView(event, reveal(event.data)));
   }
+}
+
+/** The state with every contact shown as redacted: for readers that must not (and need not) see personal data. */
+function withheldContacts(state: SiteState): SiteState {
+  if (state.status === 'unregistered' || state.contacts.length === 0) return state;
+  return { ...state, contacts: state.contacts.map(() => REDACTED_CONTACT) };
 }
 
 function toRecorded(event: StoredEvent, data: JsonObject): Recorded<SiteEvent> {

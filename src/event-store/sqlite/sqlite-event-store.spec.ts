@@ -233,6 +233,34 @@ describe('SqliteEventStore', () => {
     expect(await store.streamVersion('site-b')).toBe(0);
   });
 
+  it('refuses a new stream that another connection created meanwhile, writing none of the batch', async () => {
+    // Streams expected not to exist are not read first; the unique
+    // (stream_id, version) key must still turn the clash into a version error.
+    const store = openStore();
+    const other = openStore();
+    await other.append('site-a', 0, [newEvent()]);
+    const error = await store
+      .appendMany([
+        { streamId: 'site-b', expectedVersion: 0, events: [newEvent()] },
+        { streamId: 'site-a', expectedVersion: 0, events: [newEvent()] },
+      ])
+      .catch((e: unknown) => e);
+    expect(error).toEqual(new WrongExpectedVersionError('site-a', 0, 1));
+    expect(await store.streamVersion('site-b')).toBe(0);
+    expect(await store.readStream('site-a')).toHaveLength(1);
+  });
+
+  it('refuses the same new stream twice in one appendMany', async () => {
+    const store = openStore();
+    await expect(
+      store.appendMany([
+        { streamId: 'site-a', expectedVersion: 0, events: [newEvent()] },
+        { streamId: 'site-a', expectedVersion: 0, events: [newEvent()] },
+      ]),
+    ).rejects.toEqual(new WrongExpectedVersionError('site-a', 0, 1));
+    expect(await store.streamVersion('site-a')).toBe(0);
+  });
+
   it('turns a write lock held too long by another connection into EventStoreUnavailableError', async () => {
     const store = openStore({ busyTimeoutMs: 50 });
     const other = openRaw();

@@ -1,0 +1,112 @@
+#!/usr/bin/env node
+// `npm run bench` (from the project root): every figure beside its baseline,
+// measured in this run on fresh temporary data directories.
+//
+//   npm run bench                 the full run (a few minutes on 2 cores)
+//   npm run bench -- --quick      smaller samples, under two minutes
+//   npm run bench -- --only append,http
+//
+// Bench-only tools (tinybench, autocannon, the Emmett peer and its sqlite3)
+// live in bench/package.json, installed here on first use, never in the
+// product's dependencies. The bench compiles the product's sources and its
+// own with bench/tsconfig.json into bench/.tmp/build, so it never touches
+// dist/ (which other builds may be replacing meanwhile).
+import { spawnSync, spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, totalmem, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+
+const SUITES = ['append', 'aggregate', 'operation', 'fleet', 'http'];
+
+const benchDir = dirname(fileURLToPath(import.meta.url));
+const root = dirname(benchDir);
+const { values } = parseArgs({ options: { quick: { type: 'boolean', default: false }, only: { type: 'string' } } });
+const quick = values.quick;
+const suites = values.only ? values.only.split(',').map((name) => name.trim()) : SUITES;
+for (const name of suites) {
+  if (!SUITES.includes(name)) fail(`unknown suite "${name}"; suites: ${SUITES.join(', ')}`);
+}
+
+function fail(message) {
+  console.error(`bench: ${message}`);
+  process.exit(1);
+}
+
+function run(command, args, options = {}) {
+  const result = spawnSync(command, args, { stdio: 'inherit', ...options });
+  if (result.status !== 0) fail(`${command} ${args.join(' ')} failed (${result.status ?? result.signal})`);
+}
+
+const started = performance.now();
+if (!existsSync(join(root, 'node_modules', 'better-sqlite3'))) fail('the product is not installed: run `npm install` (or `npm ci`) first');
+if (!existsSync(join(benchDir, 'node_modules', '@event-driven-io', 'emmett-sqlite'))) {
+  console.error('bench: installing the benchmark tools into bench/node_modules (first run only; sqlite3 compiles from source, about 2 minutes)');
+  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
+  run(npm, [existsSync(join(benchDir, 'package-lock.json')) ? 'ci' : 'install', '--prefix', benchDir, '--no-audit', '--no-fund']);
+}
+console.error('bench: compiling the product and the benchmarks (bench/tsconfig.json)');
+run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(benchDir, 'tsconfig.json')]);
+
+const date = new Date().toISOString();
+const mode = quick ? 'quick' : 'full';
+const out = mkdtempSync(join(tmpdir(), 'tenant-ledger-bench-results-'));
+const figures = [];
+const omissions = [];
+const facts = {};
+try {
+  for (const suite of suites) {
+    console.error(`\nbench: ${suite} (${mode})`);
+    const file = join(out, `${suite}.json`);
+    const args = ['--expose-gc', join(benchDir, '.tmp', 'build', 'bench', 'src', 'main.js'), '--suite', suite, '--out', file];
+    if (quick) args.push('--quick');
+    // One process per suite: no suite's heap, caches or open files weigh on the next.
+    const code = await new Promise((resolve) => {
+      const child = spawn(process.execPath, args, { stdio: 'inherit', cwd: root });
+      child.on('exit', (status, signal) => resolve(status ?? signal));
+    });
+    if (code !== 0) fail(`suite ${suite} failed (${code})`);
+    const result = JSON.parse(readFileSync(file, 'utf8'));
+    figures.push(...result.figures);
+    omissions.push(...result.omissions);
+    Object.assign(facts, result.facts);
+  }
+} finally {
+  rmSync(out, { recursive: true, force: true });
+}
+
+const results = [
+  ...figures.map((figure) => ({ ...figure, measuredAt: date, mode })),
+  ...omissions.map(({ name, reason }) => ({ name, value: null, unit: null, baseline: null, ratio: null, omitted: reason, measuredAt: date, mode })),
+];
+const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${process.platform}`;
+printTable(results);
+for (const [name, fact] of Object.entries(facts)) console.log(`${name}: ${fact}`);
+console.log(`\n${date} · ${mode} run · ${machine} · ${((performance.now() - started) / 1000).toFixed(0)} s`);
+console.log('ratio: times better than the baseline (rates: value/baseline; times: baseline/value); > 1 beats it');
+if (values.only) {
+  console.log('not written: bench/results.json holds complete runs only (this one ran --only)');
+} else {
+  writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+  console.log('written: bench/results.json');
+}
+
+function printTable(rows) {
+  const format = (n) =>
+    n === null || n === undefined ? '—' : Math.abs(n) >= 1000 ? Math.round(n).toLocaleString('en-US') : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(3);
+  const lines = rows.map((row) => [
+    row.name,
+    row.omitted ? 'omitted' : `${format(row.value)} ${row.unit}`,
+    row.omitted ? row.omitted : format(row.baseline),
+    row.ratio === null || row.ratio === undefined ? '—' : `${row.ratio.toFixed(2)}×`,
+    row.target ? `${row.met ? 'met' : 'MISSED'}: ${row.target}` : '',
+  ]);
+  const header = ['figure', 'value', 'baseline', 'ratio', 'target'];
+  const widths = header.map((title, i) => Math.max(title.length, ...lines.map((line) => line[i].length)));
+  const print = (cells) => console.log(`| ${cells.map((cell, i) => cell.padEnd(widths[i])).join(' | ')} |`);
+  console.log('');
+  print(header);
+  console.log(`|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`);
+  for (const line of lines) print(line);
+}

@@ -1,0 +1,178 @@
+import { isDeepStrictEqual } from 'node:util';
+import { join } from 'node:path';
+import type { ReadEvent } from '@event-driven-io/emmett';
+import type { SQLiteEventStore } from '@event-driven-io/emmett-sqlite';
+import type { JsonObject } from '../../../src/common/json.js';
+import type { Recorded } from '../../../src/common/recorded.js';
+import { siteStreamId } from '../../../src/event-store/ledger-streams.js';
+import { evolveSite } from '../../../src/sites/domain/site.decider.js';
+import type { SiteEvent } from '../../../src/sites/domain/site.events.js';
+import { initialSiteState, type SiteState } from '../../../src/sites/domain/site.state.js';
+import { SiteStreams } from '../../../src/sites/site-streams.js';
+import { closePeer, openPeerConnection, peerAppend, peerEventStore, toPeerEvent, type PeerEvent } from '../emmett.js';
+import { EPOCH_MS, openLedger, prepareTimeline, siteHistory, type LedgerFiles } from '../fixtures.js';
+import {
+  figure,
+  log,
+  spread,
+  tempDir,
+  timeTasks,
+  timingOf,
+  type Figure,
+  type SuiteOptions,
+  type SuiteResult,
+} from '../harness.js';
+
+const STEP_MS = 60_000; // fixtures.timeOf: one event a minute
+
+/** A deterministic PRNG (mulberry32): the same "random" times in every run and for both contenders. */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * Emmett folding the same events into the same state: the same evolve, with
+ * contacts opened with the same key (what our load does), and for a
+ * point-in-time read the events after the time left out (Emmett reads by
+ * stream position only, so it reads the whole stream).
+ */
+async function peerLoad(
+  peer: SQLiteEventStore,
+  ledger: LedgerFiles,
+  siteId: string,
+  toTimeMs?: number,
+): Promise<SiteState> {
+  const reveal = await ledger.codec.revealer(siteId);
+  const { state } = await peer.aggregateStream<SiteState, PeerEvent>(siteStreamId(siteId), {
+    initialState: () => initialSiteState,
+    evolve: (current: SiteState, event: ReadEvent<PeerEvent>) => {
+      const metadata = event.metadata as unknown as { occurredAt: string; eventId: string; streamPosition: bigint };
+      if (toTimeMs !== undefined && Date.parse(metadata.occurredAt) > toTimeMs) return current;
+      const recorded = {
+        type: event.type,
+        data: reveal(event.data as JsonObject),
+        eventId: metadata.eventId,
+        version: Number(metadata.streamPosition),
+        occurredAt: metadata.occurredAt,
+      } as unknown as Recorded<SiteEvent>;
+      return evolveSite(current, recorded);
+    },
+  });
+  return state;
+}
+
+export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
+  const data = tempDir('aggregate');
+  const ledger = openLedger(data.dir);
+  const peerFile = join(data.dir, 'emmett.db');
+  const connection = await openPeerConnection(peerFile);
+  const lengths = [1_000, 10_000];
+  const figures: Figure[] = [];
+  try {
+    for (const length of lengths) {
+      const siteId = `agg-${length}`;
+      const prepared = await prepareTimeline(ledger.streams, siteId, siteHistory(siteId, length));
+      for (let start = 0; start < prepared.length; start += 1_000) {
+        const chunk = prepared.slice(start, start + 1_000);
+        await ledger.store.append(siteStreamId(siteId), start, chunk);
+        await connection.withTransaction(() => peerAppend(connection, siteStreamId(siteId), start, chunk.map(toPeerEvent)));
+      }
+    }
+  } finally {
+    closePeer(connection);
+  }
+  const peer = peerEventStore(peerFile);
+
+  try {
+    for (const length of lengths) {
+      const siteId = `agg-${length}`;
+      const label = `${length.toLocaleString('en-US')}-event stream`;
+      // Same answer from both, or the comparison means nothing.
+      const ours = await new SiteStreams(ledger.store, ledger.codec).load(siteId);
+      if (!isDeepStrictEqual(ours.state, await peerLoad(peer, ledger, siteId))) {
+        throw new Error(`${label}: our fold and Emmett's differ`);
+      }
+      const warm = new SiteStreams(ledger.store, ledger.codec);
+      await warm.load(siteId);
+      const iterations = quick ? (length > 1_000 ? 5 : 10) : length > 1_000 ? 15 : 40;
+      const names = { cold: `${label} ours cold`, warm: `${label} ours warm`, peer: `${label} emmett` };
+      const timings = await timeTasks(
+        [
+          // A new SiteStreams has an empty fold cache: every event is read and folded.
+          { name: names.cold, run: async () => void (await new SiteStreams(ledger.store, ledger.codec).load(siteId)) },
+          { name: names.warm, run: async () => void (await warm.load(siteId)) },
+          { name: names.peer, run: async () => void (await peerLoad(peer, ledger, siteId)) },
+        ],
+        { iterations, warmup: 2, rounds: quick ? 1 : 2 },
+      );
+      const peerMs = timingOf(timings, names.peer).medianMs;
+      log(
+        `${label}: ours cold ${timingOf(timings, names.cold).medianMs.toFixed(2)} ms, warm ${timingOf(timings, names.warm).medianMs.toFixed(3)} ms, emmett ${peerMs.toFixed(2)} ms`,
+      );
+      figures.push(
+        figure({
+          name: `aggregate load, ${label}, first read (full replay)`,
+          value: timingOf(timings, names.cold).medianMs,
+          unit: 'ms',
+          baseline: peerMs,
+          baselineName: "emmett-sqlite aggregateStream: the same events, the same evolve, contacts opened with the same key",
+          better: 'lower',
+          note: spread(timingOf(timings, names.cold)),
+        }),
+        figure({
+          name: `aggregate load, ${label}, cached fold`,
+          value: timingOf(timings, names.warm).medianMs,
+          unit: 'ms',
+          baseline: peerMs,
+          baselineName: 'emmett-sqlite aggregateStream (no snapshots)',
+          better: 'lower',
+          note: `${spread(timingOf(timings, names.warm))}; the fold is cached by stream version, new events are read on top`,
+        }),
+      );
+
+      // A point-in-time read at a random moment of the stream's life.
+      const next = random(length);
+      const times = Array.from({ length: 32 }, () => EPOCH_MS + Math.floor(next() * length * STEP_MS));
+      for (const t of times.slice(0, 4)) {
+        const at = await warm.load(siteId, { toTime: new Date(t).toISOString() });
+        if (!isDeepStrictEqual(at.state, await peerLoad(peer, ledger, siteId, t))) {
+          throw new Error(`${label}: point-in-time folds differ at ${new Date(t).toISOString()}`);
+        }
+      }
+      let turn = 0;
+      const pick = () => times[turn++ % times.length]!;
+      const pit = { ours: `${label} as of ours`, peer: `${label} as of emmett` };
+      const pitTimings = await timeTasks(
+        [
+          { name: pit.ours, run: async () => void (await warm.load(siteId, { toTime: new Date(pick()).toISOString() })) },
+          { name: pit.peer, run: async () => void (await peerLoad(peer, ledger, siteId, pick())) },
+        ],
+        { iterations: iterations * 2, warmup: 5, rounds: quick ? 1 : 2 },
+      );
+      const oursPit = timingOf(pitTimings, pit.ours);
+      log(`${label} as of a random time: ours ${oursPit.medianMs.toFixed(3)} ms (p99 ${oursPit.p99Ms.toFixed(2)}), emmett ${timingOf(pitTimings, pit.peer).medianMs.toFixed(2)} ms`);
+      figures.push(
+        figure({
+          name: `point-in-time read, ${label}, random time`,
+          value: oursPit.medianMs,
+          unit: 'ms',
+          baseline: timingOf(pitTimings, pit.peer).medianMs,
+          baselineName: 'emmett-sqlite aggregateStream folding only the events up to that time',
+          better: 'lower',
+          ...(length === 10_000 ? { target: 'under 5 ms (median)', targetCheck: (f: Figure) => f.value < 5 } : {}),
+          note: `${spread(oursPit)}, p99 ${oursPit.p99Ms.toFixed(2)} ms (a tail is a GC pause, not the read) over ${times.length} random times`,
+        }),
+      );
+    }
+  } finally {
+    await ledger.close();
+    data.dispose();
+  }
+  return { suite: 'aggregate', figures, omissions: [], facts: {} };
+}

@@ -1,0 +1,311 @@
+import { request } from 'node:http';
+import { join } from 'node:path';
+import { QueryBus } from '@nestjs/cqrs';
+import Database from 'better-sqlite3';
+import type { LedgerConfig } from '../../../src/config/ledger-config.js';
+import { ProjectionRunner } from '../../../src/projections/projection-runner.js';
+import { BENCH_TOKENS, benchConfig, startHttpService, startService } from '../app.js';
+import { writeFleetLedger, type FleetLedger } from '../fleet-ledger.js';
+import {
+  figure,
+  log,
+  spread,
+  summarize,
+  tempDir,
+  timeTasks,
+  timingOf,
+  type Figure,
+  type Omission,
+  type SuiteOptions,
+  type SuiteResult,
+} from '../harness.js';
+import { importOptional } from '../optional.js';
+
+/** The parts of the fleet read model's query API this suite uses (src/projections/fleet/fleet.queries.ts). */
+interface FleetQueriesModule {
+  GetFleetStatsQuery: new (asOf: string | undefined) => object;
+  ListSitesQuery: new (
+    filter: { status?: string; customerId?: string; internal?: boolean },
+    asOf: string | undefined,
+    limit: number,
+    cursor: string | undefined,
+  ) => object;
+}
+interface RebuildModule {
+  rebuildReadModels(config: LedgerConfig): Promise<{ events: number; seconds: number }>;
+}
+
+const STATUSES = ['active', 'suspended', 'deleted', 'purged'] as const;
+
+/** A deterministic PRNG (mulberry32), so every run asks for the same moments. */
+function random(seed: number): () => number {
+  let state = seed;
+  return () => {
+    state = (state + 0x6d2b79f5) | 0;
+    let t = Math.imul(state ^ (state >>> 15), 1 | state);
+    t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
+/**
+ * What SQLite itself does for a fleet of this size with no history at
+ * all: one row per site (current status, customer, the state as JSON) in
+ * a plain table with an index on status. The baseline for the as-of
+ * queries, which answer the same questions for any past moment.
+ */
+function plainFleetTable(dir: string, sites: number): Database.Database {
+  const db = new Database(join(dir, 'plain-fleet.db'));
+  db.pragma('journal_mode = WAL');
+  db.exec(`CREATE TABLE sites (site_ordinal INTEGER PRIMARY KEY, site_id TEXT NOT NULL UNIQUE, status TEXT NOT NULL,
+    customer_id TEXT NOT NULL, state TEXT NOT NULL) STRICT;
+    CREATE INDEX sites_by_status ON sites (status, site_ordinal)`);
+  const insert = db.prepare('INSERT INTO sites VALUES (?, ?, ?, ?, ?)');
+  db.transaction(() => {
+    for (let i = 0; i < sites; i += 1) {
+      const siteId = `fleet-${String(i).padStart(6, '0')}`;
+      const status = STATUSES[i % 7 === 0 ? 1 : i % 11 === 0 ? 2 : 0]!;
+      const state = {
+        siteId,
+        customerId: `cust-${i % 7750}`,
+        name: `Site ${siteId}`,
+        region: 'eu-west',
+        internal: false,
+        status,
+        products: [{ installationId: `app-${siteId}`, productKey: 'webshop' }],
+        deletionProtection: false,
+        legalHold: null,
+        retention: 'P30D',
+        deletedAt: null,
+        purgeAfter: null,
+        purgedAt: null,
+        version: 5,
+        updatedAt: new Date().toISOString(),
+      };
+      insert.run(i + 1, siteId, status, state.customerId, JSON.stringify(state));
+    }
+  })();
+  return db;
+}
+
+/** Reads a streaming response to its end (or `maxBytes`), counting bytes and keeping none. */
+function drain(url: string, maxBytes = Number.POSITIVE_INFINITY): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { headers: { Authorization: `Bearer ${BENCH_TOKENS.viewer}` } }, (response) => {
+      if (response.statusCode !== 200) {
+        reject(new Error(`${url}: HTTP ${response.statusCode}`));
+        response.resume();
+        return;
+      }
+      let bytes = 0;
+      response.on('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        if (bytes >= maxBytes) {
+          req.destroy();
+          resolve(bytes);
+        }
+      });
+      response.on('end', () => resolve(bytes));
+      response.on('error', (error) => (bytes >= maxBytes ? resolve(bytes) : reject(error)));
+    });
+    req.on('error', (error) => (error.message.includes('aborted') ? undefined : reject(error)));
+    req.end();
+  });
+}
+
+/**
+ * The live heap (after a full GC) sampled while `work` runs. The suite runs
+ * with --expose-gc; a heap that stays flat while gigabytes stream by is
+ * what "memory stays flat" means.
+ */
+async function heapWhile(work: () => Promise<number>): Promise<{ bytes: number; beforeMb: number; peakMb: number; rssGrowthMb: number }> {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  const live = () => {
+    gc?.();
+    return process.memoryUsage().heapUsed / 2 ** 20;
+  };
+  const beforeMb = live();
+  const rssBefore = process.memoryUsage().rss;
+  let peakMb = beforeMb;
+  let peakRss = rssBefore;
+  const timer = setInterval(() => {
+    peakMb = Math.max(peakMb, live());
+    peakRss = Math.max(peakRss, process.memoryUsage().rss);
+  }, 250);
+  try {
+    const bytes = await work();
+    return { bytes, beforeMb, peakMb: Math.max(peakMb, live()), rssGrowthMb: (peakRss - rssBefore) / 2 ** 20 };
+  } finally {
+    clearInterval(timer);
+  }
+}
+
+export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
+  const figures: Figure[] = [];
+  const omissions: Omission[] = [];
+  const facts: Record<string, string | number> = {};
+  const data = tempDir('fleet');
+  try {
+    const sites = 100_000;
+    const rounds = quick ? 2 : 10;
+    const started = performance.now();
+    const fleet: FleetLedger = await writeFleetLedger(data.dir, sites, rounds);
+    facts['fleet ledger'] = `${fleet.sites.toLocaleString('en-US')} sites, ${fleet.events.toLocaleString('en-US')} events, written in ${((performance.now() - started) / 1000).toFixed(1)} s`;
+    log(facts['fleet ledger']);
+    const config = benchConfig(data.dir);
+
+    // Projection rebuild: the product's own rebuild (npm run projections:rebuild) over the whole ledger.
+    const rebuild = await importOptional<RebuildModule>('../../src/projections/rebuild.js');
+    if (!rebuild) {
+      omissions.push({ name: 'projection rebuild', reason: 'src/projections/rebuild.ts is not in the tree' });
+    } else {
+      const rebuilds: number[] = [];
+      // Twice in a full run, unless one rebuild already takes long enough to average out noise.
+      for (let i = 0; i < (quick ? 1 : 2); i += 1) {
+        const result = await rebuild.rebuildReadModels(config);
+        if (result.events !== fleet.events) throw new Error(`rebuild applied ${result.events} of ${fleet.events} events`);
+        rebuilds.push(result.seconds * 1000);
+        if (result.seconds > 30) break;
+      }
+      const rebuildTiming = summarize('rebuild', rebuilds);
+      // Baseline: reading every event row in global order and parsing its JSON, the least any projection must do.
+      const reads: number[] = [];
+      for (let i = 0; i < (quick ? 1 : 2); i += 1) {
+        const db = new Database(join(data.dir, 'ledger.db'), { readonly: true });
+        const start = performance.now();
+        let n = 0;
+        for (const row of db.prepare('SELECT * FROM events ORDER BY position').iterate() as Iterable<{ data: string; metadata: string }>) {
+          JSON.parse(row.data);
+          JSON.parse(row.metadata);
+          n += 1;
+        }
+        reads.push(performance.now() - start);
+        db.close();
+        if (n !== fleet.events) throw new Error(`read ${n} rows`);
+      }
+      const readTiming = summarize('read', reads);
+      const rate = (fleet.events / rebuildTiming.medianMs) * 1000;
+      log(`rebuild ${rate.toFixed(0)} events/s, raw read ${((fleet.events / readTiming.medianMs) * 1000).toFixed(0)} events/s`);
+      figures.push(
+        figure({
+          name: `projection rebuild over ${fleet.events.toLocaleString('en-US')} events (all read models)`,
+          value: rate,
+          unit: 'events/s',
+          baseline: (fleet.events / readTiming.medianMs) * 1000,
+          baselineName: 'raw better-sqlite3: read every event row in global order and parse its JSON',
+          better: 'higher',
+          target: 'at least 100,000 events/s',
+          targetCheck: (f) => f.value >= 100_000,
+          note: `${spread(rebuildTiming)}; rebuildReadModels: a fresh read-model file, catch-up, indexes, swap`,
+        }),
+      );
+    }
+
+    const fleetQueries = await importOptional<FleetQueriesModule>('../../src/projections/fleet/fleet.queries.js');
+    if (!fleetQueries) {
+      const reason = 'the fleet read model (src/projections/fleet/fleet.queries.ts) is not in the tree';
+      omissions.push({ name: 'fleet asOf stats', reason }, { name: 'fleet filtered listing', reason });
+    } else {
+      const app = await startService(config);
+      const plain = plainFleetTable(data.dir, sites);
+      try {
+        const queries = app.get(QueryBus);
+        const next = random(42);
+        const times = Array.from({ length: 64 }, () =>
+          new Date(fleet.fromMs + Math.floor(next() * (fleet.toMs - fleet.fromMs))).toISOString(),
+        );
+        let turn = 0;
+        const pick = () => times[turn++ % times.length]!;
+        type Stats = { total: number; byStatus: Record<string, number> };
+        type Page = { sites: unknown[] };
+        const stats = (asOf: string) =>
+          queries.execute(new fleetQueries.GetFleetStatsQuery(asOf) as never) as Promise<Stats>;
+        const list = (asOf: string) =>
+          queries.execute(new fleetQueries.ListSitesQuery({ status: 'suspended' }, asOf, 100, undefined) as never) as Promise<Page>;
+        // A sanity check: the as-of counts cover every site registered by then.
+        const late = await stats(new Date(fleet.toMs).toISOString());
+        if (late.total !== sites) throw new Error(`fleet stats count ${late.total} sites, not ${sites}`);
+        const plainStats = plain.prepare('SELECT status, count(*) AS n FROM sites GROUP BY status');
+        const plainPage = plain.prepare('SELECT state FROM sites WHERE status = ? AND site_ordinal > ? ORDER BY site_ordinal LIMIT 101');
+        const names = { stats: 'stats ours', statsRaw: 'stats raw', list: 'list ours', listRaw: 'list raw' };
+        const timings = await timeTasks(
+          [
+            { name: names.stats, run: async () => void (await stats(pick())) },
+            { name: names.statsRaw, run: () => void plainStats.all() },
+            { name: names.list, run: async () => void (await list(pick())) },
+            {
+              name: names.listRaw,
+              run: () => void (plainPage.all('suspended', 0) as { state: string }[]).map((row) => JSON.parse(row.state) as unknown),
+            },
+          ],
+          { iterations: quick ? 20 : 64, warmup: 3, rounds: quick ? 1 : 2 },
+        );
+        const ours = timingOf(timings, names.stats);
+        const oursList = timingOf(timings, names.list);
+        log(`fleet stats asOf ${ours.medianMs.toFixed(1)} ms (p99 ${ours.p99Ms.toFixed(1)}), listing ${oursList.medianMs.toFixed(1)} ms`);
+        figures.push(
+          figure({
+            name: `fleet stats as of a random time, ${sites.toLocaleString('en-US')} sites`,
+            value: ours.medianMs,
+            unit: 'ms',
+            baseline: timingOf(timings, names.statsRaw).medianMs,
+            baselineName: 'raw SQLite: count a plain 100,000-row current-state table by status (no history)',
+            better: 'lower',
+            target: 'under 100 ms',
+            targetCheck: (f) => f.value < 100 && ours.p99Ms < 100,
+            note: `${spread(ours)}, p99 ${ours.p99Ms.toFixed(1)} ms; GetFleetStatsQuery over ${fleet.events.toLocaleString('en-US')} intervals`,
+          }),
+          figure({
+            name: `fleet listing as of a random time, status=suspended, first 100 of ${sites.toLocaleString('en-US')} sites`,
+            value: oursList.medianMs,
+            unit: 'ms',
+            baseline: timingOf(timings, names.listRaw).medianMs,
+            baselineName: 'raw SQLite: the first 100 rows of a plain current-state table by status (no history)',
+            better: 'lower',
+            note: `${spread(oursList)}, p99 ${oursList.p99Ms.toFixed(1)} ms; ListSitesQuery`,
+          }),
+        );
+      } finally {
+        plain.close();
+        await app.close();
+      }
+    }
+
+    // Memory while streaming: the whole ledger as an NDJSON audit export, and the SSE stream from the start.
+    const http = await startHttpService(config);
+    try {
+      // The export reads the audit index: let it cover the whole ledger first.
+      if (!(await http.app.get(ProjectionRunner, { strict: false }).catchUp(600_000))) throw new Error('read models did not catch up');
+      const exportRun = await heapWhile(() => drain(`${http.url}/v1/audit/events?format=ndjson`));
+      const sseBytes = quick ? 100 * 2 ** 20 : 400 * 2 ** 20;
+      const sseRun = await heapWhile(() => drain(`${http.url}/v1/events/stream`, sseBytes));
+      // Let the server see the client hang up before the app closes under the stream.
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      for (const [name, result] of [
+        [`audit export (NDJSON) of all ${fleet.events.toLocaleString('en-US')} events over HTTP`, exportRun],
+        [`SSE /v1/events/stream from the first event, ${(sseBytes / 2 ** 20).toFixed(0)} MiB read`, sseRun],
+      ] as const) {
+        const growth = Math.max(0.1, result.peakMb - result.beforeMb);
+        log(`${name}: ${(result.bytes / 2 ** 20).toFixed(0)} MiB streamed, live heap +${growth.toFixed(1)} MiB, RSS +${result.rssGrowthMb.toFixed(0)} MiB`);
+        figures.push(
+          figure({
+            name: `memory: ${name}`,
+            value: growth,
+            unit: 'MiB live heap growth',
+            baseline: result.bytes / 2 ** 20,
+            baselineName: 'MiB streamed to the client (what an unbounded buffer would hold)',
+            better: 'lower',
+            target: 'flat: growth independent of the size streamed',
+            targetCheck: (f) => f.value < 64,
+            note: `live heap after GC, sampled every 250 ms: ${result.beforeMb.toFixed(0)} → peak ${result.peakMb.toFixed(0)} MiB; RSS +${result.rssGrowthMb.toFixed(0)} MiB; server and client share the process`,
+          }),
+        );
+      }
+    } finally {
+      await http.app.close();
+    }
+  } finally {
+    data.dispose();
+  }
+  return { suite: 'fleet', figures, omissions, facts };
+}

@@ -1,0 +1,138 @@
+import { deepFreeze } from '../common/deep-freeze.js';
+import type { SiteState } from './domain/site.state.js';
+
+/**
+ * A site's state folded from the first `version` events of its stream,
+ * with contacts still sealed as stored. Events never change once stored,
+ * so a fold keyed by stream version stays true for good: it is a cache of
+ * replaying the prefix, never a second source of truth.
+ */
+export interface SiteCheckpoint {
+  version: number;
+  /** Contacts sealed: plaintext personal data never enters the cache (crypto-shredding). */
+  state: SiteState;
+  /** `occurredAt` of event `version` (undefined at version 0). */
+  lastOccurredAt: string | undefined;
+  /**
+   * The latest `occurredAt` among events 1..version, in ms. A read "as of
+   * T" may start from this checkpoint only if every event it covers
+   * happened at or before T, whatever order their times are in.
+   */
+  maxOccurredAtMs: number;
+  /** Whether `occurredAt` never went backwards over events 1..version (the service always writes them so). */
+  inTimeOrder: boolean;
+}
+
+/** Where a read as of a time may stop early (see SiteFoldCache.timeBound). */
+export interface TimeBound {
+  /** Every event from this version up to `newest` happened after the time: no need to read them. */
+  skipFrom: number;
+  /** The newest cached version; events after it are unknown and must still be read. */
+  newest: number;
+}
+
+export interface FoldCacheLimits {
+  /** Keep a checkpoint every this many versions of a long stream. */
+  interval: number;
+  /** At most this many checkpoints in all; the least recently used streams go first. */
+  maxCheckpoints: number;
+}
+
+export const DEFAULT_FOLD_CACHE_LIMITS: FoldCacheLimits = { interval: 128, maxCheckpoints: 20_000 };
+
+/**
+ * Checkpoints of site folds, so loading a long stream, or reading it as of
+ * any moment, replays at most `interval` events instead of all of them.
+ * Per stream it keeps one checkpoint every `interval` versions and the
+ * newest one; streams are evicted least recently used first.
+ *
+ * States are deep-frozen when cached: a caller that tried to change one
+ * would throw instead of corrupting every later answer.
+ */
+export class SiteFoldCache {
+  readonly #streams = new Map<string, SiteCheckpoint[]>();
+  #size = 0;
+
+  constructor(readonly limits: FoldCacheLimits = DEFAULT_FOLD_CACHE_LIMITS) {}
+
+  /** How many checkpoints are held (for tests and metrics). */
+  get size(): number {
+    return this.#size;
+  }
+
+  /**
+   * The newest checkpoint a read up to `toVersion` and `toTimeMs` may start
+   * from: version ≤ toVersion and every event it covers at or before toTimeMs.
+   */
+  best(siteId: string, toVersion: number, toTimeMs: number): SiteCheckpoint | undefined {
+    const checkpoints = this.#streams.get(siteId);
+    if (checkpoints === undefined) return undefined;
+    // Most recently used last.
+    this.#streams.delete(siteId);
+    this.#streams.set(siteId, checkpoints);
+    // Both version and maxOccurredAtMs grow along the array: the last that fits wins.
+    for (let i = checkpoints.length - 1; i >= 0; i -= 1) {
+      const checkpoint = checkpoints[i]!;
+      if (checkpoint.version <= toVersion && checkpoint.maxOccurredAtMs <= toTimeMs) return checkpoint;
+    }
+    return undefined;
+  }
+
+  /**
+   * For a read as of `toTimeMs`: the store filters by time row by row, so
+   * without a bound it visits every later event of the stream (10,000 rows
+   * for an early moment of a 10,000-event stream). When the newest
+   * checkpoint's events happened in time order and some after the moment,
+   * the first checkpoint past the moment bounds them: that event and every
+   * one up to the newest checkpoint happened after it. Undefined when no
+   * such bound is known (the read then visits everything, as before).
+   */
+  timeBound(siteId: string, toTimeMs: number): TimeBound | undefined {
+    const checkpoints = this.#streams.get(siteId);
+    const newest = checkpoints?.at(-1);
+    if (!checkpoints || !newest?.inTimeOrder || !(newest.maxOccurredAtMs > toTimeMs)) return undefined;
+    const past = checkpoints.find((checkpoint) => checkpoint.maxOccurredAtMs > toTimeMs)!;
+    return { skipFrom: past.version, newest: newest.version };
+  }
+
+  /** Whether a fold that reached `version` is worth keeping (every interval, or as the newest). */
+  wants(siteId: string, version: number): boolean {
+    if (version % this.limits.interval === 0) return true;
+    const newest = this.#streams.get(siteId)?.at(-1);
+    return newest === undefined || newest.version < version;
+  }
+
+  /** Keeps a checkpoint (the caller folded events 1..version, contacts sealed). */
+  put(siteId: string, checkpoint: SiteCheckpoint): void {
+    if (!this.wants(siteId, checkpoint.version)) return;
+    const checkpoints = this.#streams.get(siteId) ?? [];
+    this.#streams.delete(siteId);
+    const at = checkpoints.findIndex((each) => each.version >= checkpoint.version);
+    if (at !== -1 && checkpoints[at]!.version === checkpoint.version) {
+      this.#streams.set(siteId, checkpoints);
+      return;
+    }
+    deepFreeze(checkpoint);
+    if (at === -1) checkpoints.push(checkpoint);
+    else checkpoints.splice(at, 0, checkpoint);
+    this.#size += 1;
+    // Only interval checkpoints and the newest one stay.
+    for (let i = checkpoints.length - 2; i >= 0; i -= 1) {
+      if (checkpoints[i]!.version % this.limits.interval !== 0) {
+        checkpoints.splice(i, 1);
+        this.#size -= 1;
+      }
+    }
+    this.#streams.set(siteId, checkpoints);
+    for (const [oldest, dropped] of this.#streams) {
+      if (this.#size <= this.limits.maxCheckpoints || oldest === siteId) break;
+      this.#streams.delete(oldest);
+      this.#size -= dropped.length;
+    }
+  }
+
+  clear(): void {
+    this.#streams.clear();
+    this.#size = 0;
+  }
+}
