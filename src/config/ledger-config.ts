@@ -242,3 +242,18 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
     canarySites: Number(variables.LEDGER_CANARY_SITES),
   });
 }
+
+/**
+ * The configuration for a process entry point (the service, the rebuild
+ * command): a bad setting stops it with a message naming every bad variable
+ * (SPEC §8) and exit code 1.
+ */
+export function loadConfigOrExit(env: Record<string, string | undefined>): LedgerConfig {
+  try {
+    return loadConfig(env);
+  } catch (error) {
+    if (!(error instanceof ConfigError)) throw error;
+    console.error(error.message);
+    process.exit(1);
+  }
+}

@@ -5,7 +5,7 @@ import type Database from 'better-sqlite3';
 import { renameSync, rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { ConfigModule } from '../config/config.module.js';
-import { ConfigError, loadConfig, type LedgerConfig } from '../config/ledger-config.js';
+import { loadConfigOrExit, type LedgerConfig } from '../config/ledger-config.js';
 import { EventStoreModule } from '../event-store/event-store.module.js';
 import { systemClock } from '../ledger/clock.js';
 import { LedgerModule } from '../ledger/ledger.module.js';
@@ -77,14 +77,7 @@ function removeDatabase(file: string): void {
 }
 
 async function main(): Promise<void> {
-  let config: LedgerConfig;
-  try {
-    config = loadConfig(process.env);
-  } catch (error) {
-    if (!(error instanceof ConfigError)) throw error;
-    console.error(error.message);
-    process.exit(1);
-  }
+  const config = loadConfigOrExit(process.env);
   const { events, seconds } = await rebuildReadModels(config);
   const rate = seconds > 0 ? Math.round(events / seconds) : events;
   console.log(`rebuilt the read models from ${events} events in ${seconds.toFixed(1)} s (${rate} events/s): ${readModelFile(config)}`);

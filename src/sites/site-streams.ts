@@ -10,6 +10,7 @@ import { toNewEvents, type RequestContext } from '../ledger/request-context.js';
 import { evolveSite } from './domain/site.decider.js';
 import type { SiteContact, SiteEvent } from './domain/site.events.js';
 import { SiteFoldCache } from './site-fold-cache.js';
+import { toRecordedSiteEvent } from './recorded-site-event.js';
 import { initialSiteState, type SiteState } from './domain/site.state.js';
 
 /** How many site streams are read at once by `loadMany`. */
@@ -85,7 +86,7 @@ export class SiteStreams {
     // (a read as of a time skips the events after it, which could be out of time order).
     let prefix = true;
     for (const event of stored) {
-      state = evolveSite(state, toRecorded(event, event.data));
+      state = evolveSite(state, toRecordedSiteEvent(event));
       prefix &&= event.version === version + 1;
       version = event.version;
       lastOccurredAt = event.metadata.occurredAt;
@@ -185,15 +186,4 @@ export class SiteStreams {
 function withheldContacts(state: SiteState): SiteState {
   if (state.status === 'unregistered' || state.contacts.length === 0) return state;
   return { ...state, contacts: state.contacts.map(() => REDACTED_CONTACT) };
-}
-
-function toRecorded(event: StoredEvent, data: JsonObject): Recorded<SiteEvent> {
-  // The store holds only what SiteStreams wrote, so the type names a SiteEvent.
-  return {
-    type: event.type,
-    data,
-    eventId: event.eventId,
-    version: event.version,
-    occurredAt: event.metadata.occurredAt,
-  } as unknown as Recorded<SiteEvent>;
 }

@@ -8,6 +8,7 @@ import { evolveSite } from '../../sites/domain/site.decider.js';
 import type { SiteEvent, SiteStatus } from '../../sites/domain/site.events.js';
 import { initialSiteState, type RegisteredSite, type SiteState } from '../../sites/domain/site.state.js';
 import { toSiteView, type SiteView } from '../../sites/site.view.js';
+import { toRecordedSiteEvent } from '../../sites/recorded-site-event.js';
 import type { Projection } from '../projection.js';
 import { READ_MODEL_DB } from '../read-model.database.js';
 
@@ -281,15 +282,7 @@ export class FleetProjection implements Projection {
 
 /** The event as `evolveSite` folds it, minus contacts: they never enter this read model. */
 function withoutContacts(event: StoredEvent): Recorded<SiteEvent> {
-  const data: JsonObject = Array.isArray(event.data['contacts']) ? { ...event.data, contacts: [] } : event.data;
-  // The store holds only what SiteStreams wrote to site streams, so the type names a SiteEvent.
-  return {
-    type: event.type,
-    data,
-    eventId: event.eventId,
-    version: event.version,
-    occurredAt: event.metadata.occurredAt,
-  } as unknown as Recorded<SiteEvent>;
+  return toRecordedSiteEvent(event, Array.isArray(event.data['contacts']) ? { ...event.data, contacts: [] } : event.data);
 }
 
 function toSummary(site: RegisteredSite): SiteSummary {
