@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { EMPTY_STREAM_HEAD, chainEvents, type NewEvent } from '../../src/event-store/event-envelope.js';
-import { SqliteEventStore } from '../../src/event-store/sqlite/sqlite-event-store.js';
+import { SqliteEventStore, type SqliteEventRow } from '../../src/event-store/sqlite/sqlite-event-store.js';
 
 /**
  * The practical limit: better-sqlite3 inserting the very rows our store
@@ -8,17 +8,7 @@ import { SqliteEventStore } from '../../src/event-store/sqlite/sqlite-event-stor
  * the same indexes, triggers and durability (WAL, synchronous=FULL), using
  * one prepared statement.
  */
-export interface RawRow {
-  stream_id: string;
-  version: number;
-  event_id: string;
-  type: string;
-  data: string;
-  metadata: string;
-  prev_hash: string;
-  hash: string;
-  occurred_at: number;
-}
+export type RawRow = SqliteEventRow;
 
 /** The rows a fresh stream of `events` becomes, exactly as SqliteEventStore writes them. */
 export function rawRows(streamId: string, events: readonly NewEvent[]): RawRow[] {

@@ -104,7 +104,8 @@ interface HeadRow {
   position: number;
 }
 
-interface InsertParams {
+/** One row of the events table, as the store inserts it (the benchmarks' raw baseline writes the same). */
+export interface SqliteEventRow {
   stream_id: string;
   version: number;
   event_id: string;
@@ -150,7 +151,7 @@ export class SqliteEventStore implements EventStore {
   readonly #pollIntervalMs: number;
   readonly #prefixParams: PrefixParams;
   readonly #head: Database.Statement<[string], HeadRow>;
-  readonly #insert: Database.Statement<[InsertParams]>;
+  readonly #insert: Database.Statement<[SqliteEventRow]>;
   readonly #readStream: Database.Statement<[StreamRangeParams], EventRow>;
   /** The same with a LIMIT, only for reads that ask for one: a bound LIMIT costs SQLite several µs per call. */
   readonly #readStreamLimited: Database.Statement<
