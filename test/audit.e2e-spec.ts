@@ -6,7 +6,7 @@ import { ProjectionRunner } from '../src/projections/projection-runner.js';
 import { ResponseStreams } from '../src/subscriptions/response-stream.js';
 import { appendFleetFixture, type FleetFixture } from './support/fleet-fixture.js';
 import { listen, StreamClient } from './support/stream-client.js';
-import { startTestApp, type TestApp } from './support/test-app.js';
+import { allPages, startTestApp, type TestApp } from './support/test-app.js';
 
 interface EventBody {
   eventId: string;
@@ -22,21 +22,7 @@ interface EventBody {
 
 /** Every page of GET /v1/audit/events for `query`, following nextCursor. */
 async function auditAll(t: TestApp, query: Record<string, string | number>, between?: () => Promise<void>) {
-  const events: EventBody[] = [];
-  let cursor: string | undefined;
-  let pages = 0;
-  do {
-    const response = await t
-      .http()
-      .get('/v1/audit/events')
-      .query(cursor === undefined ? query : { ...query, cursor })
-      .set('Authorization', t.auth('viewer'))
-      .expect(200);
-    events.push(...(response.body.events as EventBody[]));
-    cursor = response.body.nextCursor;
-    pages += 1;
-    if (pages === 1) await between?.();
-  } while (cursor !== undefined);
+  const { items: events, pages } = await allPages<EventBody>(t, '/v1/audit/events', 'events', query, between);
   return { events, pages };
 }
 

@@ -2,7 +2,7 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from
 import { ProjectionRunner } from '../src/projections/projection-runner.js';
 import type { SiteStatus } from '../src/sites/domain/site.events.js';
 import { appendFleetFixture, type FleetFixture, type Phase } from './support/fleet-fixture.js';
-import { startTestApp, type TestApp } from './support/test-app.js';
+import { allPages, startTestApp, type TestApp } from './support/test-app.js';
 
 interface SiteSummaryBody {
   siteId: string;
@@ -12,21 +12,7 @@ interface SiteSummaryBody {
 
 /** Every page of GET /v1/sites for `query`, following nextCursor. */
 async function listAll(t: TestApp, query: Record<string, string | number | boolean>, between?: () => Promise<void>) {
-  const sites: SiteSummaryBody[] = [];
-  let cursor: string | undefined;
-  let pages = 0;
-  do {
-    const response = await t
-      .http()
-      .get('/v1/sites')
-      .query(cursor === undefined ? query : { ...query, cursor })
-      .set('Authorization', t.auth('viewer'))
-      .expect(200);
-    sites.push(...(response.body.sites as SiteSummaryBody[]));
-    cursor = response.body.nextCursor;
-    pages += 1;
-    if (pages === 1) await between?.();
-  } while (cursor !== undefined);
+  const { items: sites, pages } = await allPages<SiteSummaryBody>(t, '/v1/sites', 'sites', query, between);
   return { sites, ids: sites.map((site) => site.siteId), pages };
 }
 

@@ -120,3 +120,33 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
   };
 }
+
+/**
+ * Every page of a list endpoint (`{<key>: [...], nextCursor}`) for `query`,
+ * following nextCursor as a viewer; `between` runs after the first page (to
+ * change the ledger while paging).
+ */
+export async function allPages<T>(
+  t: TestApp,
+  path: string,
+  key: string,
+  query: Record<string, string | number | boolean>,
+  between?: () => Promise<void>,
+): Promise<{ items: T[]; pages: number }> {
+  const items: T[] = [];
+  let cursor: string | undefined;
+  let pages = 0;
+  do {
+    const response = await t
+      .http()
+      .get(path)
+      .query(cursor === undefined ? query : { ...query, cursor })
+      .set('Authorization', t.auth('viewer'))
+      .expect(200);
+    items.push(...(response.body[key] as T[]));
+    cursor = response.body.nextCursor;
+    pages += 1;
+    if (pages === 1) await between?.();
+  } while (cursor !== undefined);
+  return { items, pages };
+}
