@@ -5,7 +5,3 @@
 export const ID_PATTERN = /^[A-Za-z0-9._:-]{1,64}$/;
 
 export const ID_RULE = '1–64 characters of A–Z, a–z, 0–9, ".", "_", ":" or "-"';
-
-export function isValidId(value: string): boolean {
-  return ID_PATTERN.test(value);
-}

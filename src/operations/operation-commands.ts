@@ -1,7 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
-import { DomainError } from '../common/domain-error.js';
 import { WrongExpectedVersionError } from '../event-store/event-store.errors.js';
 import { EVENT_STORE, type EventStore, type StreamAppend } from '../event-store/event-store.port.js';
 import { siteStreamId } from '../event-store/ledger-streams.js';

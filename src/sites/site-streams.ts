@@ -1,6 +1,5 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { JsonObject, JsonValue } from '../common/json.js';
-import type { Recorded } from '../common/recorded.js';
 import type { NewEvent, StoredEvent } from '../event-store/event-envelope.js';
 import { EVENT_STORE, type EventStore, type ReadStreamOptions } from '../event-store/event-store.port.js';
 import { siteStreamId } from '../event-store/ledger-streams.js';

@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type Database from 'better-sqlite3';
-import type { JsonObject } from '../../common/json.js';
 import type { Recorded } from '../../common/recorded.js';
 import type { StoredEvent } from '../../event-store/event-envelope.js';
 import { siteIdOfStream } from '../../event-store/ledger-streams.js';
