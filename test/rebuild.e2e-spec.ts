@@ -102,7 +102,7 @@ describe('rebuilding the read models', () => {
     const rebuilt = new Database(file, { readonly: true });
     const indexes = rebuilt.prepare("SELECT name FROM sqlite_master WHERE type = 'index'").pluck().all();
     rebuilt.close();
-    expect(indexes).toEqual(expect.arrayContaining(['fleet_intervals_by_status', 'fleet_intervals_by_time', 'audit_by_type', 'audit_by_high_water']));
+    expect(indexes).toEqual(expect.arrayContaining(['fleet_intervals_by_status', 'fleet_intervals_by_time', 'audit_by_type', 'audit_by_actor']));
     app = await start(dataDir);
     expect(await answers(app, fx)).toEqual(before);
     await stop();

@@ -44,6 +44,12 @@ export const readModelFile = (config: LedgerConfig): string =>
 export class ProjectionsModule {
   /** The same read models, built into `file` instead (see rebuild.ts). */
   static rebuildingInto(file: string): DynamicModule {
-    return { module: ProjectionsModule, providers: [{ provide: READ_MODEL_FILE, useValue: file }] };
+    return {
+      module: ProjectionsModule,
+      providers: [
+        { provide: READ_MODEL_FILE, useValue: file },
+        { provide: READ_MODEL_DB, useFactory: () => openReadModelDatabase(file, { disposable: true }) },
+      ],
+    };
   }
 }

@@ -8,19 +8,30 @@ import { dirname } from 'node:path';
  * then emptied when opened, and the runner rebuilds it from the ledger, so
  * a deployment never serves rows an older projection derived differently.
  */
-export const READ_MODEL_SCHEMA_VERSION = 3;
+export const READ_MODEL_SCHEMA_VERSION = 4;
 
 /**
- * The read-model file (`<data dir>/read-model.db`): derived data only, so
+ * The read-model file (`<data dir>/read-model.db`), or with `disposable` a
+ * file being rebuilt beside it. Derived data only, so
  * `synchronous=NORMAL` suffices: after a power cut it may lose its last
  * transactions, and the runner replays them from the checkpoint it kept in
  * the same transactions. Deleting the file is always safe (it is rebuilt).
  */
-export function openReadModelDatabase(file: string): Database.Database {
+export function openReadModelDatabase(file: string, options: { disposable?: boolean } = {}): Database.Database {
   if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
   const db = new Database(file);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = NORMAL');
+  if (options.disposable) {
+    // A file being rebuilt is thrown away if anything stops the rebuild
+    // (rebuild.ts), so it needs no crash safety: the rollback journal in
+    // memory still undoes a batch that failed, and each page is written
+    // once, to the file, instead of to the WAL and then again to the file.
+    db.pragma('journal_mode = MEMORY');
+    db.pragma('synchronous = OFF');
+    db.pragma('locking_mode = EXCLUSIVE');
+  } else {
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = NORMAL');
+  }
   db.pragma('busy_timeout = 5000');
   // Rebuilds and large catch-ups touch many index pages; 64 MiB keeps them in memory.
   db.pragma('cache_size = -65536');

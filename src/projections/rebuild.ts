@@ -1,7 +1,6 @@
 import 'reflect-metadata';
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import type Database from 'better-sqlite3';
 import { renameSync, rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { ConfigModule } from '../config/config.module.js';
@@ -11,7 +10,6 @@ import { systemClock } from '../ledger/clock.js';
 import { LedgerModule } from '../ledger/ledger.module.js';
 import { ProjectionRunner } from './projection-runner.js';
 import { ProjectionsModule, readModelFile } from './projections.module.js';
-import { READ_MODEL_DB } from './read-model.database.js';
 
 /**
  * `npm run projections:rebuild`: rebuilds every read model from the whole
@@ -58,13 +56,11 @@ export async function rebuildReadModels(config: LedgerConfig): Promise<RebuildRe
   });
   let events: number;
   try {
-    // A crash mid-rebuild discards the file anyway: no need to sync each batch.
-    context.get<Database.Database>(READ_MODEL_DB).pragma('synchronous = OFF');
     const runner = context.get(ProjectionRunner);
     if (!(await runner.catchUp(NO_TIMEOUT))) throw new Error('the projections stopped; see the error above');
     events = runner.ordinal;
   } finally {
-    // Closes the file, folding its WAL back in, so it stands alone.
+    // Closes the file (releasing its exclusive lock) before it replaces the old one.
     await context.close();
   }
   removeDatabase(target);

@@ -45,20 +45,22 @@ const OPERATION_STREAM_PREFIX = 'operation-';
  * table's `max_lag`, the furthest any event's occurredAt fell behind the
  * high water before it. An event stamped in [from, to] then lies in the
  * ordinal range where high_water is in [from, to + max_lag] (a proof is in
- * `ordinalRange`), found with two index seeks; within that range rows are
- * checked against occurredAt itself. Exact, and a page costs the rows
- * between its matches, however old the window.
+ * `ordinalRange`); within that range rows are checked against occurredAt
+ * itself. Exact, and a page costs the rows between its matches, however
+ * old the window. Because high_water never decreases along the ordinal,
+ * the table is already sorted by it: the range's bounds are two binary
+ * searches over the ordinal key (about 40 row lookups), so there is no
+ * high-water index to maintain or build.
  */
 @Injectable()
 export class AuditProjection implements Projection {
   readonly name = 'audit';
-  readonly queryIndexes = ['audit_by_site', 'audit_by_operation', 'audit_by_actor', 'audit_by_type', 'audit_by_high_water'];
+  readonly queryIndexes = ['audit_by_site', 'audit_by_operation', 'audit_by_actor', 'audit_by_type'];
   private readonly insert: Database.Statement;
   private readonly lastRow: Database.Statement<[], { ordinal: number; highWater: number }>;
   private readonly readLag: Database.Statement<[], { value: number }>;
   private readonly saveLag: Database.Statement<[number]>;
-  private readonly firstAtOrAfter: Database.Statement<[number], { ordinal: number }>;
-  private readonly lastAtOrBefore: Database.Statement<[number], { ordinal: number }>;
+  private readonly highWaterAt: Database.Statement<[number], number>;
   private readonly rememberOperation: Database.Statement<[string, string]>;
   private readonly operationOfEvent: Database.Statement<[string], { operationId: string }>;
   private readonly pageQueries = new Map<string, Database.Statement>();
@@ -81,11 +83,10 @@ export class AuditProjection implements Projection {
     CREATE INDEX IF NOT EXISTS audit_by_operation ON audit_events (operation_id, ordinal) WHERE operation_id IS NOT NULL;
     CREATE INDEX IF NOT EXISTS audit_by_actor ON audit_events (actor, ordinal);
     CREATE INDEX IF NOT EXISTS audit_by_type ON audit_events (type, ordinal);
-    CREATE INDEX IF NOT EXISTS audit_by_high_water ON audit_events (high_water, ordinal);
     CREATE TABLE IF NOT EXISTS audit_operation_events (
       event_id TEXT PRIMARY KEY,
       operation_id TEXT NOT NULL
-    ) STRICT;
+    ) STRICT, WITHOUT ROWID;
     CREATE TABLE IF NOT EXISTS audit_meta (
       name TEXT PRIMARY KEY,
       value INTEGER NOT NULL
@@ -102,12 +103,7 @@ export class AuditProjection implements Projection {
       `INSERT INTO audit_meta (name, value) VALUES ('max_lag', ?)
        ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
     );
-    this.firstAtOrAfter = db.prepare(
-      'SELECT ordinal FROM audit_events WHERE high_water >= ? ORDER BY high_water, ordinal LIMIT 1',
-    );
-    this.lastAtOrBefore = db.prepare(
-      'SELECT ordinal FROM audit_events WHERE high_water <= ? ORDER BY high_water DESC, ordinal DESC LIMIT 1',
-    );
+    this.highWaterAt = db.prepare<[number], number>('SELECT high_water FROM audit_events WHERE ordinal = ?').pluck();
     this.rememberOperation = db.prepare('INSERT OR IGNORE INTO audit_operation_events (event_id, operation_id) VALUES (?, ?)');
     this.operationOfEvent = db.prepare(
       'SELECT operation_id AS operationId FROM audit_operation_events WHERE event_id = ?',
@@ -188,19 +184,29 @@ export class AuditProjection implements Projection {
    * the last row with hw ≤ to + max_lag.
    */
   private ordinalRange(fromMs?: number, toMs?: number): { after: number; until: number } | undefined {
-    let after = 0;
-    let until = Number.MAX_SAFE_INTEGER;
-    if (fromMs !== undefined) {
-      const first = this.firstAtOrAfter.get(fromMs);
-      if (first === undefined) return undefined;
-      after = first.ordinal - 1;
+    if (fromMs === undefined && toMs === undefined) return { after: 0, until: Number.MAX_SAFE_INTEGER };
+    const last = this.lastOrdinal();
+    // The first ordinal whose high water is at least `from`, and the first past `to + max_lag`.
+    const after = fromMs === undefined ? 0 : this.firstOrdinalWhere((hw) => hw >= fromMs, last) - 1;
+    const until = toMs === undefined ? last : this.firstOrdinalWhere((hw) => hw > toMs + this.maxLag, last) - 1;
+    return after < until ? { after, until } : undefined;
+  }
+
+  /**
+   * The lowest ordinal in 1..last whose high water passes `test`, or
+   * last + 1 if none does. Rows hold every ordinal from 1 (each event is
+   * one row) and high water never decreases, so once a row passes, every
+   * later row does.
+   */
+  private firstOrdinalWhere(test: (highWater: number) => boolean, last: number): number {
+    let low = 1;
+    let high = last + 1;
+    while (low < high) {
+      const middle = Math.floor((low + high) / 2);
+      if (test(this.highWaterAt.get(middle)!)) high = middle;
+      else low = middle + 1;
     }
-    if (toMs !== undefined) {
-      const last = this.lastAtOrBefore.get(toMs + this.maxLag);
-      if (last === undefined) return undefined;
-      until = last.ordinal;
-    }
-    return { after, until };
+    return low;
   }
 
   /**

@@ -173,7 +173,8 @@ describe('FleetProjection', () => {
       [{}, 'fleet_intervals_by_site'],
       [{ status: 'active' }, 'fleet_intervals_by_status'],
       [{ customerId: 'c' }, 'fleet_intervals_by_customer'],
-      [{ internal: true }, 'fleet_intervals_by_internal'],
+      [{ internal: true }, 'fleet_intervals_internal'],
+      [{ internal: false }, 'fleet_intervals_by_site'],
       [{ status: 'active', customerId: 'c' }, 'fleet_intervals_by_'],
     ])('a page filtered by %j reads %s in list order, without a sort', (filter, index) => {
       const detail = plan(pageSql(filter), params);
