@@ -1,4 +1,4 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Res, UseInterceptors } from '@nestjs/common';
+import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
 import {
   ApiBearerAuth,
@@ -14,7 +14,7 @@ import {
 import type { Response } from 'express';
 import { Public, Roles } from '../auth/roles.decorator.js';
 import { DomainError } from '../common/domain-error.js';
-import { IfMatch, VersionEtagInterceptor } from '../http/etag.js';
+import { IfMatch } from '../http/etag.js';
 import { RequestCtx } from '../http/request-context.decorator.js';
 import { toUtcIso } from '../http/validators.js';
 import type { RequestContext } from '../ledger/request-context.js';
@@ -46,7 +46,6 @@ const IF_MATCH = ApiHeader({
 @ApiResponse({ status: 401, description: 'No valid bearer token', type: ProblemResponse })
 @ApiResponse({ status: 403, description: 'The token lacks the role', type: ProblemResponse })
 @Controller('sites')
-@UseInterceptors(VersionEtagInterceptor)
 export class SitesController {
   constructor(
     private readonly commands: CommandBus,

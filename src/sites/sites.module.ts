@@ -1,5 +1,6 @@
-import { Module } from '@nestjs/common';
+import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
+import { versionEtag } from '../http/etag.js';
 import { PersonalDataCodec } from '../ledger/personal-data.codec.js';
 import type { SitePolicy } from './domain/site.decider.js';
 import { SITE_POLICY, SiteCommandHandler } from './site-command.handler.js';
@@ -30,4 +31,8 @@ import { SitesController } from './sites.controller.js';
   ],
   exports: [SiteStreams, PersonalDataCodec, SITE_POLICY],
 })
-export class SitesModule {}
+export class SitesModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(versionEtag).forRoutes(SitesController);
+  }
+}
