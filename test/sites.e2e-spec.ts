@@ -261,8 +261,17 @@ describe('sites over HTTP (SQLite store)', () => {
       .send({ reason: 'x' })
       .expect(412);
     expect(stale.body.code).toBe('site.version-mismatch');
+    // An ETag names the state an answer shows; a refusal shows none.
+    expect(stale.headers['etag']).toBeUndefined();
     expect(await t.allEvents()).toHaveLength(1);
-    await t.http().post('/v1/sites/site-1001/suspend').set('Authorization', t.auth('operator')).set('If-Match', '"1"').send({ reason: 'x' }).expect(200);
+    await t
+      .http()
+      .post('/v1/sites/site-1001/suspend')
+      .set('Authorization', t.auth('operator'))
+      .set('If-Match', '"1"')
+      .send({ reason: 'x' })
+      .expect(200)
+      .expect('ETag', '"2"');
   });
 
   it('conflicting state changes are 409 with a stable code', async () => {
