@@ -1,4 +1,4 @@
-import { Inject } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
 import { WrongExpectedVersionError } from '../event-store/event-store.errors.js';
@@ -29,6 +29,48 @@ export type OperationCommandInput = DistributiveOmit<
 
 const MAX_ATTEMPTS = 3;
 
+/**
+ * What every operation command does once it has decided: commit what it
+ * decided, wait until the read models include it (read-your-writes), and
+ * answer the operation as it now is.
+ */
+@Injectable()
+export class OperationCommits {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly operations: OperationStreams,
+    private readonly readModels: ProjectionRunner,
+  ) {}
+
+  /** Commits the appends together (one transaction on SQLite) and waits for the read models. */
+  async commit(appends: readonly StreamAppend[]): Promise<void> {
+    const results = await this.store.appendMany(appends);
+    const last = results.at(-1);
+    if (last) await this.readModels.waitFor(last.position);
+  }
+
+  /** The operation as it is now. */
+  async view(operationId: string): Promise<OperationView> {
+    const { state } = await this.operations.load(operationId);
+    if (state.status === 'none') throw new OperationNotFoundError(operationId);
+    return toOperationView(state);
+  }
+}
+
+/**
+ * Runs `attempt` again while another writer got to a stream first (a wave,
+ * another command): each attempt loads and decides on fresh state.
+ */
+async function retryOnConflict<T>(attempts: number, attempt: () => Promise<T>): Promise<T> {
+  for (let tried = 1; ; tried += 1) {
+    try {
+      return await attempt();
+    } catch (error) {
+      if (!(error instanceof WrongExpectedVersionError) || tried >= attempts) throw error;
+    }
+  }
+}
+
 /** Approve, execute, continue or abort: the generic command path for an operation. */
 export class RunOperationCommand extends Command<OperationView> {
   constructor(
@@ -42,34 +84,25 @@ export class RunOperationCommand extends Command<OperationView> {
 @CommandHandler(RunOperationCommand)
 export class RunOperationHandler implements ICommandHandler<RunOperationCommand> {
   constructor(
-    @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly operations: OperationStreams,
+    private readonly commits: OperationCommits,
     private readonly executor: WaveExecutor,
-    private readonly readModels: ProjectionRunner,
     @Inject(OPERATION_POLICY) private readonly policy: OperationPolicy,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
   async execute({ input, context }: RunOperationCommand): Promise<OperationView> {
     const { operationId } = input.data;
-    for (let attempt = 1; ; attempt += 1) {
+    await retryOnConflict(MAX_ATTEMPTS, async () => {
       const loaded = await this.operations.load(operationId);
       const now = nextEventTime(this.clock, loaded.lastOccurredAt);
       const command = { ...input, metadata: { now, actor: { id: context.principal.id } } } as OperationCommand;
       const events = decideOperation(command, loaded.state, this.policy);
-      try {
-        const [result] = await this.store.appendMany([this.operations.append(operationId, loaded, events, context, now)]);
-        if (result) await this.readModels.waitFor(result.position);
-      } catch (error) {
-        if (error instanceof WrongExpectedVersionError && attempt < MAX_ATTEMPTS) continue;
-        throw error;
-      }
-      // Waves run in the background; the answer (202) says the operation is running.
-      if (input.type === 'ExecuteOperation' || input.type === 'ContinueOperation') this.executor.start(operationId);
-      const after = await this.operations.load(operationId);
-      if (after.state.status === 'none') throw new OperationNotFoundError(operationId);
-      return toOperationView(after.state);
-    }
+      await this.commits.commit([this.operations.append(operationId, loaded, events, context, now)]);
+    });
+    // Waves run in the background; the answer (202) says the operation is running.
+    if (input.type === 'ExecuteOperation' || input.type === 'ContinueOperation') this.executor.start(operationId);
+    return this.commits.view(operationId);
   }
 }
 
@@ -86,10 +119,9 @@ export class PlanOperationCommand extends Command<OperationView> {
 @CommandHandler(PlanOperationCommand)
 export class PlanOperationHandler implements ICommandHandler<PlanOperationCommand> {
   constructor(
-    @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly operations: OperationStreams,
+    private readonly commits: OperationCommits,
     private readonly resolver: PlanResolver,
-    private readonly readModels: ProjectionRunner,
     @Inject(OPERATION_POLICY) private readonly policy: OperationPolicy,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
@@ -108,16 +140,11 @@ export class PlanOperationHandler implements ICommandHandler<PlanOperationComman
       loaded.state,
       this.policy,
     );
-    const [result] = await this.store.appendMany([
-      this.operations.append(operationId, loaded, events, { ...context, reason: request.reason }, now),
-    ]);
-    if (result) await this.readModels.waitFor(result.position);
+    await this.commits.commit([this.operations.append(operationId, loaded, events, { ...context, reason: request.reason }, now)]);
     const [event] = events;
     // A rejected plan is recorded (who asked, every problem) and answered 422.
     if (event?.type === 'OperationRejected') throw new PlanRejectedError(operationId, event.data.problems);
-    const after = await this.operations.load(operationId);
-    if (after.state.status === 'none') throw new OperationNotFoundError(operationId);
-    return toOperationView(after.state);
+    return this.commits.view(operationId);
   }
 }
 
@@ -149,10 +176,9 @@ export class RollbackOperationCommand extends Command<RollbackResult> {
 @CommandHandler(RollbackOperationCommand)
 export class RollbackOperationHandler implements ICommandHandler<RollbackOperationCommand> {
   constructor(
-    @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly operations: OperationStreams,
+    private readonly commits: OperationCommits,
     private readonly sites: SiteStreams,
-    private readonly readModels: ProjectionRunner,
     @Inject(OPERATION_POLICY) private readonly policy: OperationPolicy,
     @Inject(SITE_POLICY) private readonly sitePolicy: SitePolicy,
     @Inject(CLOCK) private readonly clock: Clock,
@@ -160,7 +186,8 @@ export class RollbackOperationHandler implements ICommandHandler<RollbackOperati
 
   async execute({ operationId, reason, dryRun, context }: RollbackOperationCommand): Promise<RollbackResult> {
     const withReason = { ...context, reason };
-    for (let attempt = 1; ; attempt += 1) {
+    // A wave or another change may land meanwhile: each attempt decides again on fresh state.
+    return retryOnConflict(MAX_ATTEMPTS * 3, async () => {
       const loaded = await this.operations.load(operationId);
       const state = loaded.state;
       const now = nextEventTime(this.clock, loaded.lastOccurredAt);
@@ -204,19 +231,9 @@ export class RollbackOperationHandler implements ICommandHandler<RollbackOperati
         this.policy,
       );
       appends.push(this.operations.append(operationId, loaded, events, withReason, now));
-      try {
-        const results = await this.store.appendMany(appends);
-        const last = results.at(-1);
-        if (last) await this.readModels.waitFor(last.position);
-      } catch (error) {
-        // A wave or another change landed meanwhile: decide again on fresh state.
-        if (error instanceof WrongExpectedVersionError && attempt < MAX_ATTEMPTS * 3) continue;
-        throw error;
-      }
-      const after = await this.operations.load(operationId);
-      if (after.state.status === 'none') throw new OperationNotFoundError(operationId);
-      return { operationId, dryRun, restored, skipped, operation: toOperationView(after.state) };
-    }
+      await this.commits.commit(appends);
+      return { operationId, dryRun, restored, skipped, operation: await this.commits.view(operationId) };
+    });
   }
 }
 

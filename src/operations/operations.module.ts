@@ -3,6 +3,7 @@ import { LEDGER_CONFIG } from '../config/ledger-config.js';
 import { SitesModule } from '../sites/sites.module.js';
 import { OPERATION_POLICY, operationPolicyFrom } from './operation-policy.js';
 import {
+  OperationCommits,
   PlanOperationHandler,
   RollbackOperationHandler,
   RunOperationHandler,
@@ -19,6 +20,7 @@ import { WaveExecutor } from './wave-executor.js';
   providers: [
     { provide: OPERATION_POLICY, inject: [LEDGER_CONFIG], useFactory: operationPolicyFrom },
     OperationStreams,
+    OperationCommits,
     PlanResolver,
     WaveExecutor,
     PlanOperationHandler,
