@@ -20,20 +20,17 @@ export const READ_MODELS = [
   AuditProjection,
 ];
 
-/** Nest token for the path of the read-model file (`:memory:` with the memory store). */
-export const READ_MODEL_FILE = Symbol('READ_MODEL_FILE');
-
+/** The path of the read-model file (`:memory:` with the memory store). */
 export const readModelFile = (config: LedgerConfig): string =>
   config.store === 'memory' ? ':memory:' : join(config.dataDir, 'read-model.db');
 
 @Global()
 @Module({
   providers: [
-    { provide: READ_MODEL_FILE, inject: [LEDGER_CONFIG], useFactory: readModelFile },
     {
       provide: READ_MODEL_DB,
-      inject: [READ_MODEL_FILE],
-      useFactory: (file: string): Database.Database => openReadModelDatabase(file),
+      inject: [LEDGER_CONFIG],
+      useFactory: (config: LedgerConfig): Database.Database => openReadModelDatabase(readModelFile(config)),
     },
     ...READ_MODELS,
     { provide: PROJECTIONS, inject: READ_MODELS, useFactory: (...projections: Projection[]) => projections },
@@ -46,10 +43,7 @@ export class ProjectionsModule {
   static rebuildingInto(file: string): DynamicModule {
     return {
       module: ProjectionsModule,
-      providers: [
-        { provide: READ_MODEL_FILE, useValue: file },
-        { provide: READ_MODEL_DB, useFactory: () => openReadModelDatabase(file, { disposable: true }) },
-      ],
+      providers: [{ provide: READ_MODEL_DB, useFactory: () => openReadModelDatabase(file, { disposable: true }) }],
     };
   }
 }
