@@ -4,17 +4,36 @@ import { AuthModule } from './auth/auth.module.js';
 import { ConfigModule } from './config/config.module.js';
 import type { LedgerConfig } from './config/ledger-config.js';
 import { EventStoreModule } from './event-store/event-store.module.js';
+import { AuditModule } from './audit/audit.module.js';
+import { AuditProjection } from './audit/audit.projection.js';
+import { FleetModule } from './fleet/fleet.module.js';
+import { FleetProjection } from './fleet/fleet.projection.js';
 import { HealthController } from './health/health.controller.js';
+import { HttpModule } from './http/http.module.js';
 import { systemClock, type Clock } from './ledger/clock.js';
 import { LedgerModule } from './ledger/ledger.module.js';
 import { OperationsModule } from './operations/operations.module.js';
-import { AuditModule } from './projections/audit/audit.module.js';
-import { FleetModule } from './projections/fleet/fleet.module.js';
-import { ProjectionsModule } from './projections/projections.module.js';
+import { OperationsProjection } from './operations/operations.projection.js';
+import { ReadModelsModule } from './read-models/read-models.module.js';
 import { RetentionModule } from './retention/retention.module.js';
+import { RetentionProjection } from './retention/retention.projection.js';
+import { InstallationsProjection } from './sites/installations.projection.js';
 import { SitesModule } from './sites/sites.module.js';
 import { SubscriptionsModule } from './subscriptions/subscriptions.module.js';
 import { VerificationModule } from './verification/verification.module.js';
+
+/**
+ * Every read model, in the order they are applied: the one list to extend.
+ * Each belongs to its feature; the engine (ReadModelsModule) is handed the
+ * list here, at the top, so it never imports a feature.
+ */
+export const READ_MODELS = [
+  InstallationsProjection,
+  OperationsProjection,
+  RetentionProjection,
+  FleetProjection,
+  AuditProjection,
+];
 
 export interface AppOptions {
   /** The time source; tests pass a controllable one. */
@@ -32,8 +51,9 @@ export class AppModule {
         LedgerModule.forRoot(options.clock ?? systemClock),
         CqrsModule.forRoot(),
         EventStoreModule,
-        ProjectionsModule,
+        ReadModelsModule.forRoot(READ_MODELS),
         AuthModule,
+        HttpModule,
         SitesModule,
         OperationsModule,
         RetentionModule,

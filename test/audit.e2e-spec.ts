@@ -1,9 +1,9 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { KEY_STORE, type KeyStore } from '../src/crypto/key-store.port.js';
 import type { StoredEvent } from '../src/event-store/event-envelope.js';
-import { AuditProjection } from '../src/projections/audit/audit.projection.js';
-import { ProjectionRunner } from '../src/projections/projection-runner.js';
-import { ResponseStreams } from '../src/subscriptions/response-stream.js';
+import { AuditProjection } from '../src/audit/audit.projection.js';
+import { ProjectionRunner } from '../src/read-models/projection-runner.js';
+import { ResponseStreams } from '../src/http/response-stream.js';
 import { appendFleetFixture, type FleetFixture } from './support/fleet-fixture.js';
 import { listen, StreamClient } from './support/stream-client.js';
 import { allPages, startTestApp, type TestApp } from './support/test-app.js';

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { ProjectionRunner } from '../src/projections/projection-runner.js';
+import { ProjectionRunner } from '../src/read-models/projection-runner.js';
 import type { SiteStatus } from '../src/sites/domain/site.events.js';
 import { appendFleetFixture, type FleetFixture, type Phase } from './support/fleet-fixture.js';
 import { allPages, startTestApp, type TestApp } from './support/test-app.js';

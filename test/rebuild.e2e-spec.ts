@@ -4,12 +4,12 @@ import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ProjectionRunner } from '../src/projections/projection-runner.js';
+import { ProjectionRunner } from '../src/read-models/projection-runner.js';
 import { appendFleetFixture, type FleetFixture } from './support/fleet-fixture.js';
 import { makeDataDir, startTestApp, type TestApp } from './support/test-app.js';
 
 /** `npm run projections:rebuild` runs this (after a build; `npm test` builds first). */
-const rebuildCommand = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'projections', 'rebuild.js');
+const rebuildCommand = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'rebuild.js');
 
 function runRebuild(env: Record<string, string>): Promise<{ code: number | null; output: string }> {
   return new Promise((resolve, reject) => {

@@ -1,7 +1,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KEY_STORE, type KeyStore } from '../src/crypto/key-store.port.js';
 import { EventStreamSettings } from '../src/subscriptions/event-stream.settings.js';
-import { ResponseStreams } from '../src/subscriptions/response-stream.js';
+import { ResponseStreams } from '../src/http/response-stream.js';
 import { appendFleetFixture } from './support/fleet-fixture.js';
 import { listen, StreamClient } from './support/stream-client.js';
 import { startTestApp, type TestApp } from './support/test-app.js';

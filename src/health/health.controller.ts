@@ -3,7 +3,7 @@ import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } f
 import type { Response } from 'express';
 import { Public } from '../auth/roles.decorator.js';
 import { EVENT_STORE, type EventStore, type EventStoreKind } from '../event-store/event-store.port.js';
-import { ProjectionRunner } from '../projections/projection-runner.js';
+import { ProjectionRunner } from '../read-models/projection-runner.js';
 
 export interface Health {
   status: 'ok' | 'unavailable';

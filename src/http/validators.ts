@@ -52,3 +52,6 @@ export function IsRevertTarget(): PropertyDecorator {
 
 /** Normalises a validated ISO time to the UTC form events are stored with, so strings compare as times. */
 export const toUtcIso = (time: string): string => new Date(time).toISOString();
+
+/** Event type names, comma separated: `SiteSoftDeleted,SiteRestored`. */
+export const EVENT_TYPE_LIST = /^[A-Za-z][A-Za-z0-9]{0,63}(,[A-Za-z][A-Za-z0-9]{0,63}){0,19}$/;

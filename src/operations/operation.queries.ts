@@ -1,5 +1,5 @@
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { OperationsProjection } from '../projections/operations.projection.js';
+import { OperationsProjection } from './operations.projection.js';
 import { OperationNotFoundError } from './domain/operation.errors.js';
 import { OperationStreams } from './operation-streams.js';
 import { toOperationView, type OperationView } from './operation.view.js';

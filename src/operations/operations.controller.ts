@@ -4,7 +4,7 @@ import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiRes
 import { Roles } from '../auth/roles.decorator.js';
 import { RequestCtx } from '../http/request-context.decorator.js';
 import type { RequestContext } from '../ledger/request-context.js';
-import { ProblemResponse } from '../sites/dto/site-responses.dto.js';
+import { ProblemResponse } from '../http/common.dto.js';
 import {
   AbortDto,
   DigestDto,

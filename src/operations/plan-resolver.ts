@@ -1,7 +1,7 @@
 import { Injectable } from '@nestjs/common';
 import type { ResolvedId } from './domain/operation.events.js';
-import { InstallationsProjection } from '../projections/installations.projection.js';
-import { ProjectionRunner } from '../projections/projection-runner.js';
+import { InstallationsProjection } from '../sites/installations.projection.js';
+import { ProjectionRunner } from '../read-models/projection-runner.js';
 import type { SiteState } from '../sites/domain/site.state.js';
 import { SiteStreams } from '../sites/site-streams.js';
 

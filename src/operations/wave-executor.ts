@@ -12,8 +12,8 @@ import { EVENT_STORE, type EventStore, type StreamAppend } from '../event-store/
 import { siteStreamId } from '../event-store/ledger-streams.js';
 import { CLOCK, nextEventTime, type Clock } from '../ledger/clock.js';
 import type { RequestContext } from '../ledger/request-context.js';
-import { OperationsProjection } from '../projections/operations.projection.js';
-import { ProjectionRunner } from '../projections/projection-runner.js';
+import { OperationsProjection } from './operations.projection.js';
+import { ProjectionRunner } from '../read-models/projection-runner.js';
 import { decideSite, type SitePolicy } from '../sites/domain/site.decider.js';
 import { SITE_POLICY } from '../sites/site-command.handler.js';
 import { SiteStreams } from '../sites/site-streams.js';

@@ -4,7 +4,7 @@ import { IsBoolean } from 'class-validator';
 import { Roles } from '../auth/roles.decorator.js';
 import { RequestCtx } from '../http/request-context.decorator.js';
 import type { RequestContext } from '../ledger/request-context.js';
-import { ReasonDto } from '../sites/dto/site-commands.dto.js';
+import { ReasonDto } from '../http/common.dto.js';
 import type { PurgePolicyState } from './domain/purge-policy.js';
 import { PurgePolicy } from './purge-policy.service.js';
 

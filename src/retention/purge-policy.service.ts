@@ -6,7 +6,7 @@ import { EVENT_STORE, type EventStore } from '../event-store/event-store.port.js
 import { PURGE_POLICY_STREAM } from '../event-store/ledger-streams.js';
 import { CLOCK, nextEventTime, type Clock } from '../ledger/clock.js';
 import { toNewEvents, type RequestContext } from '../ledger/request-context.js';
-import { ProjectionRunner } from '../projections/projection-runner.js';
+import { ProjectionRunner } from '../read-models/projection-runner.js';
 import {
   decidePurgePolicy,
   evolvePurgePolicy,

@@ -8,8 +8,8 @@ import { EVENT_STORE, type EventStore } from '../event-store/event-store.port.js
 import { PURGE_POLICY_STREAM, siteStreamId } from '../event-store/ledger-streams.js';
 import { CLOCK, nextEventTime, type Clock } from '../ledger/clock.js';
 import type { RequestContext } from '../ledger/request-context.js';
-import { ProjectionRunner } from '../projections/projection-runner.js';
-import { RetentionProjection } from '../projections/retention.projection.js';
+import { ProjectionRunner } from '../read-models/projection-runner.js';
+import { RetentionProjection } from './retention.projection.js';
 import { decideSite, type SitePolicy } from '../sites/domain/site.decider.js';
 import { SITE_POLICY } from '../sites/site-command.handler.js';
 import { SiteStreams } from '../sites/site-streams.js';

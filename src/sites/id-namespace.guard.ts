@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { EVENT_STORE, type EventStore } from '../event-store/event-store.port.js';
 import { siteStreamId } from '../event-store/ledger-streams.js';
-import { InstallationsProjection } from '../projections/installations.projection.js';
+import { InstallationsProjection } from './installations.projection.js';
 import { IdCollisionError, InstallationTakenError } from './domain/site.errors.js';
 import type { SiteCommandInput } from './site-command.handler.js';
 

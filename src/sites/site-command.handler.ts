@@ -4,7 +4,7 @@ import { DomainError } from '../common/domain-error.js';
 import { WrongExpectedVersionError } from '../event-store/event-store.errors.js';
 import { hasRole } from '../auth/principal.js';
 import { CLOCK, nextEventTime, type Clock } from '../ledger/clock.js';
-import { ProjectionRunner } from '../projections/projection-runner.js';
+import { ProjectionRunner } from '../read-models/projection-runner.js';
 import type { RequestContext } from '../ledger/request-context.js';
 import type { SiteCommand } from './domain/site.commands.js';
 import { decideSite, type SitePolicy } from './domain/site.decider.js';

@@ -4,7 +4,7 @@ import { hasRole } from '../auth/principal.js';
 import { WrongExpectedVersionError } from '../event-store/event-store.errors.js';
 import { CLOCK, nextEventTime, type Clock } from '../ledger/clock.js';
 import type { RequestContext } from '../ledger/request-context.js';
-import { ProjectionRunner } from '../projections/projection-runner.js';
+import { ProjectionRunner } from '../read-models/projection-runner.js';
 import { evolveSite, type SitePolicy } from './domain/site.decider.js';
 import type { SiteEvent } from './domain/site.events.js';
 import { SiteNotFoundError } from './domain/site.errors.js';

@@ -14,6 +14,7 @@ import {
 import type { Response } from 'express';
 import { Public, Roles } from '../auth/roles.decorator.js';
 import { DomainError } from '../common/domain-error.js';
+import { ProblemResponse, ReasonDto } from '../http/common.dto.js';
 import { IfMatch } from '../http/etag.js';
 import { RequestCtx } from '../http/request-context.decorator.js';
 import { toUtcIso } from '../http/validators.js';
@@ -22,13 +23,12 @@ import {
   AddProductDto,
   DeletionProtectionDto,
   PlaceLegalHoldDto,
-  ReasonDto,
   RegisterSiteDto,
   RevertSiteDto,
   UpdateContactsDto,
 } from './dto/site-commands.dto.js';
 import { HistoryQuery, ProductParams, SiteAtQuery, SiteParams } from './dto/site-queries.dto.js';
-import { HistoryResponse, ProblemResponse, SiteResponse } from './dto/site-responses.dto.js';
+import { HistoryResponse, SiteResponse } from './dto/site-responses.dto.js';
 import { ExecuteSiteCommand, type SiteCommandInput } from './site-command.handler.js';
 import { RevertSiteCommand, type RevertResult } from './site-revert.handler.js';
 import { GetSiteHistoryQuery, GetSiteQuery, type HistoryPage } from './site.queries.js';

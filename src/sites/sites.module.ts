@@ -1,7 +1,6 @@
 import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
 import { versionEtag } from '../http/etag.js';
-import { PersonalDataCodec } from '../ledger/personal-data.codec.js';
 import type { SitePolicy } from './domain/site.decider.js';
 import { SITE_POLICY, SiteCommandHandler } from './site-command.handler.js';
 import { GetSiteHandler, GetSiteHistoryHandler } from './site.queries.js';
@@ -13,7 +12,6 @@ import { SitesController } from './sites.controller.js';
 @Module({
   controllers: [SitesController],
   providers: [
-    PersonalDataCodec,
     SiteStreams,
     IdNamespaceGuard,
     SiteCommandHandler,
@@ -29,7 +27,7 @@ import { SitesController } from './sites.controller.js';
       }),
     },
   ],
-  exports: [SiteStreams, PersonalDataCodec, SITE_POLICY],
+  exports: [SiteStreams, SITE_POLICY],
 })
 export class SitesModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {

@@ -4,10 +4,10 @@ import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, Api
 import type { Response } from 'express';
 import { Roles } from '../auth/roles.decorator.js';
 import { DomainError } from '../common/domain-error.js';
-import { ProblemResponse } from '../sites/dto/site-responses.dto.js';
+import { ProblemResponse } from '../http/common.dto.js';
 import { EventStreamQueryDto, POSITION_TEXT } from './event-stream.dto.js';
 import { LiveEventStreams } from './live-event-streams.js';
-import { ResponseStreams } from './response-stream.js';
+import { ResponseStreams } from '../http/response-stream.js';
 import { StreamEventsQuery } from './stream-events.query.js';
 
 const LAST_EVENT_ID = 'Last-Event-ID';

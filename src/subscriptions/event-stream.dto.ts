@@ -1,6 +1,6 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsOptional, IsString, Matches } from 'class-validator';
-import { EVENT_TYPE_LIST } from '../projections/audit/audit.dto.js';
+import { EVENT_TYPE_LIST } from '../http/validators.js';
 
 /** What a position looks like on the wire; whether this store issued it is checked by the store. */
 export const POSITION_TEXT = /^[A-Za-z0-9:._-]{1,64}$/;

@@ -2,7 +2,7 @@ import { Injectable, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import type { EventView } from '../ledger/event.view.js';
 import { EventStreamSettings } from './event-stream.settings.js';
-import type { ResponseStream } from './response-stream.js';
+import type { ResponseStream } from '../http/response-stream.js';
 
 /**
  * Serves Server-Sent Events: one frame per event (`id:` its global

@@ -4,7 +4,7 @@ import { DomainError } from '../common/domain-error.js';
 import { EVENT_STORE, type EventStore } from '../event-store/event-store.port.js';
 import type { EventView } from '../ledger/event.view.js';
 import { EventViewer } from '../ledger/event-viewer.js';
-import { yieldToEventLoop } from './response-stream.js';
+import { yieldToEventLoop } from '../http/response-stream.js';
 
 /** Events pulled between two turns of the event loop (an in-process store never waits on I/O). */
 const PULLS_PER_TURN = 256;

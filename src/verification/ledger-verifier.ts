@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { verifyChain, type StreamHead } from '../event-store/event-envelope.js';
 import { EVENT_STORE, type EventStore } from '../event-store/event-store.port.js';
-import { yieldToEventLoop } from '../subscriptions/response-stream.js';
+import { yieldToEventLoop } from '../http/response-stream.js';
 
 export interface BrokenLink {
   streamId: string;

@@ -2,8 +2,9 @@ import { request } from 'node:http';
 import { join } from 'node:path';
 import { QueryBus } from '@nestjs/cqrs';
 import Database from 'better-sqlite3';
-import type { LedgerConfig } from '../../../src/config/ledger-config.js';
-import { ProjectionRunner } from '../../../src/projections/projection-runner.js';
+import { GetFleetStatsQuery, ListSitesQuery } from '../../../src/fleet/fleet.queries.js';
+import { ProjectionRunner } from '../../../src/read-models/projection-runner.js';
+import { rebuildReadModels } from '../../../src/rebuild.js';
 import { BENCH_TOKENS, benchConfig, startHttpService, startService } from '../app.js';
 import { writeFleetLedger, type FleetLedger } from '../fleet-ledger.js';
 import {
@@ -19,21 +20,6 @@ import {
   type SuiteOptions,
   type SuiteResult,
 } from '../harness.js';
-import { importOptional } from '../optional.js';
-
-/** The parts of the fleet read model's query API this suite uses (src/projections/fleet/fleet.queries.ts). */
-interface FleetQueriesModule {
-  GetFleetStatsQuery: new (asOf: string | undefined) => object;
-  ListSitesQuery: new (
-    filter: { status?: string; customerId?: string; internal?: boolean },
-    asOf: string | undefined,
-    limit: number,
-    cursor: string | undefined,
-  ) => object;
-}
-interface RebuildModule {
-  rebuildReadModels(config: LedgerConfig): Promise<{ events: number; seconds: number }>;
-}
 
 const STATUSES = ['active', 'suspended', 'deleted', 'purged'] as const;
 
@@ -155,14 +141,11 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
     const config = benchConfig(data.dir);
 
     // Projection rebuild: the product's own rebuild (npm run projections:rebuild) over the whole ledger.
-    const rebuild = await importOptional<RebuildModule>('../../src/projections/rebuild.js');
-    if (!rebuild) {
-      omissions.push({ name: 'projection rebuild', reason: 'src/projections/rebuild.ts is not in the tree' });
-    } else {
+    {
       const rebuilds: number[] = [];
       // Twice in a full run, unless one rebuild already takes long enough to average out noise.
       for (let i = 0; i < (quick ? 1 : 2); i += 1) {
-        const result = await rebuild.rebuildReadModels(config);
+        const result = await rebuildReadModels(config);
         if (result.events !== fleet.events) throw new Error(`rebuild applied ${result.events} of ${fleet.events} events`);
         rebuilds.push(result.seconds * 1000);
         if (result.seconds > 30) break;
@@ -201,11 +184,7 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
       );
     }
 
-    const fleetQueries = await importOptional<FleetQueriesModule>('../../src/projections/fleet/fleet.queries.js');
-    if (!fleetQueries) {
-      const reason = 'the fleet read model (src/projections/fleet/fleet.queries.ts) is not in the tree';
-      omissions.push({ name: 'fleet asOf stats', reason }, { name: 'fleet filtered listing', reason });
-    } else {
+    {
       const app = await startService(config);
       const plain = plainFleetTable(data.dir, sites);
       try {
@@ -219,9 +198,9 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
         type Stats = { total: number; byStatus: Record<string, number> };
         type Page = { sites: unknown[] };
         const stats = (asOf: string) =>
-          queries.execute(new fleetQueries.GetFleetStatsQuery(asOf) as never) as Promise<Stats>;
+          queries.execute(new GetFleetStatsQuery(asOf) as never) as Promise<Stats>;
         const list = (asOf: string) =>
-          queries.execute(new fleetQueries.ListSitesQuery({ status: 'suspended' }, asOf, 100, undefined) as never) as Promise<Page>;
+          queries.execute(new ListSitesQuery({ status: 'suspended' }, asOf, 100, undefined) as never) as Promise<Page>;
         // A sanity check: the as-of counts cover every site registered by then.
         const late = await stats(new Date(fleet.toMs).toISOString());
         if (late.total !== sites) throw new Error(`fleet stats count ${late.total} sites, not ${sites}`);

@@ -12,7 +12,7 @@ import {
 import { GetOperationQuery } from '../../../src/operations/operation.queries.js';
 import type { OperationView } from '../../../src/operations/operation.view.js';
 import { WaveExecutor } from '../../../src/operations/wave-executor.js';
-import { ProjectionRunner } from '../../../src/projections/projection-runner.js';
+import { ProjectionRunner } from '../../../src/read-models/projection-runner.js';
 import { benchConfig, contextOf, seedSites, startService } from '../app.js';
 import { benchSiteId, registration } from '../fixtures.js';
 import {

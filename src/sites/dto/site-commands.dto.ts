@@ -11,6 +11,7 @@ import {
   Length,
   ValidateNested,
 } from 'class-validator';
+import { ReasonDto } from '../../http/common.dto.js';
 import { IsIsoDuration, IsLedgerId, IsRevertTarget } from '../../http/validators.js';
 
 export class ProductDto {
@@ -38,14 +39,6 @@ export class ContactDto {
   @IsString()
   @Length(1, 64)
   role: string;
-}
-
-/** Why a change is made: recorded in the event's metadata for every later reader. */
-export class ReasonDto {
-  @ApiProperty({ example: 'customer asked by ticket SUP-123', minLength: 1, maxLength: 1000 })
-  @IsString()
-  @Length(1, 1000)
-  reason: string;
 }
 
 export class RegisterSiteDto {

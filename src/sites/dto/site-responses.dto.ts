@@ -1,4 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
+import { EventResponse } from '../../http/common.dto.js';
 import { ContactDto, ProductDto } from './site-commands.dto.js';
 
 /* Response shapes, for the OpenAPI document only. */
@@ -34,42 +35,7 @@ export class SiteResponse {
   @ApiPropertyOptional({ format: 'date-time', description: 'Present when asked with ?asOf' }) asOf?: string;
 }
 
-export class EventResponse {
-  @ApiProperty({ format: 'uuid' }) eventId: string;
-  @ApiProperty({ example: 'SiteRegistered' }) type: string;
-  @ApiProperty({ example: 'site-site-1001' }) streamId: string;
-  @ApiProperty() version: number;
-  @ApiProperty({ description: 'Global position (opaque string)' }) position: string;
-  @ApiProperty({ format: 'date-time' }) occurredAt: string;
-  @ApiProperty() actor: string;
-  @ApiProperty({ type: 'object', additionalProperties: true }) data: Record<string, unknown>;
-  @ApiProperty({ type: 'object', additionalProperties: true }) metadata: Record<string, unknown>;
-  @ApiProperty() prevHash: string;
-  @ApiProperty() hash: string;
-}
-
 export class HistoryResponse {
   @ApiProperty({ type: [EventResponse] }) events: EventResponse[];
   @ApiPropertyOptional({ description: 'Absent on the last page' }) nextCursor?: string;
-}
-
-export class ProblemResponse {
-  @ApiProperty({ example: 'urn:problem:tenant-ledger:site.legal-hold' }) type: string;
-  @ApiProperty({ example: 'Conflict' }) title: string;
-  @ApiProperty({ example: 409 }) status: number;
-  @ApiProperty() detail: string;
-  @ApiProperty({ example: 'site.legal-hold' }) code: string;
-  @ApiPropertyOptional({
-    type: 'array',
-    items: {
-      type: 'object',
-      properties: {
-        id: { type: 'string' },
-        field: { type: 'string' },
-        problem: { type: 'string' },
-        detail: { type: 'string' },
-      },
-    },
-  })
-  errors?: { id?: string; field?: string; problem: string; detail: string }[];
 }

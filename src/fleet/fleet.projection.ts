@@ -1,15 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type Database from 'better-sqlite3';
-import type { Recorded } from '../../common/recorded.js';
-import type { StoredEvent } from '../../event-store/event-envelope.js';
-import { siteIdOfStream } from '../../event-store/ledger-streams.js';
-import { evolveSite } from '../../sites/domain/site.decider.js';
-import type { SiteEvent, SiteStatus } from '../../sites/domain/site.events.js';
-import { initialSiteState, type RegisteredSite, type SiteState } from '../../sites/domain/site.state.js';
-import { toSiteView, type SiteView } from '../../sites/site.view.js';
-import { toRecordedSiteEvent } from '../../sites/recorded-site-event.js';
-import type { Projection } from '../projection.js';
-import { READ_MODEL_DB } from '../read-model.database.js';
+import type { Recorded } from '../common/recorded.js';
+import type { StoredEvent } from '../event-store/event-envelope.js';
+import { siteIdOfStream } from '../event-store/ledger-streams.js';
+import { evolveSite } from '../sites/domain/site.decider.js';
+import type { SiteEvent, SiteStatus } from '../sites/domain/site.events.js';
+import { initialSiteState, type RegisteredSite, type SiteState } from '../sites/domain/site.state.js';
+import { toSiteView, type SiteView } from '../sites/site.view.js';
+import { toRecordedSiteEvent } from '../sites/recorded-site-event.js';
+import type { Projection } from '../read-models/projection.js';
+import { READ_MODEL_DB } from '../read-models/read-model.database.js';
 
 /** A site in a fleet list: its state without contacts, which are personal data. */
 export type SiteSummary = Omit<SiteView, 'contacts'>;

@@ -1,13 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
-import { PRINCIPAL_ID_PATTERN } from '../../auth/principal.js';
-import { ID_PATTERN } from '../../common/ids.js';
-import { IsIsoTime, IsLedgerId } from '../../http/validators.js';
-import { EventResponse } from '../../sites/dto/site-responses.dto.js';
-
-/** Event type names, comma separated: `SiteSoftDeleted,SiteRestored`. */
-export const EVENT_TYPE_LIST = /^[A-Za-z][A-Za-z0-9]{0,63}(,[A-Za-z][A-Za-z0-9]{0,63}){0,19}$/;
+import { PRINCIPAL_ID_PATTERN } from '../auth/principal.js';
+import { ID_PATTERN } from '../common/ids.js';
+import { EVENT_TYPE_LIST, IsIsoTime, IsLedgerId } from '../http/validators.js';
+import { EventResponse } from '../http/common.dto.js';
 
 export const AUDIT_FORMATS = ['json', 'ndjson', 'csv'] as const;
 export type AuditFormat = (typeof AUDIT_FORMATS)[number];

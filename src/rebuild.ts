@@ -3,13 +3,12 @@ import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { renameSync, rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
-import { ConfigModule } from '../config/config.module.js';
-import { loadConfigOrExit, type LedgerConfig } from '../config/ledger-config.js';
-import { EventStoreModule } from '../event-store/event-store.module.js';
-import { systemClock } from '../ledger/clock.js';
-import { LedgerModule } from '../ledger/ledger.module.js';
-import { ProjectionRunner } from './projection-runner.js';
-import { ProjectionsModule, readModelFile } from './projections.module.js';
+import { ConfigModule } from './config/config.module.js';
+import { loadConfigOrExit, type LedgerConfig } from './config/ledger-config.js';
+import { EventStoreModule } from './event-store/event-store.module.js';
+import { ProjectionRunner } from './read-models/projection-runner.js';
+import { ReadModelsModule, readModelFile } from './read-models/read-models.module.js';
+import { READ_MODELS } from './app.module.js';
 
 /**
  * `npm run projections:rebuild`: rebuilds every read model from the whole
@@ -29,9 +28,8 @@ class RebuildModule {
       module: RebuildModule,
       imports: [
         ConfigModule.forRoot(config),
-        LedgerModule.forRoot(systemClock),
         EventStoreModule,
-        ProjectionsModule.rebuildingInto(file),
+        ReadModelsModule.forRoot(READ_MODELS, { rebuildInto: file }),
       ],
     };
   }

@@ -1,9 +1,9 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
-import { Roles } from '../../auth/roles.decorator.js';
-import { toUtcIso } from '../../http/validators.js';
-import { ProblemResponse } from '../../sites/dto/site-responses.dto.js';
+import { Roles } from '../auth/roles.decorator.js';
+import { toUtcIso } from '../http/validators.js';
+import { ProblemResponse } from '../http/common.dto.js';
 import { ListSitesQueryDto, SitesPageResponse, StatsQueryDto, StatsResponse } from './fleet.dto.js';
 import { GetFleetStatsQuery, ListSitesQuery, type FleetStats, type SitesPage } from './fleet.queries.js';
 

@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { StoredEventFactory } from '../../../test/support/stored-events.js';
-import type { StoredEvent } from '../../event-store/event-envelope.js';
-import { openReadModelDatabase } from '../read-model.database.js';
+import { StoredEventFactory } from '../../test/support/stored-events.js';
+import type { StoredEvent } from '../event-store/event-envelope.js';
+import { openReadModelDatabase } from '../read-models/read-model.database.js';
 import { AuditProjection, type AuditFilter } from './audit.projection.js';
 
 const T0 = Date.UTC(2026, 0, 1);

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type Database from 'better-sqlite3';
 import type { StoredEvent } from '../event-store/event-envelope.js';
-import type { Projection } from './projection.js';
-import { READ_MODEL_DB } from './read-model.database.js';
+import type { Projection } from '../read-models/projection.js';
+import { READ_MODEL_DB } from '../read-models/read-model.database.js';
 
 /**
  * Deleted sites waiting for their retention to expire, and purged sites

@@ -1,8 +1,8 @@
 import type Database from 'better-sqlite3';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { StoredEventFactory } from '../../../test/support/stored-events.js';
-import type { StoredEvent } from '../../event-store/event-envelope.js';
-import { openReadModelDatabase } from '../read-model.database.js';
+import { StoredEventFactory } from '../../test/support/stored-events.js';
+import type { StoredEvent } from '../event-store/event-envelope.js';
+import { openReadModelDatabase } from '../read-models/read-model.database.js';
 import { FleetProjection, type FleetFilter } from './fleet.projection.js';
 
 const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, seconds)).toISOString();

@@ -1,8 +1,8 @@
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import type { EventView } from '../../ledger/event.view.js';
-import { EventViewer } from '../../ledger/event-viewer.js';
-import { yieldToEventLoop } from '../../subscriptions/response-stream.js';
-import { decodeCursor, encodeCursor } from '../cursor.js';
+import type { EventView } from '../ledger/event.view.js';
+import { EventViewer } from '../ledger/event-viewer.js';
+import { yieldToEventLoop } from '../http/response-stream.js';
+import { decodeCursor, encodeCursor } from '../http/cursor.js';
 import { AuditProjection, type AuditFilter } from './audit.projection.js';
 
 export interface AuditPage {

@@ -1,6 +1,6 @@
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { decodeCursor, encodeCursor } from '../cursor.js';
-import { ProjectionRunner } from '../projection-runner.js';
+import { decodeCursor, encodeCursor } from '../http/cursor.js';
+import { ProjectionRunner } from '../read-models/projection-runner.js';
 import { FleetProjection, type FleetFilter, type SiteSummary, type StatusCounts } from './fleet.projection.js';
 
 export interface SitesPage {

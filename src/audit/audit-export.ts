@@ -1,6 +1,6 @@
 import type { Response } from 'express';
-import type { EventView } from '../../ledger/event.view.js';
-import type { ResponseStream } from '../../subscriptions/response-stream.js';
+import type { EventView } from '../ledger/event.view.js';
+import type { ResponseStream } from '../http/response-stream.js';
 
 export type ExportFormat = 'ndjson' | 'csv';
 
