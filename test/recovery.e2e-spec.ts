@@ -2,11 +2,10 @@ import { rmSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { EVENT_STORE, type EventStore } from '../src/event-store/event-store.port.js';
 import { decideOperation } from '../src/operations/domain/operation.decider.js';
-import { OPERATION_POLICY } from '../src/operations/operation-policy.js';
 import { OperationStreams } from '../src/operations/operation-streams.js';
-import type { OperationPolicy } from '../src/operations/domain/operation.plan.js';
-import { decideSite, type SitePolicy } from '../src/sites/domain/site.decider.js';
-import { SITE_POLICY } from '../src/sites/site-command.handler.js';
+import type { OperationSitePolicies } from '../src/operations/domain/operation.sites.js';
+import { OPERATION_POLICIES } from '../src/operations/operations.tokens.js';
+import { decideSite } from '../src/sites/domain/site.decider.js';
 import { SiteStreams } from '../src/sites/site-streams.js';
 import { siteStreamId } from '../src/event-store/ledger-streams.js';
 import { startTestApp } from './support/test-app.js';
@@ -32,20 +31,21 @@ describe('crash safety of deletion waves', () => {
       const sites = first.app.get(SiteStreams);
       const now = new Date().toISOString();
       const context = { principal: { id: 'operator', roles: new Set<never>() }, correlationId: 'crash', causationId: null };
+      const policies = first.app.get<OperationSitePolicies>(OPERATION_POLICIES);
       const loaded = await operations.load(operation.operationId);
       const continued = decideOperation(
         { type: 'ContinueOperation', data: { operationId: operation.operationId }, metadata: { now, actor: { id: 'operator' } } },
         loaded.state,
-        first.app.get<OperationPolicy>(OPERATION_POLICY),
+        policies.operation,
       );
-      await store.appendMany([operations.append(operation.operationId, loaded, continued, context, now)]);
+      await store.appendMany([operations.change(operation.operationId, loaded, continued, context, now).append]);
       const written = ids.slice(5, 8);
       for (const siteId of written) {
         const site = await sites.load(siteId);
         const events = decideSite(
           { type: 'SoftDeleteSite', data: { siteId, operationId: operation.operationId }, metadata: { now, actor: { id: 'operator', admin: false } } },
           site.state,
-          first.app.get<SitePolicy>(SITE_POLICY),
+          policies.site,
         );
         await store.append(siteStreamId(siteId), site.version, await sites.prepare(siteId, events, context, now));
       }

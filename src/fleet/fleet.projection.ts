@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { Inject, Injectable } from '@nestjs/common';
 import type Database from 'better-sqlite3';
 import type { Recorded } from '../common/recorded.js';
@@ -7,7 +8,7 @@ import { evolveSite } from '../sites/domain/site.decider.js';
 import type { SiteEvent, SiteStatus } from '../sites/domain/site.events.js';
 import { initialSiteState, type RegisteredSite, type SiteState } from '../sites/domain/site.state.js';
 import { toSiteView, type SiteView } from '../sites/site.view.js';
-import { toRecordedSiteEvent } from '../sites/recorded-site-event.js';
+import { toRecorded } from '../ledger/recorded-event.js';
 import type { Projection } from '../read-models/projection.js';
 import { READ_MODEL_DB } from '../read-models/read-model.database.js';
 
@@ -125,8 +126,8 @@ export class FleetProjection implements Projection {
   private readonly countAt: Database.Statement<[number, number], { status: SiteStatus; n: number }>;
   /** One prepared page query per combination of filters. */
   private readonly pageQueries = new Map<string, Database.Statement>();
-  /** Least recently used first. Only valid for the ordinal after `lastOrdinal`. */
-  private readonly cache = new Map<string, Current>();
+  /** Only valid for the ordinal after `lastOrdinal`. */
+  private readonly cache = new LRUCache<string, Current>({ max: CACHED_SITES });
   private lastOrdinal = 0;
 
   constructor(@Inject(READ_MODEL_DB) private readonly db: Database.Database) {
@@ -212,7 +213,7 @@ export class FleetProjection implements Projection {
       if (before.status !== 'unregistered') this.count.run(before.status, -1);
       this.count.run(after.status, 1);
     }
-    this.remember(siteId, { siteOrdinal, intervalOrdinal: ordinal, state: after });
+    this.cache.set(siteId, { siteOrdinal, intervalOrdinal: ordinal, state: after });
   }
 
   reset(): void {
@@ -253,15 +254,6 @@ export class FleetProjection implements Projection {
     return { siteOrdinal: row.siteOrdinal, intervalOrdinal: row.intervalOrdinal, state: JSON.parse(row.state) as SiteState };
   }
 
-  private remember(siteId: string, current: Current): void {
-    this.cache.delete(siteId);
-    this.cache.set(siteId, current);
-    if (this.cache.size > CACHED_SITES) {
-      const oldest = this.cache.keys().next().value;
-      if (oldest !== undefined) this.cache.delete(oldest);
-    }
-  }
-
   private pageQuery(filter: FleetFilter): Database.Statement {
     const conditions = [
       filter.status === undefined ? '' : 'AND status = @status',
@@ -288,7 +280,7 @@ export class FleetProjection implements Projection {
 
 /** The event as `evolveSite` folds it, minus contacts: they never enter this read model. */
 function withoutContacts(event: StoredEvent): Recorded<SiteEvent> {
-  return toRecordedSiteEvent(event, Array.isArray(event.data['contacts']) ? { ...event.data, contacts: [] } : event.data);
+  return toRecorded<SiteEvent>(event, Array.isArray(event.data['contacts']) ? { ...event.data, contacts: [] } : event.data);
 }
 
 function toSummary(site: RegisteredSite): SiteSummary {

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { LRUCache } from 'lru-cache';
 import type { JsonObject } from '../common/json.js';
 import type { StoredEvent } from '../event-store/event-envelope.js';
 import { siteIdOfStream } from '../event-store/ledger-streams.js';
@@ -24,16 +25,14 @@ export interface ViewSessionOptions {
  * at most one key lookup per site per `ttlMs`, and a bounded cache.
  */
 export class EventViewSession {
-  private readonly revealers = new Map<string, { reveal: Promise<Reveal>; expires: number }>();
-  private readonly maxSites: number;
-  private readonly ttlMs: number;
+  /** Each site's revealer, looked up at most once per `ttlMs` while the session reads. */
+  private readonly revealers: LRUCache<string, Promise<Reveal>>;
 
   constructor(
     private readonly personalData: PersonalDataCodec,
     options: ViewSessionOptions = {},
   ) {
-    this.maxSites = options.maxSites ?? 256;
-    this.ttlMs = options.ttlMs ?? 1000;
+    this.revealers = new LRUCache({ max: options.maxSites ?? 256, ttl: options.ttlMs ?? 1000 });
   }
 
   async view(event: StoredEvent): Promise<EventView> {
@@ -48,22 +47,13 @@ export class EventViewSession {
   }
 
   private revealerOf(siteId: string): Promise<Reveal> {
-    const now = Date.now();
     const cached = this.revealers.get(siteId);
-    this.revealers.delete(siteId);
-    if (cached !== undefined && cached.expires > now) {
-      this.revealers.set(siteId, cached); // most recently used last
-      return cached.reveal;
-    }
-    const entry = { reveal: this.personalData.revealer(siteId), expires: now + this.ttlMs };
+    if (cached !== undefined) return cached;
+    const reveal = this.personalData.revealer(siteId);
     // A failed lookup must not stay cached.
-    entry.reveal.catch(() => this.revealers.get(siteId) === entry && this.revealers.delete(siteId));
-    this.revealers.set(siteId, entry);
-    if (this.revealers.size > this.maxSites) {
-      const oldest = this.revealers.keys().next().value;
-      if (oldest !== undefined) this.revealers.delete(oldest);
-    }
-    return entry.reveal;
+    reveal.catch(() => this.revealers.peek(siteId) === reveal && this.revealers.delete(siteId));
+    this.revealers.set(siteId, reveal);
+    return reveal;
   }
 }
 

@@ -19,7 +19,7 @@ import {
   RollbackOperationCommand,
   RunOperationCommand,
   type RollbackResult,
-} from './operation-commands.js';
+} from './operation.handlers.js';
 import { GetOperationQuery, ListOperationsQuery, type OperationPage } from './operation.queries.js';
 import type { OperationView } from './operation.view.js';
 

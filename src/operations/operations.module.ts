@@ -1,16 +1,15 @@
 import { Module } from '@nestjs/common';
-import { LEDGER_CONFIG } from '../config/ledger-config.js';
+import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
+import type { SitePolicy } from '../sites/domain/site.decider.js';
 import { SitesModule } from '../sites/sites.module.js';
-import { OPERATION_POLICY, operationPolicyFrom } from './operation-policy.js';
-import {
-  OperationCommits,
-  PlanOperationHandler,
-  RollbackOperationHandler,
-  RunOperationHandler,
-} from './operation-commands.js';
+import { SITE_POLICY } from '../sites/sites.tokens.js';
+import type { OperationSitePolicies } from './domain/operation.sites.js';
+import { PlanOperationHandler, RollbackOperationHandler, RunOperationHandler } from './operation.handlers.js';
 import { GetOperationHandler, ListOperationsHandler } from './operation.queries.js';
+import { OperationSites } from './operation-sites.js';
 import { OperationStreams } from './operation-streams.js';
 import { OperationsController } from './operations.controller.js';
+import { OPERATION_POLICIES } from './operations.tokens.js';
 import { PlanResolver } from './plan-resolver.js';
 import { WaveExecutor } from './wave-executor.js';
 
@@ -18,9 +17,20 @@ import { WaveExecutor } from './wave-executor.js';
   imports: [SitesModule],
   controllers: [OperationsController],
   providers: [
-    { provide: OPERATION_POLICY, inject: [LEDGER_CONFIG], useFactory: operationPolicyFrom },
+    {
+      provide: OPERATION_POLICIES,
+      inject: [LEDGER_CONFIG, SITE_POLICY],
+      useFactory: (config: LedgerConfig, site: SitePolicy): OperationSitePolicies => ({
+        site,
+        operation: {
+          maxOperationSites: config.maxOperationSites,
+          largeOperationSites: config.largeOperationSites,
+          canarySites: config.canarySites,
+        },
+      }),
+    },
     OperationStreams,
-    OperationCommits,
+    OperationSites,
     PlanResolver,
     WaveExecutor,
     PlanOperationHandler,

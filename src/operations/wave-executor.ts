@@ -5,27 +5,17 @@ import {
   type OnApplicationBootstrap,
   type BeforeApplicationShutdown,
 } from '@nestjs/common';
-import { DomainError } from '../common/domain-error.js';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
-import { WrongExpectedVersionError } from '../event-store/event-store.errors.js';
-import { EVENT_STORE, type EventStore, type StreamAppend } from '../event-store/event-store.port.js';
-import { siteStreamId } from '../event-store/ledger-streams.js';
 import { CLOCK, nextEventTime, type Clock } from '../ledger/clock.js';
+import { CommandCore, ConcurrentChangeError } from '../ledger/command-core.js';
 import type { RequestContext } from '../ledger/request-context.js';
-import { OperationsProjection } from './operations.projection.js';
 import { ProjectionRunner } from '../read-models/projection-runner.js';
-import { decideSite, type SitePolicy } from '../sites/domain/site.decider.js';
-import { SITE_POLICY } from '../sites/site-command.handler.js';
-import { SiteStreams } from '../sites/site-streams.js';
-import { decideOperation } from './domain/operation.decider.js';
-import type { SkippedSite } from './domain/operation.events.js';
-import type { OperationPolicy } from './domain/operation.plan.js';
+import { currentWave, decideWave, type OperationSitePolicies } from './domain/operation.sites.js';
 import type { PlannedOperation } from './domain/operation.state.js';
-import { OPERATION_POLICY } from './operation-policy.js';
+import { OperationSites } from './operation-sites.js';
 import { OperationStreams } from './operation-streams.js';
-
-/** A wave that keeps losing races to other writers is re-read and retried this often. */
-const MAX_ATTEMPTS = 10;
+import { OperationsProjection } from './operations.projection.js';
+import { OPERATION_POLICIES } from './operations.tokens.js';
 
 /**
  * Runs the current wave of `running` operations in the background.
@@ -46,13 +36,12 @@ export class WaveExecutor implements OnApplicationBootstrap, BeforeApplicationSh
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
-    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly core: CommandCore,
     private readonly operations: OperationStreams,
-    private readonly sites: SiteStreams,
+    private readonly sites: OperationSites,
     private readonly index: OperationsProjection,
     private readonly readModels: ProjectionRunner,
-    @Inject(SITE_POLICY) private readonly sitePolicy: SitePolicy,
-    @Inject(OPERATION_POLICY) private readonly operationPolicy: OperationPolicy,
+    @Inject(OPERATION_POLICIES) private readonly policies: OperationSitePolicies,
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
   ) {}
@@ -63,8 +52,11 @@ export class WaveExecutor implements OnApplicationBootstrap, BeforeApplicationSh
     this.timer.unref();
   }
 
-  /** Stops at the next safe point: a wave cut short here resumes on the next start. */
-  /** Workers stop before any resource closes (stores and the read model close on onApplicationShutdown). */
+  /**
+   * Stops at the next safe point: a wave cut short here resumes on the next
+   * start. Workers stop before any resource closes (stores and the read
+   * model close on onApplicationShutdown).
+   */
   async beforeApplicationShutdown(): Promise<void> {
     clearInterval(this.timer);
     this.stopping.abort();
@@ -98,79 +90,41 @@ export class WaveExecutor implements OnApplicationBootstrap, BeforeApplicationSh
   }
 
   private async runWave(operationId: string): Promise<void> {
-    for (let attempt = 1; attempt <= MAX_ATTEMPTS; attempt += 1) {
-      if (this.stopping.signal.aborted) return;
-      const operation = await this.operations.load(operationId);
-      const state = operation.state;
-      if (state.status !== 'running') return;
-      const appends = await this.decideWave(operationId, state, operation.lastOccurredAt, operation);
-      if (this.stopping.signal.aborted) return;
-      try {
-        const results = await this.store.appendMany(appends);
-        const last = results.at(-1);
-        if (last) await this.readModels.waitFor(last.position);
-        return;
-      } catch (error) {
-        // Someone changed a site or the operation (abort, rollback) meanwhile: decide again.
-        if (!(error instanceof WrongExpectedVersionError)) throw error;
-      }
+    try {
+      await this.core.execute(async () => {
+        const operation = await this.operations.load(operationId);
+        const { state } = operation;
+        const wave = currentWave(state);
+        // Paused, aborted or finished meanwhile (or we are stopping): nothing to run.
+        if (state.status !== 'running' || wave === undefined || this.stopping.signal.aborted) {
+          return { appends: [], answer: () => undefined };
+        }
+        const sites = await this.sites.read(wave.siteIds);
+        const now = nextEventTime(this.clock, operation.lastOccurredAt);
+        const decision = decideWave(state, sites, now, this.policies);
+        const context = waveContext(state);
+        const change = this.operations.change(operationId, operation, decision.operation, context, now);
+        const appends = [...(await this.sites.appends(sites, decision.sites, context)), change.append];
+        // Stopping while the wave was read and decided: the next start decides it again.
+        return { appends: this.stopping.signal.aborted ? [] : appends, answer: () => undefined };
+      });
+    } catch (error) {
+      if (!(error instanceof ConcurrentChangeError)) throw error;
+      // The operation stays running; the next resume pass decides the wave again.
+      this.logger.warn(`wave of ${operationId} kept losing races to other writers; it will be retried (${error.message})`);
     }
-    this.logger.warn(`wave of ${operationId} lost ${MAX_ATTEMPTS} races in a row; it will be retried`);
   }
+}
 
-  /** The appends that carry out the operation's current wave, decided from fresh state. */
-  private async decideWave(
-    operationId: string,
-    state: PlannedOperation,
-    lastOccurredAt: string | undefined,
-    loaded: Parameters<OperationStreams['append']>[1],
-  ): Promise<StreamAppend[]> {
-    const wave = state.plan.waves[state.nextWave - 1];
-    if (!wave || !state.activation) throw new Error(`operation ${operationId} is running without a wave to run`);
-    const actor = { id: state.activation.by, admin: false };
-    const context: RequestContext = {
-      principal: { id: state.activation.by, roles: new Set() },
-      correlationId: operationId,
-      causationId: state.activation.eventId,
-      reason: state.plan.reason,
-      ...(state.plan.ticket === null ? {} : { ticket: state.plan.ticket }),
-    };
-    const appends: StreamAppend[] = [];
-    const deleted: string[] = [];
-    const skipped: SkippedSite[] = [];
-    const sites = await this.sites.loadMany(wave.siteIds);
-    for (const [index, site] of sites.entries()) {
-      const siteId = wave.siteIds[index]!;
-      if (site.state.status === 'deleted' && site.state.deletion.operationId === operationId) {
-        deleted.push(siteId); // done before a crash: never delete twice
-        continue;
-      }
-      const now = nextEventTime(this.clock, site.lastOccurredAt);
-      try {
-        // Re-checked now: a site protected, held or deleted since the plan is skipped, not deleted.
-        const events = decideSite(
-          { type: 'SoftDeleteSite', data: { siteId, operationId }, metadata: { now, actor } },
-          site.state,
-          this.sitePolicy,
-        );
-        appends.push({
-          streamId: siteStreamId(siteId),
-          expectedVersion: site.version,
-          events: await this.sites.prepare(siteId, events, context, now),
-        });
-        deleted.push(siteId);
-      } catch (error) {
-        if (!(error instanceof DomainError)) throw error;
-        skipped.push({ siteId, reason: error.code });
-      }
-    }
-    const now = nextEventTime(this.clock, lastOccurredAt);
-    const events = decideOperation(
-      { type: 'CompleteWave', data: { operationId, index: wave.index, deleted, skipped }, metadata: { now, actor } },
-      state,
-      this.operationPolicy,
-    );
-    appends.push(this.operations.append(operationId, loaded, events, context, now));
-    return appends;
-  }
+/** Who a wave's events are recorded as, and what caused them: the principal and event that set the wave going. */
+function waveContext(state: PlannedOperation): RequestContext {
+  const { activation, plan } = state;
+  if (activation === undefined) throw new Error(`operation ${plan.operationId} is running without an activation`);
+  return {
+    principal: { id: activation.by, roles: new Set() },
+    correlationId: plan.operationId,
+    causationId: activation.eventId,
+    reason: plan.reason,
+    ...(plan.ticket === null ? {} : { ticket: plan.ticket }),
+  };
 }

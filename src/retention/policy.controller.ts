@@ -24,8 +24,7 @@ export class PolicyController {
   @Roles('viewer')
   @ApiOperation({ summary: 'Whether purging is frozen, since when, by whom and why' })
   async get(): Promise<PurgePolicyState> {
-    const { lastOccurredAt: _last, ...state } = await this.policy.load();
-    return state;
+    return (await this.policy.load()).state;
   }
 
   @Put('purge')

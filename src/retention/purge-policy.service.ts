@@ -1,12 +1,12 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { JsonObject } from '../common/json.js';
-import type { Recorded } from '../common/recorded.js';
-import { WrongExpectedVersionError } from '../event-store/event-store.errors.js';
+import type { StreamAppend } from '../event-store/event-store.port.js';
 import { EVENT_STORE, type EventStore } from '../event-store/event-store.port.js';
 import { PURGE_POLICY_STREAM } from '../event-store/ledger-streams.js';
 import { CLOCK, nextEventTime, type Clock } from '../ledger/clock.js';
-import { toNewEvents, type RequestContext } from '../ledger/request-context.js';
-import { ProjectionRunner } from '../read-models/projection-runner.js';
+import { CommandCore } from '../ledger/command-core.js';
+import { toRecorded } from '../ledger/recorded-event.js';
+import type { RequestContext } from '../ledger/request-context.js';
+import { streamChange } from '../ledger/stream-change.js';
 import {
   decidePurgePolicy,
   evolvePurgePolicy,
@@ -15,52 +15,49 @@ import {
   type PurgePolicyState,
 } from './domain/purge-policy.js';
 
+/** The purge switch as read from its stream. */
+export interface LoadedPurgePolicy {
+  state: PurgePolicyState;
+  version: number;
+  lastOccurredAt: string | undefined;
+}
+
 /** The purge switch on its stream: read it, flip it. */
 @Injectable()
 export class PurgePolicy {
   constructor(
+    private readonly core: CommandCore,
     @Inject(EVENT_STORE) private readonly store: EventStore,
-    private readonly readModels: ProjectionRunner,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
 
-  async load(): Promise<PurgePolicyState & { lastOccurredAt?: string }> {
+  async load(): Promise<LoadedPurgePolicy> {
     const stored = await this.store.readStream(PURGE_POLICY_STREAM);
-    let state = initialPurgePolicy;
-    for (const event of stored) {
-      state = evolvePurgePolicy(state, {
-        type: event.type,
-        data: event.data,
-        eventId: event.eventId,
-        version: event.version,
-        occurredAt: event.metadata.occurredAt,
-      } as unknown as Recorded<PurgePolicyEvent>);
-    }
-    return { ...state, ...(stored.length > 0 ? { lastOccurredAt: stored.at(-1)!.metadata.occurredAt } : {}) };
+    const state = stored.map((event) => toRecorded<PurgePolicyEvent>(event)).reduce(evolvePurgePolicy, initialPurgePolicy);
+    const last = stored.at(-1);
+    return { state, version: last?.version ?? 0, lastOccurredAt: last?.metadata.occurredAt };
+  }
+
+  /**
+   * An append that records nothing and only holds if the switch is still
+   * as `policy` was read: committed with a purge, it makes a freeze
+   * recorded meanwhile win over the purge.
+   */
+  unchangedSince(policy: LoadedPurgePolicy): StreamAppend {
+    return { streamId: PURGE_POLICY_STREAM, expectedVersion: policy.version, events: [] };
   }
 
   async set(paused: boolean, context: RequestContext): Promise<PurgePolicyState> {
-    for (let attempt = 1; ; attempt += 1) {
-      const { lastOccurredAt, ...state } = await this.load();
+    return this.core.execute(async () => {
+      const loaded = await this.load();
+      const { state } = loaded;
       const events = decidePurgePolicy(
         { type: 'SetPurgePaused', data: { paused, reason: context.reason ?? '' }, metadata: { actor: { id: context.principal.id } } },
         state,
       );
-      if (events.length === 0) return state;
-      const now = nextEventTime(this.clock, lastOccurredAt);
-      try {
-        const result = await this.store.append(
-          PURGE_POLICY_STREAM,
-          state.version,
-          toNewEvents(events.map((event) => ({ type: event.type, data: event.data as unknown as JsonObject })), context, now),
-        );
-        await this.readModels.waitFor(result.position);
-      } catch (error) {
-        if (error instanceof WrongExpectedVersionError && attempt < 3) continue;
-        throw error;
-      }
-      const { lastOccurredAt: _ignored, ...after } = await this.load();
-      return after;
-    }
+      const now = nextEventTime(this.clock, loaded.lastOccurredAt);
+      const change = streamChange(PURGE_POLICY_STREAM, loaded, events, evolvePurgePolicy, context, now);
+      return { appends: [change.append], answer: () => change.state };
+    });
   }
 }

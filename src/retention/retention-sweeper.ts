@@ -3,17 +3,17 @@ import { randomUUID } from 'node:crypto';
 import { DomainError } from '../common/domain-error.js';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
 import { KEY_STORE, type KeyStore } from '../crypto/key-store.port.js';
-import { WrongExpectedVersionError } from '../event-store/event-store.errors.js';
-import { EVENT_STORE, type EventStore } from '../event-store/event-store.port.js';
-import { PURGE_POLICY_STREAM, siteStreamId } from '../event-store/ledger-streams.js';
 import { CLOCK, nextEventTime, type Clock } from '../ledger/clock.js';
+import { CommandCore, ConcurrentChangeError } from '../ledger/command-core.js';
 import type { RequestContext } from '../ledger/request-context.js';
 import { ProjectionRunner } from '../read-models/projection-runner.js';
-import { RetentionProjection } from './retention.projection.js';
 import { decideSite, type SitePolicy } from '../sites/domain/site.decider.js';
-import { SITE_POLICY } from '../sites/site-command.handler.js';
+import type { SiteEvent } from '../sites/domain/site.events.js';
+import type { SiteState } from '../sites/domain/site.state.js';
 import { SiteStreams } from '../sites/site-streams.js';
+import { SITE_POLICY } from '../sites/sites.tokens.js';
 import { PurgePolicy } from './purge-policy.service.js';
+import { RetentionProjection } from './retention.projection.js';
 
 export const RETENTION_ACTOR = 'system:retention';
 const BATCH = 500;
@@ -28,8 +28,8 @@ export interface SweepResult {
  * Every LEDGER_PURGE_INTERVAL, purges each deleted site whose purgeAfter has
  * passed and that has no legal hold, then destroys its data key
  * (crypto-shredding). Each purge is re-decided on the site's own stream and
- * committed only if the purge policy stream has not moved since the sweep
- * read it, so a freeze stops even a sweep already under way.
+ * committed only if the purge switch has not moved since it was read, so a
+ * freeze stops even a sweep already under way.
  */
 @Injectable()
 export class RetentionSweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -39,7 +39,7 @@ export class RetentionSweeper implements OnApplicationBootstrap, BeforeApplicati
   private stopped = false;
 
   constructor(
-    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly core: CommandCore,
     @Inject(KEY_STORE) private readonly keys: KeyStore,
     private readonly sites: SiteStreams,
     private readonly retention: RetentionProjection,
@@ -78,8 +78,7 @@ export class RetentionSweeper implements OnApplicationBootstrap, BeforeApplicati
     // Keys of sites purged before a crash cut the pass short come first.
     const shredded = await this.shred(this.retention.unshredded(BATCH));
     await this.readModels.catchUp();
-    const policy = await this.policy.load();
-    if (policy.paused) return { paused: true, purged: [], shredded };
+    if ((await this.policy.load()).state.paused) return { paused: true, purged: [], shredded };
     const purged: string[] = [];
     const context: RequestContext = {
       principal: { id: RETENTION_ACTOR, roles: new Set() },
@@ -89,36 +88,38 @@ export class RetentionSweeper implements OnApplicationBootstrap, BeforeApplicati
     };
     for (const siteId of this.retention.due(this.clock.now().toISOString(), BATCH)) {
       if (this.stopped) break;
-      if (await this.purge(siteId, policy.version, context)) purged.push(siteId);
+      if (await this.purge(siteId, context)) purged.push(siteId);
     }
     shredded.push(...(await this.shred(purged)));
     return { paused: false, purged, shredded };
   }
 
-  private async purge(siteId: string, policyVersion: number, context: RequestContext): Promise<boolean> {
-    const site = await this.sites.load(siteId);
-    const now = nextEventTime(this.clock, site.lastOccurredAt);
-    let events;
+  /**
+   * Purges one site if it is still due, re-decided on its own stream; the
+   * purge commits only if the purge switch has not moved since it was read
+   * in the same attempt, so a freeze recorded meanwhile wins.
+   */
+  private async purge(siteId: string, context: RequestContext): Promise<boolean> {
     try {
-      events = decideSite(
-        { type: 'PurgeSite', data: { siteId }, metadata: { now, actor: { id: RETENTION_ACTOR, admin: false } } },
-        site.state,
-        this.sitePolicy,
-      );
+      return await this.core.execute(async () => {
+        const [policy, site] = await Promise.all([this.policy.load(), this.sites.load(siteId, {}, { contacts: 'withheld' })]);
+        const now = nextEventTime(this.clock, site.lastOccurredAt);
+        const events = policy.state.paused ? [] : this.purgeEvents(siteId, site.state, now);
+        const change = await this.sites.change(siteId, site, events, context, now);
+        return { appends: [this.policy.unchangedSince(policy), change.append], answer: () => events.length > 0 };
+      });
     } catch (error) {
-      if (error instanceof DomainError) return false; // restored, held or not yet due: the stream has the last word
+      if (error instanceof ConcurrentChangeError) return false; // the next pass decides again
       throw error;
     }
+  }
+
+  /** SitePurged if the site may be purged now; nothing if it was restored, is held or is not yet due: its stream has the last word. */
+  private purgeEvents(siteId: string, state: SiteState, now: string): SiteEvent[] {
     try {
-      const results = await this.store.appendMany([
-        // An empty append that only checks the policy stream: a freeze since the read wins.
-        { streamId: PURGE_POLICY_STREAM, expectedVersion: policyVersion, events: [] },
-        { streamId: siteStreamId(siteId), expectedVersion: site.version, events: await this.sites.prepare(siteId, events, context, now) },
-      ]);
-      await this.readModels.waitFor(results.at(-1)!.position);
-      return true;
+      return decideSite({ type: 'PurgeSite', data: { siteId }, metadata: { now, actor: { id: RETENTION_ACTOR, admin: false } } }, state, this.sitePolicy);
     } catch (error) {
-      if (error instanceof WrongExpectedVersionError) return false; // changed meanwhile; the next pass decides again
+      if (error instanceof DomainError) return [];
       throw error;
     }
   }

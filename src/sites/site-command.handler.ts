@@ -1,16 +1,16 @@
 import { Inject } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
-import { DomainError } from '../common/domain-error.js';
-import { WrongExpectedVersionError } from '../event-store/event-store.errors.js';
 import { hasRole } from '../auth/principal.js';
+import { DomainError } from '../common/domain-error.js';
 import { CLOCK, nextEventTime, type Clock } from '../ledger/clock.js';
-import { ProjectionRunner } from '../read-models/projection-runner.js';
+import { CommandCore } from '../ledger/command-core.js';
 import type { RequestContext } from '../ledger/request-context.js';
 import type { SiteCommand } from './domain/site.commands.js';
 import { decideSite, type SitePolicy } from './domain/site.decider.js';
 import type { RegisteredSite } from './domain/site.state.js';
-import { IdNamespaceGuard } from './id-namespace.guard.js';
+import { IdNamespaces } from './id-namespaces.js';
 import { SiteStreams } from './site-streams.js';
+import { SITE_POLICY } from './sites.tokens.js';
 
 type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
@@ -23,7 +23,7 @@ export interface SiteCommandResult {
   changed: boolean;
 }
 
-/** Runs any site command through the one command path. */
+/** Runs any site command. */
 export class ExecuteSiteCommand extends Command<SiteCommandResult> {
   constructor(
     readonly input: SiteCommandInput,
@@ -35,53 +35,33 @@ export class ExecuteSiteCommand extends Command<SiteCommandResult> {
   }
 }
 
-export const SITE_POLICY = Symbol('SITE_POLICY');
-
-/** Attempts before a command that keeps losing races gives up with 409. */
-const MAX_ATTEMPTS = 3;
-
-/**
- * The one command path: read the stream → fold → decide → append with the
- * expected version. A lost race is retried on fresh state (the decider
- * re-checks every rule), unless the caller pinned a version with If-Match.
- */
+/** Every site command: load the site, decide with the site decider, commit through the command core. */
 @CommandHandler(ExecuteSiteCommand)
 export class SiteCommandHandler implements ICommandHandler<ExecuteSiteCommand> {
   constructor(
+    private readonly core: CommandCore,
     private readonly streams: SiteStreams,
+    private readonly namespaces: IdNamespaces,
     @Inject(SITE_POLICY) private readonly policy: SitePolicy,
     @Inject(CLOCK) private readonly clock: Clock,
-    private readonly readModels: ProjectionRunner,
-    private readonly namespace: IdNamespaceGuard,
   ) {}
 
   async execute({ input, context, ifMatch }: ExecuteSiteCommand): Promise<SiteCommandResult> {
     const siteId = input.data.siteId;
-    await this.namespace.check(input);
-    for (let attempt = 1; ; attempt += 1) {
-      const loaded = await this.streams.load(siteId);
-      if (ifMatch !== undefined && ifMatch !== loaded.version) {
-        throw new VersionMismatchError(siteId, ifMatch, loaded.version);
-      }
-      const now = nextEventTime(this.clock, loaded.lastOccurredAt);
-      const actor = { id: context.principal.id, admin: hasRole(context.principal, 'admin') };
-      const command = { ...input, metadata: { now, actor } } as SiteCommand;
-      const events = decideSite(command, loaded.state, this.policy);
-      if (events.length === 0) {
-        return { site: loaded.state as RegisteredSite, changed: false };
-      }
-      const prepared = await this.streams.prepare(siteId, events, context, now);
-      try {
-        const next = await this.streams.append(loaded, siteId, events, prepared);
-        // Read-your-writes: once a command has answered, lists and plans see it.
-        if (next.position !== undefined) await this.readModels.waitFor(next.position);
-        return { site: next.state as RegisteredSite, changed: true };
-      } catch (error) {
-        if (!(error instanceof WrongExpectedVersionError)) throw error;
-        if (ifMatch !== undefined) throw new VersionMismatchError(siteId, ifMatch, error.actualVersion);
-        if (attempt >= MAX_ATTEMPTS) throw new ConcurrentChangeError(siteId);
-      }
-    }
+    await this.namespaces.check(input);
+    const actor = { id: context.principal.id, admin: hasRole(context.principal, 'admin') };
+    return this.core.execute(async () => {
+      const site = await this.streams.load(siteId);
+      // Checked on every attempt: after a lost race the site has moved on, and If-Match then fails.
+      if (ifMatch !== undefined && ifMatch !== site.version) throw new VersionMismatchError(siteId, ifMatch, site.version);
+      const now = nextEventTime(this.clock, site.lastOccurredAt);
+      const events = decideSite({ ...input, metadata: { now, actor } } as SiteCommand, site.state, this.policy);
+      const change = await this.streams.change(siteId, site, events, context, now);
+      return {
+        appends: [change.append],
+        answer: () => ({ site: change.state as RegisteredSite, changed: events.length > 0 }),
+      };
+    });
   }
 }
 
@@ -92,11 +72,5 @@ export class VersionMismatchError extends DomainError {
       'site.version-mismatch',
       `site ${siteId} is at version ${actual}, not ${expected} (If-Match); read it again and retry`,
     );
-  }
-}
-
-export class ConcurrentChangeError extends DomainError {
-  constructor(siteId: string) {
-    super('conflict', 'site.concurrent-change', `site ${siteId} kept changing under this request; retry it`);
   }
 }

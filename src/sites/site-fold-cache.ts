@@ -1,3 +1,4 @@
+import { LRUCache } from 'lru-cache';
 import { deepFreeze } from '../common/deep-freeze.js';
 import type { SiteState } from './domain/site.state.js';
 
@@ -50,14 +51,16 @@ export const DEFAULT_FOLD_CACHE_LIMITS: FoldCacheLimits = { interval: 128, maxCh
  * would throw instead of corrupting every later answer.
  */
 export class SiteFoldCache {
-  readonly #streams = new Map<string, SiteCheckpoint[]>();
-  #size = 0;
+  /** Each stream's checkpoints, oldest first; the cache's size is the number of checkpoints in all. */
+  readonly #streams: LRUCache<string, SiteCheckpoint[]>;
 
-  constructor(readonly limits: FoldCacheLimits = DEFAULT_FOLD_CACHE_LIMITS) {}
+  constructor(readonly limits: FoldCacheLimits = DEFAULT_FOLD_CACHE_LIMITS) {
+    this.#streams = new LRUCache({ maxSize: limits.maxCheckpoints, sizeCalculation: (checkpoints) => checkpoints.length });
+  }
 
   /** How many checkpoints are held (for tests and metrics). */
   get size(): number {
-    return this.#size;
+    return this.#streams.calculatedSize;
   }
 
   /**
@@ -67,9 +70,6 @@ export class SiteFoldCache {
   best(siteId: string, toVersion: number, toTimeMs: number): SiteCheckpoint | undefined {
     const checkpoints = this.#streams.get(siteId);
     if (checkpoints === undefined) return undefined;
-    // Most recently used last.
-    this.#streams.delete(siteId);
-    this.#streams.set(siteId, checkpoints);
     // Both version and maxOccurredAtMs grow along the array: the last that fits wins.
     for (let i = checkpoints.length - 1; i >= 0; i -= 1) {
       const checkpoint = checkpoints[i]!;
@@ -88,7 +88,7 @@ export class SiteFoldCache {
    * such bound is known (the read then visits everything, as before).
    */
   timeBound(siteId: string, toTimeMs: number): TimeBound | undefined {
-    const checkpoints = this.#streams.get(siteId);
+    const checkpoints = this.#streams.peek(siteId);
     const newest = checkpoints?.at(-1);
     if (!checkpoints || !newest?.inTimeOrder || !(newest.maxOccurredAtMs > toTimeMs)) return undefined;
     const past = checkpoints.find((checkpoint) => checkpoint.maxOccurredAtMs > toTimeMs)!;
@@ -98,41 +98,28 @@ export class SiteFoldCache {
   /** Whether a fold that reached `version` is worth keeping (every interval, or as the newest). */
   wants(siteId: string, version: number): boolean {
     if (version % this.limits.interval === 0) return true;
-    const newest = this.#streams.get(siteId)?.at(-1);
+    const newest = this.#streams.peek(siteId)?.at(-1);
     return newest === undefined || newest.version < version;
   }
 
   /** Keeps a checkpoint (the caller folded events 1..version, contacts sealed). */
   put(siteId: string, checkpoint: SiteCheckpoint): void {
     if (!this.wants(siteId, checkpoint.version)) return;
-    const checkpoints = this.#streams.get(siteId) ?? [];
-    this.#streams.delete(siteId);
+    const checkpoints = [...(this.#streams.peek(siteId) ?? [])];
     const at = checkpoints.findIndex((each) => each.version >= checkpoint.version);
     if (at !== -1 && checkpoints[at]!.version === checkpoint.version) {
-      this.#streams.set(siteId, checkpoints);
+      this.#streams.get(siteId); // used just now
       return;
     }
     deepFreeze(checkpoint);
     if (at === -1) checkpoints.push(checkpoint);
     else checkpoints.splice(at, 0, checkpoint);
-    this.#size += 1;
     // Only interval checkpoints and the newest one stay.
-    for (let i = checkpoints.length - 2; i >= 0; i -= 1) {
-      if (checkpoints[i]!.version % this.limits.interval !== 0) {
-        checkpoints.splice(i, 1);
-        this.#size -= 1;
-      }
-    }
-    this.#streams.set(siteId, checkpoints);
-    for (const [oldest, dropped] of this.#streams) {
-      if (this.#size <= this.limits.maxCheckpoints || oldest === siteId) break;
-      this.#streams.delete(oldest);
-      this.#size -= dropped.length;
-    }
+    const kept = checkpoints.filter((each, index) => index === checkpoints.length - 1 || each.version % this.limits.interval === 0);
+    this.#streams.set(siteId, kept);
   }
 
   clear(): void {
     this.#streams.clear();
-    this.#size = 0;
   }
 }

@@ -5,11 +5,12 @@ import { EVENT_STORE, type EventStore, type ReadStreamOptions } from '../event-s
 import { siteStreamId } from '../event-store/ledger-streams.js';
 import { toEventView, type EventView } from '../ledger/event.view.js';
 import { PersonalDataCodec, REDACTED_CONTACT } from '../ledger/personal-data.codec.js';
+import { toRecorded } from '../ledger/recorded-event.js';
 import { toNewEvents, type RequestContext } from '../ledger/request-context.js';
+import { streamChange, type StreamChange } from '../ledger/stream-change.js';
 import { evolveSite } from './domain/site.decider.js';
 import type { SiteContact, SiteEvent } from './domain/site.events.js';
 import { SiteFoldCache } from './site-fold-cache.js';
-import { toRecordedSiteEvent } from './recorded-site-event.js';
 import { initialSiteState, type SiteState } from './domain/site.state.js';
 
 /** How many site streams are read at once by `loadMany`. */
@@ -22,9 +23,9 @@ export interface LoadedSite {
   version: number;
   /** `occurredAt` of the last event read. */
   lastOccurredAt: string | undefined;
-  /** Global position of the last event appended, when this came from an append. */
-  position?: string;
 }
+
+
 
 /**
  * Site streams on the event store: reading and folding a site, and turning
@@ -85,7 +86,7 @@ export class SiteStreams {
     // (a read as of a time skips the events after it, which could be out of time order).
     let prefix = true;
     for (const event of stored) {
-      state = evolveSite(state, toRecordedSiteEvent(event));
+      state = evolveSite(state, toRecorded<SiteEvent>(event));
       prefix &&= event.version === version + 1;
       version = event.version;
       lastOccurredAt = event.metadata.occurredAt;
@@ -118,51 +119,31 @@ export class SiteStreams {
     return loaded;
   }
 
-  /** Encrypts personal data and adds metadata: events ready for `append`/`appendMany`. */
-  async prepare(
+  /**
+   * The append of decided events at the version the site was loaded at
+   * (personal data sealed, metadata added), and the state they lead to from
+   * `loaded`: the plaintext events are folded, so nothing is read back.
+   */
+  async change(
     siteId: string,
+    loaded: LoadedSite,
     events: readonly SiteEvent[],
     context: RequestContext,
     occurredAt: string,
-  ): Promise<NewEvent[]> {
-    const protectedEvents = await Promise.all(
-      events.map(async (event) => ({
-        type: event.type,
-        data: await this.personalData.protect(siteId, event.data as unknown as JsonObject),
-      })),
-    );
-    return toNewEvents(protectedEvents, context, occurredAt);
+  ): Promise<StreamChange<SiteState>> {
+    const sealed = await this.seal(siteId, events);
+    return streamChange(siteStreamId(siteId), loaded, events, evolveSite, context, occurredAt, sealed);
   }
 
-  /**
-   * Appends prepared events if the stream is still at `expectedVersion`, and
-   * returns the state they lead to from `before` (the plaintext events are
-   * folded, so nothing is read back).
-   * @throws WrongExpectedVersionError if another writer got there first.
-   */
-  async append(
-    loaded: LoadedSite,
-    siteId: string,
-    decided: readonly SiteEvent[],
-    prepared: readonly NewEvent[],
-  ): Promise<LoadedSite> {
-    const result = await this.store.append(siteStreamId(siteId), loaded.version, prepared);
-    let state = loaded.state;
-    decided.forEach((event, index) => {
-      const envelope = prepared[index]!;
-      state = evolveSite(state, {
-        ...event,
-        eventId: envelope.eventId,
-        version: loaded.version + index + 1,
-        occurredAt: envelope.metadata.occurredAt,
-      });
-    });
-    return {
-      state,
-      version: result.nextVersion,
-      lastOccurredAt: prepared.at(-1)?.metadata.occurredAt,
-      position: result.position,
-    };
+  /** Events ready to append: personal data sealed, metadata added. */
+  async prepare(siteId: string, events: readonly SiteEvent[], context: RequestContext, occurredAt: string): Promise<NewEvent[]> {
+    const sealed = await this.seal(siteId, events);
+    return toNewEvents(events.map((event, index) => ({ type: event.type, data: sealed[index]! })), context, occurredAt);
+  }
+
+  /** Each event's data as stored: contacts sealed with the site's key. */
+  private seal(siteId: string, events: readonly SiteEvent[]): Promise<JsonObject[]> {
+    return Promise.all(events.map((event) => this.personalData.protect(siteId, event.data as unknown as JsonObject)));
   }
 
   /** The state with its contacts opened (or redacted once the key is gone); the key is looked up only if there are any. */

@@ -2,18 +2,19 @@ import { type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
 import { versionEtag } from '../http/etag.js';
 import type { SitePolicy } from './domain/site.decider.js';
-import { SITE_POLICY, SiteCommandHandler } from './site-command.handler.js';
+import { SiteCommandHandler } from './site-command.handler.js';
 import { GetSiteHandler, GetSiteHistoryHandler } from './site.queries.js';
 import { RevertSiteHandler } from './site-revert.handler.js';
-import { IdNamespaceGuard } from './id-namespace.guard.js';
+import { IdNamespaces } from './id-namespaces.js';
 import { SiteStreams } from './site-streams.js';
 import { SitesController } from './sites.controller.js';
+import { SITE_POLICY } from './sites.tokens.js';
 
 @Module({
   controllers: [SitesController],
   providers: [
     SiteStreams,
-    IdNamespaceGuard,
+    IdNamespaces,
     SiteCommandHandler,
     RevertSiteHandler,
     GetSiteHandler,

@@ -8,7 +8,7 @@ import {
   PlanOperationCommand,
   RollbackOperationCommand,
   RunOperationCommand,
-} from '../../../src/operations/operation-commands.js';
+} from '../../../src/operations/operation.handlers.js';
 import { GetOperationQuery } from '../../../src/operations/operation.queries.js';
 import type { OperationView } from '../../../src/operations/operation.view.js';
 import { WaveExecutor } from '../../../src/operations/wave-executor.js';

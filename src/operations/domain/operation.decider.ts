@@ -74,12 +74,7 @@ export function decideOperation(
       requireStatus(state, ['planned', 'approved', 'running', 'paused'], 'operation.not-abortable', 'abort it');
       return [{ type: 'OperationAborted', data: { operationId, abortedBy: actor, reason: command.data.reason } }];
     case 'RecordRollback': {
-      requireStatus(
-        state,
-        ['running', 'paused', 'completed', 'aborted', 'rolled-back'],
-        'operation.not-executed',
-        'roll it back (it never ran)',
-      );
+      requireRollbackable(state, operationId);
       const { reason, restored, skipped } = command.data;
       return [{ type: 'OperationRolledBack', data: { operationId, rolledBackBy: actor, reason, restored, skipped } }];
     }
@@ -189,6 +184,15 @@ function plan(command: PlanOperation, policy: OperationPolicy): OperationEvent {
     requiredApprovals,
   };
   return { type: 'OperationPlanned', data: { ...body, digest: planDigest(body) } };
+}
+
+/**
+ * The operation, if it may be rolled back: it ran, at least in part.
+ * Rolling back again is allowed (it restores what is still deleted).
+ */
+export function requireRollbackable(state: OperationState, operationId: string): PlannedOperation {
+  if (state.status === 'none') throw new OperationNotFoundError(operationId);
+  return requireStatus(state, ['running', 'paused', 'completed', 'aborted', 'rolled-back'], 'operation.not-executed', 'roll it back (it never ran)');
 }
 
 function requireStatus(

@@ -15,12 +15,13 @@ import type { SiteCommandInput } from './site-command.handler.js';
  * racing on the same new ID within milliseconds could still both pass.
  */
 @Injectable()
-export class IdNamespaceGuard {
+export class IdNamespaces {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly installations: InstallationsProjection,
   ) {}
 
+  /** Throws when the command would put an ID in both namespaces, or an installation on a second site. */
   async check(input: SiteCommandInput): Promise<void> {
     const { siteId } = input.data;
     let installationIds: string[];

@@ -1,0 +1,120 @@
+import { randomUUID } from 'node:crypto';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { DomainError } from '../common/domain-error.js';
+import type { NewEvent } from '../event-store/event-envelope.js';
+import { MemoryEventStore } from '../event-store/memory/memory-event-store.js';
+import { ProjectionRunner } from '../read-models/projection-runner.js';
+import { openReadModelDatabase } from '../read-models/read-model.database.js';
+import { CommandCore, CONFLICT_RETRY, ConcurrentChangeError, type Decision } from './command-core.js';
+
+const event = (type = 'Counted'): NewEvent => ({
+  eventId: randomUUID(),
+  type,
+  data: {},
+  metadata: { actor: 'test', occurredAt: new Date().toISOString(), correlationId: 'c', causationId: null },
+});
+
+/** A command that appends one event to `streamId` at the version it reads, and answers that version. */
+function countOn(store: MemoryEventStore, streamId: string, beforeAppend?: () => Promise<void>) {
+  let attempts = 0;
+  const attempt = async (): Promise<Decision<number>> => {
+    attempts += 1;
+    const version = await store.streamVersion(streamId);
+    await beforeAppend?.();
+    return { appends: [{ streamId, expectedVersion: version, events: [event()] }], answer: () => version + 1 };
+  };
+  return { attempt, attempts: () => attempts };
+}
+
+describe('CommandCore: the one write path', () => {
+  let store: MemoryEventStore;
+  let runner: ProjectionRunner;
+  let core: CommandCore;
+
+  beforeEach(() => {
+    store = new MemoryEventStore();
+    // The real read-model runner (with no projections): what the core waits on is real.
+    runner = new ProjectionRunner(store, openReadModelDatabase(':memory:'), []);
+    runner.onApplicationBootstrap();
+    core = new CommandCore(store, runner);
+  });
+
+  afterEach(async () => {
+    await runner.beforeApplicationShutdown();
+    runner.onApplicationShutdown();
+    await store.close();
+  });
+
+  it('commits what one attempt decided and answers once the read models include it', async () => {
+    const command = countOn(store, 'site-counter');
+    expect(await core.execute(command.attempt)).toBe(1);
+    expect(command.attempts()).toBe(1);
+    const last = await store.lastPosition();
+    expect(last).toBeDefined();
+    // No waiting here: the answer came only once the read models had applied the event.
+    expect(runner.position).toBe(last);
+  });
+
+  it('decides again on fresh state when another writer got to the stream first', async () => {
+    let interfere = true;
+    const command = countOn(store, 'site-counter', async () => {
+      if (!interfere) return;
+      interfere = false;
+      await store.append('site-counter', await store.streamVersion('site-counter'), [event('Other')]);
+    });
+    expect(await core.execute(command.attempt)).toBe(2);
+    expect(command.attempts()).toBe(2);
+    expect((await store.readStream('site-counter')).map((stored) => stored.type)).toEqual(['Other', 'Counted']);
+  });
+
+  it(`gives up with 409 ledger.concurrent-change after ${CONFLICT_RETRY.attempts} lost races, having recorded nothing`, async () => {
+    const command = countOn(store, 'site-counter', async () => {
+      await store.append('site-counter', await store.streamVersion('site-counter'), [event('Other')]);
+    });
+    const error = await core.execute(command.attempt).catch((thrown: unknown) => thrown);
+    expect(error).toBeInstanceOf(ConcurrentChangeError);
+    expect(error).toMatchObject({ kind: 'conflict', code: 'ledger.concurrent-change', streamId: 'site-counter' });
+    expect(command.attempts()).toBe(CONFLICT_RETRY.attempts);
+    expect((await store.readStream('site-counter')).every((stored) => stored.type === 'Other')).toBe(true);
+  });
+
+  it('commits several streams all or nothing: a conflict on one writes none, and the retry writes all', async () => {
+    await store.append('site-b', 0, [event('Existing')]);
+    let versionOfB = 0; // stale on the first attempt
+    let attempts = 0;
+    const answer = await core.execute(async () => {
+      attempts += 1;
+      const decision = {
+        appends: [
+          { streamId: 'site-a', expectedVersion: await store.streamVersion('site-a'), events: [event()] },
+          { streamId: 'site-b', expectedVersion: versionOfB, events: [event()] },
+        ],
+        answer: () => 'done',
+      };
+      versionOfB = await store.streamVersion('site-b');
+      return decision;
+    });
+    expect(answer).toBe('done');
+    expect(attempts).toBe(2);
+    expect(await store.streamVersion('site-a')).toBe(1);
+    expect(await store.streamVersion('site-b')).toBe(2);
+  });
+
+  it('records nothing and answers at once when the decision holds no events', async () => {
+    const answer = await core.execute(async () => ({ appends: [{ streamId: 'policy-purge', expectedVersion: 7, events: [] }], answer: () => 'unchanged' }));
+    expect(answer).toBe('unchanged');
+    expect(await store.lastPosition()).toBeUndefined();
+  });
+
+  it('does not retry a broken rule: the decider error reaches the caller as it is', async () => {
+    let attempts = 0;
+    const rule = new DomainError('conflict', 'site.legal-hold', 'held');
+    await expect(
+      core.execute(async () => {
+        attempts += 1;
+        throw rule;
+      }),
+    ).rejects.toBe(rule);
+    expect(attempts).toBe(1);
+  });
+});

@@ -1,0 +1,96 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { DomainError } from '../common/domain-error.js';
+import { WrongExpectedVersionError } from '../event-store/event-store.errors.js';
+import { EVENT_STORE, type AppendResult, type EventStore, type StreamAppend } from '../event-store/event-store.port.js';
+import { ProjectionRunner } from '../read-models/projection-runner.js';
+
+/** What one attempt of a command decided, from the state it loaded. */
+export interface Decision<Answer> {
+  /**
+   * What to record, committed all or nothing, each append at the version
+   * its stream was loaded at. No events at all: nothing is recorded (a dry
+   * run, a change that was already true) and the answer comes at once.
+   */
+  appends: readonly StreamAppend[];
+  /** The answer, once what was decided is committed and the read models include it. */
+  answer(): Answer;
+}
+
+/**
+ * What to do when another writer changed a stream between an attempt's
+ * load and its append: load and decide again, a little later each time
+ * (exponential backoff with full jitter, so racing writers spread out
+ * instead of colliding again in step). Every command has the same policy;
+ * the decider re-checks every rule on the fresh state, and a command that
+ * pinned a version (If-Match) fails its own check on the next attempt.
+ */
+export const CONFLICT_RETRY = {
+  /** Attempts in all, the first included; then ConcurrentChangeError (409). */
+  attempts: 10,
+  /** The n-th retry waits a random time below min(maxDelayMs, baseDelayMs × 2^(n-1)). */
+  baseDelayMs: 2,
+  maxDelayMs: 100,
+} as const;
+
+/**
+ * The one write path. Every command of the ledger (site commands, revert,
+ * operation commands, a wave, the purge switch, a purge) goes through
+ * `execute`: load → pure decide → append with the expected versions →
+ * on a conflicting writer, the same again on fresh state → wait until the
+ * read models include the change (read-your-writes: once a command has
+ * answered, lists, plans and the audit see it) → answer.
+ */
+@Injectable()
+export class CommandCore {
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    private readonly readModels: ProjectionRunner,
+  ) {}
+
+  /**
+   * @param attempt loads what the command needs and decides; it runs once
+   *   per attempt, so it must read everything afresh and write nothing.
+   * @throws ConcurrentChangeError after CONFLICT_RETRY.attempts lost races;
+   *   whatever `attempt` throws (a broken rule) as it is.
+   */
+  async execute<Answer>(attempt: () => Promise<Decision<Answer>>): Promise<Answer> {
+    for (let tried = 1; ; tried += 1) {
+      const decision = await attempt();
+      if (!decision.appends.some((append) => append.events.length > 0)) return decision.answer();
+      let results: AppendResult[];
+      try {
+        results = await this.store.appendMany(decision.appends);
+      } catch (error) {
+        if (!(error instanceof WrongExpectedVersionError)) throw error;
+        if (tried >= CONFLICT_RETRY.attempts) throw new ConcurrentChangeError(error.streamId, tried);
+        await sleep(retryDelayMs(tried));
+        continue;
+      }
+      await this.readModels.waitFor(lastAppended(decision.appends, results));
+      return decision.answer();
+    }
+  }
+}
+
+/** The position of the last event appended (an append without events only checked its stream's version). */
+function lastAppended(appends: readonly StreamAppend[], results: readonly AppendResult[]): string {
+  for (let i = appends.length - 1; ; i -= 1) {
+    if (appends[i]!.events.length > 0) return results[i]!.position;
+  }
+}
+
+function retryDelayMs(retry: number): number {
+  const ceiling = Math.min(CONFLICT_RETRY.maxDelayMs, CONFLICT_RETRY.baseDelayMs * 2 ** (retry - 1));
+  return Math.random() * ceiling;
+}
+
+/** Other writers kept changing what a command decided on; nothing was recorded, and the request may be retried. */
+export class ConcurrentChangeError extends DomainError {
+  constructor(
+    readonly streamId: string,
+    attempts: number,
+  ) {
+    super('conflict', 'ledger.concurrent-change', `${streamId} kept changing under this request (${attempts} attempts); retry it`);
+  }
+}
