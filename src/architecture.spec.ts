@@ -1,15 +1,49 @@
 import { readdirSync, readFileSync } from 'node:fs';
-import { dirname, join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
 /**
- * The dependency rule of STYLE.md: `domain/` folders hold pure rules. They
- * import other domain code, `src/common`, and Node built-ins; never Nest, a
- * driver, the store, HTTP, auth or config. A change that breaks the rule
- * fails here, naming the file and the import.
+ * The architecture of STYLE.md, checked on every import of src/. A change
+ * that breaks a rule fails here, naming the file and the import.
+ *
+ * 1. `domain/` folders hold pure rules: they import other domain code,
+ *    src/common and Node built-ins; never Nest, a driver, the store, HTTP,
+ *    auth or config.
+ * 2. Imports run one way, down the layers below: a folder imports its own
+ *    files and folders of lower layers only. Features sit above the engine,
+ *    the engine above the stores, the stores above common. An arrow that
+ *    must run the other way is allowed by name below, with its reason.
+ * 3. A feature uses another feature only through its top-level files and
+ *    its domain/ (the published language); its other folders (dto/, …) are
+ *    its own.
+ * 4. Nothing in src/ imports from test/: what tests share lives in src/.
  */
 const src = dirname(fileURLToPath(import.meta.url));
+
+/** Top-level folders of src/, lowest first; `(root)` is main.ts, app.module.ts and the other files directly in src/. */
+const LAYERS: readonly (readonly string[])[] = [
+  ['common'],
+  ['config'],
+  // Stores: the event store port and adapters; the key stores (EventStoreDB's shares the event store's client).
+  ['event-store'],
+  ['crypto'],
+  // The engine every feature builds on: principals, read models, the write path, HTTP plumbing.
+  ['auth'],
+  ['read-models'],
+  ['ledger'],
+  ['http'],
+  // Features. Sites come first: operations, retention and the fleet build on the site rules.
+  ['sites'],
+  ['operations', 'retention', 'fleet', 'audit', 'subscriptions', 'verification', 'health'],
+  // Composition: what picks the stores, and what boots the service.
+  ['stores', '(root)'],
+];
+
+const FEATURES = new Set(['sites', 'operations', 'retention', 'fleet', 'audit', 'subscriptions', 'verification', 'health']);
+
+/** Arrows that run against the layers, each with why it stays. Keep this short. */
+const ALLOWED_UPWARD: Readonly<Record<string, string>> = {};
 
 function files(dir: string): string[] {
   return readdirSync(dir, { withFileTypes: true }).flatMap((entry) =>
@@ -17,39 +51,106 @@ function files(dir: string): string[] {
   );
 }
 
-const domainFiles = files(src).filter((file) => file.split('/').includes('domain') && !file.endsWith('.spec.ts'));
+const all = files(src);
+const production = all.filter((file) => !file.endsWith('.spec.ts') && !file.endsWith('.contract.ts'));
+const domainFiles = production.filter((file) => file.split(sep).includes('domain'));
 
 function importsOf(file: string): string[] {
   const text = readFileSync(file, 'utf8');
   return [...text.matchAll(/^\s*(?:import|export)\s[^'"]*?from\s+['"]([^'"]+)['"]/gm)].map((match) => match[1]!);
 }
 
-function allowed(file: string, specifier: string): boolean {
+/** The path under src/ an import points at (undefined for a package or a Node built-in). */
+function target(file: string, specifier: string): string | undefined {
+  return specifier.startsWith('.') ? relative(src, resolve(dirname(file), specifier)) : undefined;
+}
+
+const folderOf = (path: string): string => (path.includes(sep) ? path.split(sep)[0]! : '(root)');
+
+function layerOf(folder: string): number {
+  const layer = LAYERS.findIndex((names) => names.includes(folder));
+  if (layer === -1) throw new Error(`src/${folder} is in no layer: add it to LAYERS in architecture.spec.ts`);
+  return layer;
+}
+
+function domainAllows(file: string, specifier: string): boolean {
   if (specifier.startsWith('node:')) return true;
-  if (!specifier.startsWith('.')) return false; // any package: framework, driver, library
-  const target = relative(src, resolve(dirname(file), specifier));
-  return target.startsWith('common/') || target.split('/').includes('domain');
+  const path = target(file, specifier);
+  if (path === undefined) return false; // any package: framework, driver, library
+  return path.startsWith(`common${sep}`) || path.split(sep).includes('domain');
+}
+
+/** Every rule an import breaks, as `file imports specifier (rule)`. */
+function violationsOf(file: string, specifier: string): string[] {
+  const path = target(file, specifier);
+  if (path === undefined) return [];
+  const from = relative(src, file);
+  const [source, destination] = [folderOf(from), folderOf(path)];
+  const found: string[] = [];
+  const say = (rule: string) => found.push(`${from} imports ${specifier} (${rule})`);
+  if (path.startsWith(`..${sep}test${sep}`) || path === `..${sep}test`) say('src/ never imports from test/');
+  if (source === destination || path.startsWith('..')) return found;
+  const arrow = `${source} -> ${destination}`;
+  if (layerOf(destination) >= layerOf(source) && ALLOWED_UPWARD[arrow] === undefined) say(`${arrow} runs against the layers`);
+  const inner = path.split(sep).slice(1, -1);
+  if (FEATURES.has(source) && FEATURES.has(destination) && inner.length > 0 && inner[0] !== 'domain') {
+    say(`reaches into ${destination}/${inner.join('/')}, which is ${destination}'s own`);
+  }
+  return found;
 }
 
 describe('architecture', () => {
-  it('finds the domain folders', () => {
+  it('finds the domain folders and every top-level folder in a layer', () => {
     expect(domainFiles.length).toBeGreaterThanOrEqual(8);
+    const folders = new Set(all.map((file) => folderOf(relative(src, file))));
+    for (const folder of folders) expect(() => layerOf(folder)).not.toThrow();
   });
 
   it('domain code imports only domain code, src/common and Node built-ins', () => {
     const violations = domainFiles.flatMap((file) =>
       importsOf(file)
-        .filter((specifier) => !allowed(file, specifier))
+        .filter((specifier) => !domainAllows(file, specifier))
         .map((specifier) => `${relative(src, file)} imports ${specifier}`),
     );
     expect(violations).toEqual([]);
   });
 
-  it('the rule itself catches a framework import and a store import', () => {
-    const file = join(src, 'sites/domain/site.decider.ts');
-    expect(allowed(file, '@nestjs/common')).toBe(false);
-    expect(allowed(file, '../../event-store/event-envelope.js')).toBe(false);
-    expect(allowed(file, '../../common/recorded.js')).toBe(true);
-    expect(allowed(file, './site.events.js')).toBe(true);
+  it('imports run down the layers, features use each other only through top-level files and domain/, and nothing imports test/', () => {
+    const violations = production.flatMap((file) => importsOf(file).flatMap((specifier) => violationsOf(file, specifier)));
+    const fromSpecs = all
+      .filter((file) => !production.includes(file))
+      .flatMap((file) => importsOf(file).flatMap((specifier) => violationsOf(file, specifier).filter((v) => v.includes('test/'))));
+    expect([...violations, ...fromSpecs]).toEqual([]);
+  });
+
+  it('every allowed upward arrow is still used (a stale exception is removed)', () => {
+    const arrows = new Set(
+      production.flatMap((file) =>
+        importsOf(file).flatMap((specifier) => {
+          const path = target(file, specifier);
+          return path === undefined || path.startsWith('..') ? [] : [`${folderOf(relative(src, file))} -> ${folderOf(path)}`];
+        }),
+      ),
+    );
+    expect(Object.keys(ALLOWED_UPWARD).filter((arrow) => !arrows.has(arrow))).toEqual([]);
+  });
+
+  it('the rules themselves catch a framework import in domain code, an upward arrow, a deep import and an import from test/', () => {
+    const decider = join(src, 'sites/domain/site.decider.ts');
+    expect(domainAllows(decider, '@nestjs/common')).toBe(false);
+    expect(domainAllows(decider, '../../event-store/event-envelope.js')).toBe(false);
+    expect(domainAllows(decider, '../../common/recorded.js')).toBe(true);
+    expect(domainAllows(decider, './site.events.js')).toBe(true);
+    const store = join(src, 'event-store/event-store.port.ts');
+    expect(violationsOf(store, '../read-models/projection-runner.js')).toEqual([
+      'event-store/event-store.port.ts imports ../read-models/projection-runner.js (event-store -> read-models runs against the layers)',
+    ]);
+    const fleet = join(src, 'fleet/fleet.dto.ts');
+    expect(violationsOf(fleet, '../sites/dto/site-responses.dto.js')).toHaveLength(1);
+    expect(violationsOf(fleet, '../sites/domain/site.events.js')).toEqual([]);
+    expect(violationsOf(fleet, '../sites/site.view.js')).toEqual([]);
+    expect(violationsOf(join(src, 'ledger/clock.spec.ts'), '../../test/support/decider-spec.js')).toEqual([
+      'ledger/clock.spec.ts imports ../../test/support/decider-spec.js (src/ never imports from test/)',
+    ]);
   });
 });

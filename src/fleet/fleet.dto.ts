@@ -2,7 +2,7 @@ import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
 import { Transform, Type } from 'class-transformer';
 import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
 import { IsIsoTime, IsLedgerId } from '../http/validators.js';
-import { SiteResponse } from '../sites/dto/site-responses.dto.js';
+import { SiteResponse } from '../sites/site-responses.dto.js';
 import type { SiteStatus } from '../sites/domain/site.events.js';
 import { SITE_STATUSES } from './fleet.projection.js';
 

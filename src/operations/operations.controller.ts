@@ -12,8 +12,8 @@ import {
   OperationParams,
   PlanOperationDto,
   RollbackDto,
-} from './dto/operation.dto.js';
-import { OperationPageResponse, OperationResponse, RollbackResponse } from './dto/operation-responses.dto.js';
+} from './operation.dto.js';
+import { OperationPageResponse, OperationResponse, RollbackResponse } from './operation-responses.dto.js';
 import {
   PlanOperationCommand,
   RollbackOperationCommand,

@@ -26,9 +26,9 @@ import {
   RegisterSiteDto,
   RevertSiteDto,
   UpdateContactsDto,
-} from './dto/site-commands.dto.js';
-import { HistoryQuery, ProductParams, SiteAtQuery, SiteParams } from './dto/site-queries.dto.js';
-import { HistoryResponse, SiteResponse } from './dto/site-responses.dto.js';
+} from './site-commands.dto.js';
+import { HistoryQuery, ProductParams, SiteAtQuery, SiteParams } from './site-queries.dto.js';
+import { HistoryResponse, SiteResponse } from './site-responses.dto.js';
 import { ExecuteSiteCommand, type SiteCommandInput } from './site-command.handler.js';
 import { RevertSiteCommand, type RevertResult } from './site-revert.handler.js';
 import { GetSiteHistoryQuery, GetSiteQuery, type HistoryPage } from './site.queries.js';

@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
-import { IsIsoTime, IsLedgerId } from '../../http/validators.js';
+import { IsIsoTime, IsLedgerId } from '../http/validators.js';
 
 export class SiteParams {
   @IsLedgerId()

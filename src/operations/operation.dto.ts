@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
 import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
-import { ID_PATTERN, ID_RULE } from '../../common/ids.js';
+import { ID_PATTERN, ID_RULE } from '../common/ids.js';
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 const STATUSES = ['planned', 'approved', 'running', 'paused', 'completed', 'rejected', 'aborted', 'rolled-back'];

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { ProductDto } from '../../sites/dto/site-commands.dto.js';
+import { ProductDto } from '../sites/site-commands.dto.js';
 
 /* Response shapes of the operations API, for the OpenAPI document. */
 

@@ -1,5 +1,5 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { EventResponse } from '../../http/common.dto.js';
+import { EventResponse } from '../http/common.dto.js';
 import { ContactDto, ProductDto } from './site-commands.dto.js';
 
 /* Response shapes, for the OpenAPI document only. */

@@ -11,8 +11,8 @@ import {
   Length,
   ValidateNested,
 } from 'class-validator';
-import { ReasonDto } from '../../http/common.dto.js';
-import { IsIsoDuration, IsLedgerId, IsRevertTarget } from '../../http/validators.js';
+import { ReasonDto } from '../http/common.dto.js';
+import { IsIsoDuration, IsLedgerId, IsRevertTarget } from '../http/validators.js';
 
 export class ProductDto {
   @IsLedgerId({ example: 'inst-42', description: 'ID of the product installation on this site' })
