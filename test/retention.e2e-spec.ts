@@ -2,6 +2,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyChain } from '../src/event-store/event-envelope.js';
 import { KEY_STORE, type KeyStore } from '../src/crypto/key-store.port.js';
 import { RetentionSweeper } from '../src/retention/retention-sweeper.js';
+import { pollUntil } from '../src/testing/poll-until.js';
 import { startTestApp, type TestApp } from './support/test-app.js';
 import { approve, planDeletion, registerSites, runAllWaves } from './support/operations.js';
 
@@ -58,11 +59,12 @@ describe('retention, purge and crypto-shredding', () => {
     await registerSites(t, ['auto'], { retention: 'P7D' });
     await deleteSites(['auto']);
     t.clock.advance(8 * DAY);
-    const deadline = Date.now() + 10_000;
-    while ((await site('auto').expect(200)).body.status !== 'purged') {
-      if (Date.now() > deadline) throw new Error('the sweeper did not purge the site');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
+    await pollUntil(async () => (await site('auto').expect(200)).body.status, {
+      what: 'the sweeper to purge site auto',
+      done: (status) => status === 'purged',
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    });
   });
 
   it('a purge freeze (admin only, recorded) stops all purging until resumed', async () => {

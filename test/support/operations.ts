@@ -1,4 +1,5 @@
 import { expect } from 'vitest';
+import { pollUntil } from '../../src/testing/poll-until.js';
 import type { TestApp, TestPrincipal } from './test-app.js';
 
 /** Registers sites through the API, a few at a time; `internal` marks the first n as the provider's own. */
@@ -64,15 +65,9 @@ export async function getOperation(t: TestApp, operationId: string): Promise<Ope
   return response.body as OperationBody;
 }
 
-/** Polls the operation until it reaches `status` (no sleeps standing in for work: a deadline). */
-export async function waitForStatus(t: TestApp, operationId: string, status: string, timeoutMs = 20_000): Promise<OperationBody> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const operation = await getOperation(t, operationId);
-    if (operation.status === status) return operation;
-    if (Date.now() > deadline) throw new Error(`operation ${operationId} is ${operation.status}, not ${status}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** Polls the operation until it reaches `status`. */
+export function waitForStatus(t: TestApp, operationId: string, status: string, timeoutMs = 20_000): Promise<OperationBody> {
+  return waitForAny(t, operationId, [status], timeoutMs);
 }
 
 /** Runs an approved operation through every wave: execute, then continue after each pause. */
@@ -95,12 +90,12 @@ export async function continueUntilCompleted(t: TestApp, operationId: string): P
   }
 }
 
-export async function waitForAny(t: TestApp, operationId: string, statuses: string[], timeoutMs = 20_000): Promise<OperationBody> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const operation = await getOperation(t, operationId);
-    if (statuses.includes(operation.status)) return operation;
-    if (Date.now() > deadline) throw new Error(`operation ${operationId} is ${operation.status}, not ${statuses.join('|')}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** Polls the operation until it reaches one of `statuses`. */
+export function waitForAny(t: TestApp, operationId: string, statuses: string[], timeoutMs = 20_000): Promise<OperationBody> {
+  return pollUntil(() => getOperation(t, operationId), {
+    what: `operation ${operationId} to be ${statuses.join(' or ')}`,
+    done: (operation) => statuses.includes(operation.status),
+    show: (operation) => operation.status,
+    timeoutMs,
+  });
 }
