@@ -1,14 +1,14 @@
 import { request, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { pollUntil } from '../../src/testing/poll-until.js';
-import type { TestApp } from './test-app.js';
+import type { AppUnderTest } from './test-app.js';
 
 /**
  * The app's HTTP server listening on a loopback port, for clients that read
  * a response as it arrives (supertest waits for the end). supertest keeps
  * working against the same server; app.close() closes it.
  */
-export async function listen(t: TestApp): Promise<string> {
+export async function listen(t: AppUnderTest): Promise<string> {
   const server = t.app.getHttpServer() as Server;
   if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
