@@ -25,7 +25,8 @@ export function installBenchTools(purpose) {
       : 'bench: installing the benchmark tools into bench/node_modules (sqlite3 compiles from source, about 2 minutes)',
   );
   const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  const args = ['ci', '--prefix', benchDir, '--no-audit', '--no-fund', ...(purpose === 'types' ? ['--ignore-scripts'] : [])];
+  const args = ['ci', '--prefix', benchDir, '--no-audit', '--no-fund'];
+  if (purpose === 'types') args.push('--ignore-scripts');
   const result = spawnSync(npm, args, { stdio: 'inherit' });
   if (result.status !== 0) {
     console.error(`bench: ${npm} ${args.join(' ')} failed (${result.status ?? result.signal})`);

@@ -5,7 +5,7 @@ export interface PollOptions<T> {
   what: string;
   /** Whether a value read is the one awaited; by default any truthy value. */
   done?: (value: T) => boolean;
-  /** How long to keep reading; the last read starts no later than this after the first. */
+  /** How long to keep reading: once this much time has passed, the next read that is not `done` fails. */
   timeoutMs: number;
   /** Pause between reads. */
   intervalMs?: number;
@@ -21,12 +21,18 @@ export interface PollOptions<T> {
  * stream ended) throws rather than waits out the deadline.
  */
 export async function pollUntil<T>(read: () => T | Promise<T>, options: PollOptions<T>): Promise<T> {
-  const { what, done = Boolean, timeoutMs, intervalMs = 20, show = (value: T) => inspect(value, { breakLength: Infinity }) } = options;
+  const { what, done = Boolean, timeoutMs, intervalMs = 20, show = inspectOneLine } = options;
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     const value = await read();
     if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${show(value)}`);
+    if (Date.now() > deadline) {
+      throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last seen: ${show(value)}`);
+    }
     await new Promise((resolve) => setTimeout(resolve, intervalMs));
   }
+}
+
+function inspectOneLine(value: unknown): string {
+  return inspect(value, { breakLength: Infinity });
 }
