@@ -17,6 +17,7 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { installBenchTools } from './install.mjs';
 
 const SUITES = ['append', 'aggregate', 'operation', 'fleet', 'http'];
 
@@ -41,11 +42,7 @@ function run(command, args, options = {}) {
 
 const started = performance.now();
 if (!existsSync(join(root, 'node_modules', 'better-sqlite3'))) fail('the product is not installed: run `npm install` (or `npm ci`) first');
-if (!existsSync(join(benchDir, 'node_modules', '@event-driven-io', 'emmett-sqlite'))) {
-  console.error('bench: installing the benchmark tools into bench/node_modules (first run only; sqlite3 compiles from source, about 2 minutes)');
-  const npm = process.platform === 'win32' ? 'npm.cmd' : 'npm';
-  run(npm, [existsSync(join(benchDir, 'package-lock.json')) ? 'ci' : 'install', '--prefix', benchDir, '--no-audit', '--no-fund']);
-}
+installBenchTools('run');
 console.error('bench: compiling the product and the benchmarks (bench/tsconfig.json)');
 run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(benchDir, 'tsconfig.json')]);
 

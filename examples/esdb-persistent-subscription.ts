@@ -12,7 +12,7 @@
  *   EVENTSTORE_CONNECTION_STRING='esdb://localhost:2113?tls=false' \
  *     node --experimental-strip-types examples/esdb-persistent-subscription.ts
  *
- * It is an example: `npx tsc --noEmit -p tsconfig.json` typechecks it, no test runs it.
+ * It is an example: `npm run typecheck` checks it, no test runs it.
  */
 import {
   EventStoreDBClient,

@@ -17,7 +17,8 @@ import { describe, expect, it } from 'vitest';
  * 3. A feature uses another feature only through its top-level files and
  *    its domain/ (the published language); its other folders (dto/, …) are
  *    its own.
- * 4. Nothing in src/ imports from test/: what tests share lives in src/.
+ * 4. Nothing in src/ imports from test/: what specs share lives in
+ *    src/testing, which production code never imports.
  */
 const src = dirname(fileURLToPath(import.meta.url));
 
@@ -28,6 +29,8 @@ const LAYERS: readonly (readonly string[])[] = [
   // Stores: the event store port and adapters; the key stores (EventStoreDB's shares the event store's client).
   ['event-store'],
   ['crypto'],
+  // Test support for specs (given/when/then, stored-event fixtures, polling); production code never imports it.
+  ['testing'],
   // The engine every feature builds on: principals, read models, the write path, HTTP plumbing.
   ['auth'],
   ['read-models'],
@@ -80,6 +83,8 @@ function domainAllows(file: string, specifier: string): boolean {
   return path.startsWith(`common${sep}`) || path.split(sep).includes('domain');
 }
 
+const NO_TEST_IMPORTS = '(src/ never imports from test/)';
+
 /** Every rule an import breaks, as `file imports specifier (rule)`. */
 function violationsOf(file: string, specifier: string): string[] {
   const path = target(file, specifier);
@@ -88,8 +93,9 @@ function violationsOf(file: string, specifier: string): string[] {
   const [source, destination] = [folderOf(from), folderOf(path)];
   const found: string[] = [];
   const say = (rule: string) => found.push(`${from} imports ${specifier} (${rule})`);
-  if (path.startsWith(`..${sep}test${sep}`) || path === `..${sep}test`) say('src/ never imports from test/');
+  if (path.startsWith(`..${sep}test${sep}`) || path === `..${sep}test`) say(NO_TEST_IMPORTS.slice(1, -1));
   if (source === destination || path.startsWith('..')) return found;
+  if (destination === 'testing') say('only specs and test/ use src/testing');
   const arrow = `${source} -> ${destination}`;
   if (layerOf(destination) >= layerOf(source) && ALLOWED_UPWARD[arrow] === undefined) say(`${arrow} runs against the layers`);
   const inner = path.split(sep).slice(1, -1);
@@ -119,7 +125,7 @@ describe('architecture', () => {
     const violations = production.flatMap((file) => importsOf(file).flatMap((specifier) => violationsOf(file, specifier)));
     const fromSpecs = all
       .filter((file) => !production.includes(file))
-      .flatMap((file) => importsOf(file).flatMap((specifier) => violationsOf(file, specifier).filter((v) => v.includes('test/'))));
+      .flatMap((file) => importsOf(file).flatMap((specifier) => violationsOf(file, specifier).filter((v) => v.endsWith(NO_TEST_IMPORTS))));
     expect([...violations, ...fromSpecs]).toEqual([]);
   });
 

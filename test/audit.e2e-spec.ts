@@ -1,4 +1,4 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { KEY_STORE, type KeyStore } from '../src/crypto/key-store.port.js';
 import type { StoredEvent } from '../src/event-store/event-envelope.js';
 import { AuditProjection } from '../src/audit/audit.projection.js';
@@ -6,7 +6,7 @@ import { ProjectionRunner } from '../src/read-models/projection-runner.js';
 import { ResponseStreams } from '../src/http/response-stream.js';
 import { appendFleetFixture, type FleetFixture } from './support/fleet-fixture.js';
 import { listen, StreamClient } from './support/stream-client.js';
-import { allPages, startTestApp, type TestApp } from './support/test-app.js';
+import { allPages, useTestApp, type AppUnderTest } from './support/test-app.js';
 
 interface EventBody {
   eventId: string;
@@ -21,7 +21,7 @@ interface EventBody {
 }
 
 /** Every page of GET /v1/audit/events for `query`, following nextCursor. */
-async function auditAll(t: TestApp, query: Record<string, string | number>, between?: () => Promise<void>) {
+async function auditAll(t: AppUnderTest, query: Record<string, string | number>, between?: () => Promise<void>) {
   const { items: events, pages } = await allPages<EventBody>(t, '/v1/audit/events', 'events', query, between);
   return { events, pages };
 }
@@ -60,19 +60,15 @@ const positionsAscending = (events: { position: string }[]) =>
   events.every((event, i) => i === 0 || Number(event.position) > Number(events[i - 1]!.position));
 
 describe('audit over HTTP, on a ledger of 10,000 sites', () => {
-  let t: TestApp;
+  const t = useTestApp({ per: 'suite' });
   let fx: FleetFixture;
   let stored: StoredEvent[];
   const viewer = () => t.auth('viewer');
 
   beforeAll(async () => {
-    t = await startTestApp();
     fx = await appendFleetFixture(t.store, { sites: 10_000 });
     expect(await t.app.get(ProjectionRunner).catchUp(30_000)).toBe(true);
     stored = await t.allEvents();
-  });
-  afterAll(async () => {
-    await t.close();
   });
 
   it("an operation's events: the deletions it made and the restores that undid them, over two pages", async () => {
@@ -226,13 +222,7 @@ describe('audit over HTTP, on a ledger of 10,000 sites', () => {
 });
 
 describe('audit over HTTP: personal data and odd text', () => {
-  let t: TestApp;
-  beforeEach(async () => {
-    t = await startTestApp();
-  });
-  afterEach(async () => {
-    await t.close();
-  });
+  const t = useTestApp();
 
   const contact = { name: 'Kim Lee', email: 'kim.lee@example.com', role: 'owner' };
 

@@ -2,20 +2,16 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Test } from '@nestjs/testing';
 import request from 'supertest';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { beforeAll, describe, expect, it, vi } from 'vitest';
 import { AppModule } from '../src/app.module.js';
 import { loadConfig } from '../src/config/ledger-config.js';
 import { configureApp } from '../src/configure-app.js';
-import { makeDataDir, startTestApp, TOKENS, type TestApp } from './support/test-app.js';
+import { makeDataDir, TOKENS, useTestApp } from './support/test-app.js';
 
 describe('authentication and roles', () => {
-  let t: TestApp;
+  const t = useTestApp({ per: 'suite' });
   beforeAll(async () => {
-    t = await startTestApp();
     await t.http().post('/v1/sites').set('Authorization', t.auth('operator')).send({ siteId: 's1', customerId: 'c1', name: 'n' }).expect(201);
-  });
-  afterAll(async () => {
-    await t.close();
   });
 
   it.each([

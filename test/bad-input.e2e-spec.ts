@@ -1,15 +1,14 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from './support/test-app.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { useTestApp } from './support/test-app.js';
 
 /**
  * SPEC §6: every bad input is a 400 problem+json naming the field, and a
  * failed request changes nothing (the ledger holds exactly what it held).
  */
 describe('bad input', () => {
-  let t: TestApp;
+  const t = useTestApp({ per: 'suite' });
   let eventsBefore: number;
   beforeAll(async () => {
-    t = await startTestApp();
     await t
       .http()
       .post('/v1/sites')
@@ -17,9 +16,6 @@ describe('bad input', () => {
       .send({ siteId: 'site-1', customerId: 'cust-1', name: 'Shop' })
       .expect(201);
     eventsBefore = (await t.allEvents()).length;
-  });
-  afterAll(async () => {
-    await t.close();
   });
 
   const valid = { siteId: 'site-2', customerId: 'cust-1', name: 'Shop' };

@@ -1,8 +1,8 @@
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { ProjectionRunner } from '../src/read-models/projection-runner.js';
 import type { SiteStatus } from '../src/sites/domain/site.events.js';
 import { appendFleetFixture, type FleetFixture, type Phase } from './support/fleet-fixture.js';
-import { allPages, startTestApp, type TestApp } from './support/test-app.js';
+import { allPages, useTestApp, type AppUnderTest } from './support/test-app.js';
 
 interface SiteSummaryBody {
   siteId: string;
@@ -11,7 +11,7 @@ interface SiteSummaryBody {
 }
 
 /** Every page of GET /v1/sites for `query`, following nextCursor. */
-async function listAll(t: TestApp, query: Record<string, string | number | boolean>, between?: () => Promise<void>) {
+async function listAll(t: AppUnderTest, query: Record<string, string | number | boolean>, between?: () => Promise<void>) {
   const { items: sites, pages } = await allPages<SiteSummaryBody>(t, '/v1/sites', 'sites', query, between);
   return { sites, ids: sites.map((site) => site.siteId), pages };
 }
@@ -20,7 +20,7 @@ const range = (n: number) => Array.from({ length: n }, (_, i) => i);
 const iso = (ms: number) => new Date(ms).toISOString();
 
 describe('fleet over HTTP, on a ledger of 10,000 sites', () => {
-  let t: TestApp;
+  const t = useTestApp({ per: 'suite' });
   let fx: FleetFixture;
   /** Site ids the model says match, in registration order. */
   const expected = (phase: Phase, keep: (i: number, status: SiteStatus) => boolean) =>
@@ -38,12 +38,8 @@ describe('fleet over HTTP, on a ledger of 10,000 sites', () => {
   };
 
   beforeAll(async () => {
-    t = await startTestApp();
     fx = await appendFleetFixture(t.store, { sites: 10_000 });
     expect(await t.app.get(ProjectionRunner).catchUp(30_000)).toBe(true);
-  });
-  afterAll(async () => {
-    await t.close();
   });
 
   it('counts sites by status now, before anything, midway through registration, and after each phase', async () => {
@@ -169,13 +165,7 @@ describe('fleet over HTTP, on a ledger of 10,000 sites', () => {
 });
 
 describe('fleet over HTTP: what a client just wrote', () => {
-  let t: TestApp;
-  beforeEach(async () => {
-    t = await startTestApp();
-  });
-  afterEach(async () => {
-    await t.close();
-  });
+  const t = useTestApp();
 
   const contact = { name: 'Kim Lee', email: 'kim.lee@example.com', role: 'owner' };
 

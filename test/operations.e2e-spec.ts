@@ -1,5 +1,5 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from './support/test-app.js';
+import { describe, expect, it } from 'vitest';
+import { useTestApp } from './support/test-app.js';
 import {
   approve,
   continueUntilCompleted,
@@ -12,13 +12,7 @@ import {
 } from './support/operations.js';
 
 describe('deletion operations', () => {
-  let t: TestApp;
-  beforeEach(async () => {
-    t = await startTestApp();
-  });
-  afterEach(async () => {
-    await t.close();
-  });
+  const t = useTestApp();
 
   const site = (siteId: string) => t.http().get(`/v1/sites/${siteId}`).set('Authorization', t.auth('viewer'));
 

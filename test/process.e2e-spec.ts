@@ -4,6 +4,7 @@ import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { pollUntil } from '../src/testing/poll-until.js';
 import { makeDataDir, TOKENS, writeTestTokens } from './support/test-app.js';
 
 /**
@@ -40,18 +41,18 @@ async function startService(env: Record<string, string>): Promise<Running> {
   child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
   const base = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    if (child.exitCode !== null) throw new Error(`service exited ${child.exitCode}: ${output}`);
-    try {
-      const response = await fetch(`${base}/health`);
-      if (response.ok) return { child, base, output: () => output };
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) throw new Error(`service did not start: ${output}`);
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await pollUntil(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`service exited ${child.exitCode}: ${output}`);
+      try {
+        return (await fetch(`${base}/health`)).ok;
+      } catch {
+        return false; // not listening yet
+      }
+    },
+    { what: 'the service to answer /health', timeoutMs: 20_000, intervalMs: 100, show: () => `no answer; output: ${output}` },
+  );
+  return { child, base, output: () => output };
 }
 
 function exitOf(child: ChildProcess): Promise<number | null> {
@@ -124,16 +125,16 @@ describe('the service process', () => {
 
     const second = await startService(env);
     children.push(second.child);
-    const deadline = Date.now() + 20_000;
-    for (;;) {
-      const { body } = await call(second.base, 'viewer', 'GET', `/v1/operations/${operationId}`);
-      if (body['status'] === 'completed') break;
-      if (body['status'] === 'paused') {
-        expect((await call(second.base, 'operator', 'POST', `/v1/operations/${operationId}/continue`, {})).status).toBe(202);
-      }
-      if (Date.now() > deadline) throw new Error(`operation stuck in ${String(body['status'])}`);
-      await new Promise((resolve) => setTimeout(resolve, 25));
-    }
+    await pollUntil(
+      async () => {
+        const { body } = await call(second.base, 'viewer', 'GET', `/v1/operations/${operationId}`);
+        if (body['status'] === 'paused') {
+          expect((await call(second.base, 'operator', 'POST', `/v1/operations/${operationId}/continue`, {})).status).toBe(202);
+        }
+        return body['status'];
+      },
+      { what: `operation ${operationId} to complete after the restart`, done: (status) => status === 'completed', timeoutMs: 20_000, intervalMs: 25 },
+    );
     for (const siteId of ids) {
       const { body } = await call(second.base, 'viewer', 'GET', `/v1/sites/${siteId}/history`);
       const types = (body['events'] as { type: string }[]).map((event) => event.type);

@@ -1,28 +1,29 @@
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { verifyChain } from '../src/event-store/event-envelope.js';
 import { KEY_STORE, type KeyStore } from '../src/crypto/key-store.port.js';
 import { RetentionSweeper } from '../src/retention/retention-sweeper.js';
-import { startTestApp, type TestApp } from './support/test-app.js';
+import { pollUntil } from '../src/testing/poll-until.js';
+import { useTestApp, type AppUnderTest } from './support/test-app.js';
 import { approve, planDeletion, registerSites, runAllWaves } from './support/operations.js';
 
 const DAY = 86_400_000;
 
-describe('retention, purge and crypto-shredding', () => {
-  let t: TestApp;
-  beforeEach(async () => {
-    t = await startTestApp();
-  });
-  afterEach(async () => {
-    await t.close();
-  });
+/** A site as a viewer reads it, the sweeper run by hand, and deletion through a whole operation. */
+function retentionSteps(t: AppUnderTest) {
+  return {
+    site: (id: string) => t.http().get(`/v1/sites/${id}`).set('Authorization', t.auth('viewer')),
+    sweep: () => t.app.get(RetentionSweeper).sweep(),
+    async deleteSites(ids: string[]): Promise<void> {
+      const operation = await planDeletion(t, ids);
+      await approve(t, operation).expect(200);
+      await runAllWaves(t, operation);
+    },
+  };
+}
 
-  const site = (id: string) => t.http().get(`/v1/sites/${id}`).set('Authorization', t.auth('viewer'));
-  const sweep = () => t.app.get(RetentionSweeper).sweep();
-  async function deleteSites(ids: string[]): Promise<void> {
-    const operation = await planDeletion(t, ids);
-    await approve(t, operation).expect(200);
-    await runAllWaves(t, operation);
-  }
+describe('retention, purge and crypto-shredding', () => {
+  const t = useTestApp();
+  const { site, sweep, deleteSites } = retentionSteps(t);
 
   it('purges a deleted site once its retention has passed: contacts redacted everywhere, chain intact, key gone', async () => {
     await registerSites(t, ['p1', 'p2'], { retention: 'P7D' });
@@ -50,19 +51,6 @@ describe('retention, purge and crypto-shredding', () => {
     const restore = await t.http().post('/v1/sites/p1/restore').set('Authorization', t.auth('operator')).send({ reason: 'too late' }).expect(409);
     expect(restore.body.code).toBe('site.purged');
     await t.http().post('/v1/sites/p1/suspend').set('Authorization', t.auth('operator')).send({ reason: 'x' }).expect(409);
-  });
-
-  it('the sweeper runs by itself every LEDGER_PURGE_INTERVAL', async () => {
-    await t.close();
-    t = await startTestApp({ env: { LEDGER_PURGE_INTERVAL: 'PT0.1S' } });
-    await registerSites(t, ['auto'], { retention: 'P7D' });
-    await deleteSites(['auto']);
-    t.clock.advance(8 * DAY);
-    const deadline = Date.now() + 10_000;
-    while ((await site('auto').expect(200)).body.status !== 'purged') {
-      if (Date.now() > deadline) throw new Error('the sweeper did not purge the site');
-      await new Promise((resolve) => setTimeout(resolve, 50));
-    }
   });
 
   it('a purge freeze (admin only, recorded) stops all purging until resumed', async () => {
@@ -104,14 +92,25 @@ describe('retention, purge and crypto-shredding', () => {
   });
 });
 
+describe('retention, purge and crypto-shredding: the sweeper on its own', () => {
+  const t = useTestApp({ env: { LEDGER_PURGE_INTERVAL: 'PT0.1S' } });
+  const { site, deleteSites } = retentionSteps(t);
+
+  it('the sweeper runs by itself every LEDGER_PURGE_INTERVAL', async () => {
+    await registerSites(t, ['auto'], { retention: 'P7D' });
+    await deleteSites(['auto']);
+    t.clock.advance(8 * DAY);
+    await pollUntil(async () => (await site('auto').expect(200)).body.status, {
+      what: 'the sweeper to purge site auto',
+      done: (status) => status === 'purged',
+      timeoutMs: 10_000,
+      intervalMs: 50,
+    });
+  });
+});
+
 describe('single-site restore and revert', () => {
-  let t: TestApp;
-  beforeEach(async () => {
-    t = await startTestApp();
-  });
-  afterEach(async () => {
-    await t.close();
-  });
+  const t = useTestApp();
 
   it('restore undoes a soft delete with a compensating event; a second restore is 409', async () => {
     await registerSites(t, ['s1']);

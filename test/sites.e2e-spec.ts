@@ -1,7 +1,7 @@
 import { readFileSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startTestApp, type TestApp } from './support/test-app.js';
+import { describe, expect, it } from 'vitest';
+import { startTestApp, useTestApp } from './support/test-app.js';
 
 const contact = { name: 'Kim Lee', email: 'kim.lee@example.com', role: 'owner' };
 const site = {
@@ -14,13 +14,7 @@ const site = {
 };
 
 describe('sites over HTTP (SQLite store)', () => {
-  let t: TestApp;
-  beforeEach(async () => {
-    t = await startTestApp();
-  });
-  afterEach(async () => {
-    await t.close();
-  });
+  const t = useTestApp();
 
   const register = (body: object = site) =>
     t.http().post('/v1/sites').set('Authorization', t.auth('operator')).send(body);

@@ -4,7 +4,7 @@ import { EventStreamSettings } from '../src/subscriptions/event-stream.settings.
 import { ResponseStreams } from '../src/http/response-stream.js';
 import { appendFleetFixture } from './support/fleet-fixture.js';
 import { listen, StreamClient } from './support/stream-client.js';
-import { startTestApp, type TestApp } from './support/test-app.js';
+import { startTestApp, useTestApp } from './support/test-app.js';
 
 interface EventBody {
   eventId: string;
@@ -15,17 +15,15 @@ interface EventBody {
 }
 
 describe('GET /v1/events/stream (Server-Sent Events)', () => {
-  let t: TestApp;
+  const t = useTestApp();
   let base: string;
   const clients: StreamClient[] = [];
 
   beforeEach(async () => {
-    t = await startTestApp();
     base = await listen(t);
   });
-  afterEach(async () => {
+  afterEach(() => {
     for (const client of clients.splice(0)) client.close();
-    await t.close();
   });
 
   const open = async (query = '', headers: Record<string, string> = {}) => {

@@ -1,18 +1,12 @@
 import Database from 'better-sqlite3';
 import { join } from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { hashEvent, type StoredEvent } from '../src/event-store/event-envelope.js';
 import { appendFleetFixture } from './support/fleet-fixture.js';
-import { startTestApp, type TestApp } from './support/test-app.js';
+import { useTestApp } from './support/test-app.js';
 
 describe('GET /v1/ledger/verify', () => {
-  let t: TestApp;
-  beforeEach(async () => {
-    t = await startTestApp();
-  });
-  afterEach(async () => {
-    await t.close();
-  });
+  const t = useTestApp();
 
   const verify = async () => (await t.http().get('/v1/ledger/verify').set('Authorization', t.auth('viewer')).expect(200)).body;
   const register = (siteId: string) =>

@@ -1,6 +1,6 @@
 import type Database from 'better-sqlite3';
 import { beforeEach, describe, expect, it } from 'vitest';
-import { StoredEventFactory } from '../../test/support/stored-events.js';
+import { StoredEventFactory } from '../testing/stored-events.js';
 import type { StoredEvent } from '../event-store/event-envelope.js';
 import { openReadModelDatabase } from '../read-models/read-model.database.js';
 import { FleetProjection, type FleetFilter } from './fleet.projection.js';

@@ -1,9 +1,10 @@
 import { expect } from 'vitest';
-import type { TestApp, TestPrincipal } from './test-app.js';
+import { pollUntil } from '../../src/testing/poll-until.js';
+import type { AppUnderTest, TestPrincipal } from './test-app.js';
 
 /** Registers sites through the API, a few at a time; `internal` marks the first n as the provider's own. */
 export async function registerSites(
-  t: TestApp,
+  t: AppUnderTest,
   siteIds: readonly string[],
   options: { internal?: number; retention?: string; productsPerSite?: number } = {},
 ): Promise<void> {
@@ -35,7 +36,7 @@ export const siteIdsFor = (prefix: string, count: number): string[] =>
   Array.from({ length: count }, (_, i) => `${prefix}-${String(i).padStart(4, '0')}`);
 
 /** Plans a soft delete as `by` and returns the answer body (expects 201). */
-export async function planDeletion(t: TestApp, siteIds: readonly string[], by: TestPrincipal = 'operator') {
+export async function planDeletion(t: AppUnderTest, siteIds: readonly string[], by: TestPrincipal = 'operator') {
   const response = await t
     .http()
     .post('/v1/operations')
@@ -55,28 +56,22 @@ export interface OperationBody {
   [key: string]: unknown;
 }
 
-export function approve(t: TestApp, operation: OperationBody, by: TestPrincipal = 'approver') {
+export function approve(t: AppUnderTest, operation: OperationBody, by: TestPrincipal = 'approver') {
   return t.http().post(`/v1/operations/${operation.operationId}/approve`).set('Authorization', t.auth(by)).send({ digest: operation.digest });
 }
 
-export async function getOperation(t: TestApp, operationId: string): Promise<OperationBody> {
+export async function getOperation(t: AppUnderTest, operationId: string): Promise<OperationBody> {
   const response = await t.http().get(`/v1/operations/${operationId}`).set('Authorization', t.auth('viewer')).expect(200);
   return response.body as OperationBody;
 }
 
-/** Polls the operation until it reaches `status` (no sleeps standing in for work: a deadline). */
-export async function waitForStatus(t: TestApp, operationId: string, status: string, timeoutMs = 20_000): Promise<OperationBody> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const operation = await getOperation(t, operationId);
-    if (operation.status === status) return operation;
-    if (Date.now() > deadline) throw new Error(`operation ${operationId} is ${operation.status}, not ${status}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** Polls the operation until it reaches `status`. */
+export function waitForStatus(t: AppUnderTest, operationId: string, status: string, timeoutMs = 20_000): Promise<OperationBody> {
+  return waitForAny(t, operationId, [status], timeoutMs);
 }
 
 /** Runs an approved operation through every wave: execute, then continue after each pause. */
-export async function runAllWaves(t: TestApp, operation: OperationBody): Promise<OperationBody> {
+export async function runAllWaves(t: AppUnderTest, operation: OperationBody): Promise<OperationBody> {
   await t
     .http()
     .post(`/v1/operations/${operation.operationId}/execute`)
@@ -87,7 +82,7 @@ export async function runAllWaves(t: TestApp, operation: OperationBody): Promise
 }
 
 /** Continues a running or paused operation after each wave until it completes. */
-export async function continueUntilCompleted(t: TestApp, operationId: string): Promise<OperationBody> {
+export async function continueUntilCompleted(t: AppUnderTest, operationId: string): Promise<OperationBody> {
   for (;;) {
     const state = await waitForAny(t, operationId, ['paused', 'completed']);
     if (state.status === 'completed') return state;
@@ -95,12 +90,12 @@ export async function continueUntilCompleted(t: TestApp, operationId: string): P
   }
 }
 
-export async function waitForAny(t: TestApp, operationId: string, statuses: string[], timeoutMs = 20_000): Promise<OperationBody> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const operation = await getOperation(t, operationId);
-    if (statuses.includes(operation.status)) return operation;
-    if (Date.now() > deadline) throw new Error(`operation ${operationId} is ${operation.status}, not ${statuses.join('|')}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
+/** Polls the operation until it reaches one of `statuses`. */
+export function waitForAny(t: AppUnderTest, operationId: string, statuses: string[], timeoutMs = 20_000): Promise<OperationBody> {
+  return pollUntil(() => getOperation(t, operationId), {
+    what: `operation ${operationId} to be ${statuses.join(' or ')}`,
+    done: (operation) => statuses.includes(operation.status),
+    show: (operation) => operation.status,
+    timeoutMs,
+  });
 }

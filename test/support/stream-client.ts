@@ -1,13 +1,14 @@
 import { request, type IncomingHttpHeaders, type IncomingMessage, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { TestApp } from './test-app.js';
+import { pollUntil } from '../../src/testing/poll-until.js';
+import type { AppUnderTest } from './test-app.js';
 
 /**
  * The app's HTTP server listening on a loopback port, for clients that read
  * a response as it arrives (supertest waits for the end). supertest keeps
  * working against the same server; app.close() closes it.
  */
-export async function listen(t: TestApp): Promise<string> {
+export async function listen(t: AppUnderTest): Promise<string> {
   const server = t.app.getHttpServer() as Server;
   if (!server.listening) await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
@@ -37,7 +38,6 @@ export class StreamClient {
    */
   private readonly parsed: SseFrame[] = [];
   private pending = '';
-  private readonly listeners = new Set<() => void>();
   private ended = false;
 
   private constructor(
@@ -53,11 +53,9 @@ export class StreamClient {
         for (const block of this.pending.slice(0, end).split('\n\n')) if (block !== '') this.parsed.push(parseFrame(block));
         this.pending = this.pending.slice(end + 2);
       }
-      this.notify();
     });
     response.on('close', () => {
       this.ended = true;
-      this.notify();
     });
   }
 
@@ -105,37 +103,23 @@ export class StreamClient {
     this.response.resume();
   }
 
-  /** Resolves once `condition()` holds (checked on every chunk); rejects after `timeoutMs`. */
-  until(condition: () => boolean, timeoutMs = 10_000, what = 'the expected data'): Promise<void> {
-    if (condition()) return Promise.resolve();
-    return new Promise((resolve, reject) => {
-      const check = () => {
-        if (condition()) {
-          done();
-          resolve();
-        } else if (this.ended) {
-          done();
-          reject(new Error(`stream closed before ${what}; got ${this.text.length} chars`));
-        }
-      };
-      const timer = setTimeout(() => {
-        done();
-        reject(new Error(`timed out waiting for ${what}; got ${this.text.length} chars`));
-      }, timeoutMs);
-      const done = () => {
-        clearTimeout(timer);
-        this.listeners.delete(check);
-      };
-      this.listeners.add(check);
-    });
+  /**
+   * Resolves once `condition()` holds; rejects after `timeoutMs`, or as soon
+   * as the stream ends without it.
+   */
+  async until(condition: () => boolean, timeoutMs = 10_000, what = 'the expected data'): Promise<void> {
+    await pollUntil(
+      () => {
+        if (condition()) return true;
+        if (this.ended) throw new Error(`stream closed before ${what}; got ${this.text.length} chars`);
+        return false;
+      },
+      { what, timeoutMs, intervalMs: 10, show: () => `${this.text.length} chars` },
+    );
   }
 
   close(): void {
     this.abort();
-  }
-
-  private notify(): void {
-    for (const listener of [...this.listeners]) listener();
   }
 }
 

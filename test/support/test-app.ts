@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
+import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import type TestAgent from 'supertest/lib/agent.js';
 import { AppModule } from '../../src/app.module.js';
 import { hashToken } from '../../src/auth/token-registry.js';
@@ -45,7 +46,8 @@ export class TestClock implements Clock {
   }
 }
 
-export interface TestApp {
+/** A running app as a test uses it: HTTP, principals, clock, store. */
+export interface AppUnderTest {
   app: INestApplication;
   config: LedgerConfig;
   clock: TestClock;
@@ -56,6 +58,11 @@ export interface TestApp {
   auth(principal: TestPrincipal): string;
   /** Every stored event of the ledger, in global order. */
   allEvents(): Promise<StoredEvent[]>;
+}
+
+/** An app started by hand (startTestApp): whoever started it closes it. */
+export interface TestApp extends AppUnderTest {
+  /** Stops the app and removes its data directory, unless the caller passed one in. */
   close(): Promise<void>;
 }
 
@@ -121,13 +128,62 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   };
 }
 
+export interface UseTestAppOptions extends TestAppOptions {
+  /** `test` (the default): a fresh app for each test. `suite`: one app for all tests of the enclosing describe. */
+  per?: 'test' | 'suite';
+}
+
+/**
+ * The app the tests of a describe block run against: started before each
+ * test and closed after it (or once around the block, with `per: 'suite'`).
+ * Call it in the describe body. The object it returns reads whichever app is
+ * running, so closures over it work in every test; hooks registered after it
+ * see the app started (a `beforeAll` that seeds data) and run before it
+ * closes (an `afterEach` that closes clients). Tests that restart an app on
+ * the same data, or run two, start them by hand with startTestApp.
+ */
+export function useTestApp(options: UseTestAppOptions = {}): AppUnderTest {
+  const { per = 'test', ...startOptions } = options;
+  let running: TestApp | undefined;
+  const current = (): TestApp => {
+    if (running === undefined) throw new Error(`useTestApp: no app is running here; it runs in tests and hooks (per ${per})`);
+    return running;
+  };
+  const [before, after] = per === 'test' ? [beforeEach, afterEach] : [beforeAll, afterAll];
+  before(async () => {
+    running = await startTestApp(startOptions);
+  });
+  after(async () => {
+    const app = running;
+    running = undefined;
+    await app?.close();
+  });
+  return {
+    get app() {
+      return current().app;
+    },
+    get config() {
+      return current().config;
+    },
+    get clock() {
+      return current().clock;
+    },
+    get store() {
+      return current().store;
+    },
+    http: () => current().http(),
+    auth: (principal) => current().auth(principal),
+    allEvents: () => current().allEvents(),
+  };
+}
+
 /**
  * Every page of a list endpoint (`{<key>: [...], nextCursor}`) for `query`,
  * following nextCursor as a viewer; `between` runs after the first page (to
  * change the ledger while paging).
  */
 export async function allPages<T>(
-  t: TestApp,
+  t: AppUnderTest,
   path: string,
   key: string,
   query: Record<string, string | number | boolean>,

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deciderSpec } from '../../../test/support/decider-spec.js';
+import { deciderSpec } from '../../testing/decider-spec.js';
 import type { OperationCommand, OperationCommandMetadata } from './operation.commands.js';
 import { decideOperation, evolveOperation } from './operation.decider.js';
 import type { OperationEvent, OperationPlanned, ResolvedId } from './operation.events.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { record } from '../../../test/support/decider-spec.js';
+import { record } from '../../testing/decider-spec.js';
 import type { SitePolicy } from '../../sites/domain/site.decider.js';
 import { foldSite } from '../../sites/domain/site.decider.js';
 import type { SiteEvent } from '../../sites/domain/site.events.js';

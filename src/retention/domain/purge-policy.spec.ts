@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { record } from '../../../test/support/decider-spec.js';
+import { record } from '../../testing/decider-spec.js';
 import { decidePurgePolicy, evolvePurgePolicy, initialPurgePolicy, type PurgePolicyEvent } from './purge-policy.js';
 
 const set = (paused: boolean, reason = 'incident') => ({

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { deciderSpec, record } from '../../../test/support/decider-spec.js';
+import { deciderSpec, record } from '../../testing/decider-spec.js';
 import type { CommandMetadata, SiteCommand, SiteCommandType } from './site.commands.js';
 import { decideSite, evolveSite, foldSite, type SitePolicy } from './site.decider.js';
 import type { SiteEvent, SiteEventType } from './site.events.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { record } from '../../../test/support/decider-spec.js';
+import { record } from '../../testing/decider-spec.js';
 import type { CommandMetadata } from './site.commands.js';
 import { foldSite, type SitePolicy } from './site.decider.js';
 import type { SiteEvent } from './site.events.js';

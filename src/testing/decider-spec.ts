@@ -1,6 +1,6 @@
 import { expect } from 'vitest';
-import type { DomainError } from '../../src/common/domain-error.js';
-import type { Recorded } from '../../src/common/recorded.js';
+import type { DomainError } from '../common/domain-error.js';
+import type { Recorded } from '../common/recorded.js';
 
 type Event = { type: string; data: unknown };
 

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
-import type { JsonObject } from '../../src/common/json.js';
-import type { EventMetadata, StoredEvent } from '../../src/event-store/event-envelope.js';
+import type { JsonObject } from '../common/json.js';
+import type { EventMetadata, StoredEvent } from '../event-store/event-envelope.js';
 
 /**
  * Stored events for projection specs: projections trust the store's chain,
