@@ -1,4 +1,5 @@
 import type { NewEvent } from './event-envelope.js';
+import { DuplicateEventIdError } from './event-store.errors.js';
 import type {
   ReadStreamOptions,
   StreamAppend,
@@ -33,15 +34,6 @@ export function parseSequencePosition(position: string): number {
 /** Numeric order: `'9'` comes before `'10'`, which string order gets wrong. */
 export function compareSequencePositions(a: string, b: string): number {
   return Math.sign(parseSequencePosition(a) - parseSequencePosition(b));
-}
-
-/** The same event id twice in the store; event ids are unique ledger-wide. */
-export class DuplicateEventIdError extends Error {
-  readonly code = 'store.duplicate-event-id';
-  constructor(readonly eventId: string) {
-    super(`an event with id ${eventId} is already stored`);
-    this.name = 'DuplicateEventIdError';
-  }
 }
 
 function assertCount(name: string, value: number): void {

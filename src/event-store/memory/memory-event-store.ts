@@ -1,6 +1,5 @@
 import {
   CommitNotifier,
-  DuplicateEventIdError,
   checkAppends,
   compareSequencePositions,
   pagedSubscription,
@@ -16,6 +15,7 @@ import {
   type StoredEvent,
 } from '../event-envelope.js';
 import {
+  DuplicateEventIdError,
   EventStoreUnavailableError,
   WrongExpectedVersionError,
 } from '../event-store.errors.js';

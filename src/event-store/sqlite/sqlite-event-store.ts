@@ -4,7 +4,6 @@ import Database from 'better-sqlite3';
 import type { JsonObject } from '../../common/json.js';
 import {
   CommitNotifier,
-  DuplicateEventIdError,
   checkAppends,
   compareSequencePositions,
   pagedSubscription,
@@ -21,6 +20,7 @@ import {
   type StoredEvent,
 } from '../event-envelope.js';
 import {
+  DuplicateEventIdError,
   EventStoreUnavailableError,
   WrongExpectedVersionError,
 } from '../event-store.errors.js';
