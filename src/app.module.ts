@@ -3,7 +3,6 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { AuthModule } from './auth/auth.module.js';
 import { ConfigModule } from './config/config.module.js';
 import type { LedgerConfig } from './config/ledger-config.js';
-import { EventStoreModule } from './event-store/event-store.module.js';
 import { HealthController } from './health/health.controller.js';
 import { systemClock, type Clock } from './ledger/clock.js';
 import { LedgerModule } from './ledger/ledger.module.js';
@@ -13,6 +12,7 @@ import { FleetModule } from './projections/fleet/fleet.module.js';
 import { ProjectionsModule } from './projections/projections.module.js';
 import { RetentionModule } from './retention/retention.module.js';
 import { SitesModule } from './sites/sites.module.js';
+import { StoresModule } from './stores/stores.module.js';
 import { SubscriptionsModule } from './subscriptions/subscriptions.module.js';
 import { VerificationModule } from './verification/verification.module.js';
 
@@ -31,7 +31,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         LedgerModule.forRoot(options.clock ?? systemClock),
         CqrsModule.forRoot(),
-        EventStoreModule,
+        StoresModule,
         ProjectionsModule,
         AuthModule,
         SitesModule,

@@ -5,7 +5,7 @@ import { renameSync, rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { ConfigModule } from '../config/config.module.js';
 import { loadConfigOrExit, type LedgerConfig } from '../config/ledger-config.js';
-import { EventStoreModule } from '../event-store/event-store.module.js';
+import { StoresModule } from '../stores/stores.module.js';
 import { systemClock } from '../ledger/clock.js';
 import { LedgerModule } from '../ledger/ledger.module.js';
 import { ProjectionRunner } from './projection-runner.js';
@@ -30,7 +30,7 @@ class RebuildModule {
       imports: [
         ConfigModule.forRoot(config),
         LedgerModule.forRoot(systemClock),
-        EventStoreModule,
+        StoresModule,
         ProjectionsModule.rebuildingInto(file),
       ],
     };
