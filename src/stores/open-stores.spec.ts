@@ -31,6 +31,8 @@ function configFor(
   });
 }
 
+const ignore = (): void => undefined;
+
 describe('openStores', () => {
   it.each([
     {
@@ -51,12 +53,12 @@ describe('openStores', () => {
       store: 'eventstoredb',
       events: EventStoreDbEventStore,
       keys: EventStoreDbKeyStore,
-      keysRefuseOnceClosed: false,
+      keysRefuseOnceClosed: true,
     },
   ])(
     'gives the $store event store the key store that follows it, and closes both once',
     async ({ store, events, keys, keysRefuseOnceClosed }) => {
-      const stores = openStores(configFor(store));
+      const stores = openStores(configFor(store), ignore);
       expect(stores.events).toBeInstanceOf(events);
       expect(stores.keys).toBeInstanceOf(keys);
 
@@ -76,6 +78,8 @@ describe('openStores', () => {
       'eventstoredb',
       'esdb://localhost:2113?tls=false&throwOnAppendFailure=false',
     );
-    expect(() => openStores(config)).toThrow(/throwOnAppendFailure=false/);
+    expect(() => openStores(config, ignore)).toThrow(
+      /throwOnAppendFailure=false/,
+    );
   });
 });

@@ -5,7 +5,10 @@ import type { KeyStore } from '../crypto/key-store.port.js';
 import { MemoryKeyStore } from '../crypto/memory-key-store.js';
 import { SqliteKeyStore } from '../crypto/sqlite-key-store.js';
 import type { EventStore } from '../event-store/event-store.port.js';
-import { openEventStoreDbClient } from '../event-store/eventstoredb/eventstoredb.client.js';
+import {
+  connectionUser,
+  openEventStoreDbClient,
+} from '../event-store/eventstoredb/eventstoredb.client.js';
 import { EventStoreDbEventStore } from '../event-store/eventstoredb/eventstoredb-event-store.js';
 import { MemoryEventStore } from '../event-store/memory/memory-event-store.js';
 import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store.js';
@@ -23,7 +26,10 @@ export interface Stores {
  * (SPEC §3), so keys live beside the data they unlock. This is the one place
  * that knows every engine; neither `event-store/` nor `crypto/` imports it.
  */
-export function openStores(config: LedgerConfig): Stores {
+export function openStores(
+  config: LedgerConfig,
+  log: (message: string) => void,
+): Stores {
   switch (config.store) {
     case 'sqlite':
       return closedTogether(
@@ -35,9 +41,12 @@ export function openStores(config: LedgerConfig): Stores {
       // One client for both: the library fails every client's pending appends
       // when one client's append stream errors or is disposed.
       const client = openEventStoreDbClient(config.eventStoreConnectionString);
+      const user = connectionUser(config.eventStoreConnectionString);
       return closedTogether(
-        new EventStoreDbEventStore(client),
-        new EventStoreDbKeyStore(client),
+        new EventStoreDbEventStore(client, { warn: log }),
+        new EventStoreDbKeyStore(client, {
+          aclRoles: user === undefined ? ['$admins'] : [user, '$admins'],
+        }),
         () => client.dispose(),
       );
     }

@@ -2,6 +2,7 @@ import {
   Global,
   Inject,
   Injectable,
+  Logger,
   Module,
   type OnApplicationShutdown,
 } from '@nestjs/common';
@@ -28,7 +29,10 @@ class StoreCloser implements OnApplicationShutdown {
     {
       provide: STORES,
       inject: [LEDGER_CONFIG],
-      useFactory: (config: LedgerConfig) => openStores(config),
+      useFactory: (config: LedgerConfig) => {
+        const logger = new Logger('Stores');
+        return openStores(config, (message) => logger.warn(message));
+      },
     },
     {
       provide: EVENT_STORE,

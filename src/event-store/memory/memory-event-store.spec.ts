@@ -19,7 +19,6 @@ describeEventStoreContract('memory', async () => {
     // writers sharing it are two callers of the same instance, whose async
     // calls interleave — which is what the race test then exercises.
     openSecondWriter: async () => store,
-    atomicAppendMany: true,
     cleanup: () => store.close(),
   };
 });

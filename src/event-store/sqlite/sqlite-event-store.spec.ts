@@ -42,7 +42,6 @@ describeEventStoreContract('sqlite', async () => {
       opened.push(again);
       return again;
     },
-    atomicAppendMany: true,
     cleanup: async () => {
       for (const each of opened) await each.close();
       rmSync(dir, { recursive: true, force: true });
