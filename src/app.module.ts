@@ -3,7 +3,6 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { AuthModule } from './auth/auth.module.js';
 import { ConfigModule } from './config/config.module.js';
 import type { LedgerConfig } from './config/ledger-config.js';
-import { EventStoreModule } from './event-store/event-store.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { AuditProjection } from './audit/audit.projection.js';
 import { FleetModule } from './fleet/fleet.module.js';
@@ -19,6 +18,7 @@ import { RetentionModule } from './retention/retention.module.js';
 import { RetentionProjection } from './retention/retention.projection.js';
 import { InstallationsProjection } from './sites/installations.projection.js';
 import { SitesModule } from './sites/sites.module.js';
+import { StoresModule } from './stores/stores.module.js';
 import { SubscriptionsModule } from './subscriptions/subscriptions.module.js';
 import { VerificationModule } from './verification/verification.module.js';
 
@@ -50,7 +50,7 @@ export class AppModule {
         ConfigModule.forRoot(config),
         LedgerModule.forRoot(options.clock ?? systemClock),
         CqrsModule.forRoot(),
-        EventStoreModule,
+        StoresModule,
         ReadModelsModule.forRoot(READ_MODELS),
         AuthModule,
         HttpModule,

@@ -14,7 +14,8 @@ import { describe, expect, it } from 'vitest';
  *    files and folders of lower layers only. Features sit above the engine,
  *    the engine above the stores, the stores above common. An arrow that
  *    must run the other way is allowed by name below, with its reason.
- * 3. A feature uses another feature only through its top-level files and
+ * 3. The key stores use only the EventStoreDB adapter's public pieces.
+ *    A feature uses another feature only through its top-level files and
  *    its domain/ (the published language); its other folders (dto/, …) are
  *    its own.
  * 4. Nothing in src/ imports from test/: what specs share lives in
@@ -25,10 +26,11 @@ const src = dirname(fileURLToPath(import.meta.url));
 /** Top-level folders of src/, lowest first; `(root)` is main.ts, app.module.ts and the other files directly in src/. */
 const LAYERS: readonly (readonly string[])[] = [
   ['common'],
-  ['config'],
   // Stores: the event store port and adapters; the key stores (EventStoreDB's shares the event store's client).
+  // They take what they need as arguments: the configuration is read above them.
   ['event-store'],
   ['crypto'],
+  ['config'],
   // Test support for specs (given/when/then, stored-event fixtures, polling); production code never imports it.
   ['testing'],
   // The engine every feature builds on: principals, read models, the write path, HTTP plumbing.
@@ -40,10 +42,14 @@ const LAYERS: readonly (readonly string[])[] = [
   ['sites'],
   ['operations', 'retention', 'fleet', 'audit', 'subscriptions', 'verification', 'health'],
   // Composition: what picks the stores, and what boots the service.
-  ['stores', '(root)'],
+  ['stores'],
+  ['(root)'],
 ];
 
 const FEATURES = new Set(['sites', 'operations', 'retention', 'fleet', 'audit', 'subscriptions', 'verification', 'health']);
+
+/** What the key stores may use of an event store adapter: the one shared client, and its error translation. */
+const ADAPTER_PUBLIC = ['event-store/eventstoredb/eventstoredb.client.ts', 'event-store/eventstoredb/eventstoredb.errors.ts'];
 
 /** Arrows that run against the layers, each with why it stays. Keep this short. */
 const ALLOWED_UPWARD: Readonly<Record<string, string>> = {};
@@ -98,6 +104,9 @@ function violationsOf(file: string, specifier: string): string[] {
   if (destination === 'testing') say('only specs and test/ use src/testing');
   const arrow = `${source} -> ${destination}`;
   if (layerOf(destination) >= layerOf(source) && ALLOWED_UPWARD[arrow] === undefined) say(`${arrow} runs against the layers`);
+  if (source === 'crypto' && path.startsWith(`event-store${sep}eventstoredb${sep}`) && !ADAPTER_PUBLIC.includes(`${path.replace(/\.js$/, '')}.ts`)) {
+    say("crypto uses only the EventStoreDB adapter's client and errors");
+  }
   const inner = path.split(sep).slice(1, -1);
   if (FEATURES.has(source) && FEATURES.has(destination) && inner.length > 0 && inner[0] !== 'domain') {
     say(`reaches into ${destination}/${inner.join('/')}, which is ${destination}'s own`);
@@ -155,6 +164,10 @@ describe('architecture', () => {
     expect(violationsOf(fleet, '../sites/dto/site-responses.dto.js')).toHaveLength(1);
     expect(violationsOf(fleet, '../sites/domain/site.events.js')).toEqual([]);
     expect(violationsOf(fleet, '../sites/site.view.js')).toEqual([]);
+    const keyStore = join(src, 'crypto/eventstoredb-key-store.ts');
+    expect(violationsOf(keyStore, '../event-store/eventstoredb/eventstoredb.client.js')).toEqual([]);
+    expect(violationsOf(keyStore, '../event-store/eventstoredb/eventstoredb.codec.js')).toHaveLength(1);
+    expect(violationsOf(join(src, 'event-store/sqlite/sqlite-event-store.ts'), '../../config/ledger-config.js')).toHaveLength(1);
     expect(violationsOf(join(src, 'ledger/clock.spec.ts'), '../../test/support/decider-spec.js')).toEqual([
       'ledger/clock.spec.ts imports ../../test/support/decider-spec.js (src/ never imports from test/)',
     ]);

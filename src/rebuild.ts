@@ -5,7 +5,7 @@ import { renameSync, rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { ConfigModule } from './config/config.module.js';
 import { loadConfigOrExit, type LedgerConfig } from './config/ledger-config.js';
-import { EventStoreModule } from './event-store/event-store.module.js';
+import { StoresModule } from './stores/stores.module.js';
 import { ProjectionRunner } from './read-models/projection-runner.js';
 import { ReadModelsModule, readModelFile } from './read-models/read-models.module.js';
 import { READ_MODELS } from './app.module.js';
@@ -28,7 +28,7 @@ class RebuildModule {
       module: RebuildModule,
       imports: [
         ConfigModule.forRoot(config),
-        EventStoreModule,
+        StoresModule,
         ReadModelsModule.forRoot(READ_MODELS, { rebuildInto: file }),
       ],
     };

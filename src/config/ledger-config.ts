@@ -2,13 +2,15 @@ import { resolve } from 'node:path';
 import { plainToInstance } from 'class-transformer';
 import { ValidateBy, validateSync } from 'class-validator';
 import { type IsoDuration, addIsoDuration, isoDurationMs, parseIsoDuration } from '../common/iso-duration.js';
-import type { EventStoreKind } from '../event-store/event-store.port.js';
+
+/** The engines `LEDGER_STORE` may name. */
+export type StoreName = 'sqlite' | 'eventstoredb' | 'memory';
 
 /** The service's configuration (SPEC §8), read once at start and never changed. */
 export interface LedgerConfig {
   readonly port: number;
   readonly host: string;
-  readonly store: EventStoreKind;
+  readonly store: StoreName;
   /** Absolute path of the directory holding the SQLite files and the token file. */
   readonly dataDir: string;
   /** Used only when `store` is `eventstoredb`. */
@@ -46,7 +48,7 @@ export class ConfigError extends Error {
 }
 
 // A record rather than a list so that a new store kind fails the build here.
-const STORE_KINDS: Record<EventStoreKind, true> = { sqlite: true, eventstoredb: true, memory: true };
+const STORE_KINDS: Record<StoreName, true> = { sqlite: true, eventstoredb: true, memory: true };
 
 // Node.js fires longer timers at once (TimeoutOverflowWarning), so a longer
 // purge interval would make the sweeper spin instead of wait.
@@ -230,7 +232,7 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
   return Object.freeze({
     port: Number(variables.PORT),
     host: variables.HOST,
-    store: variables.LEDGER_STORE as EventStoreKind,
+    store: variables.LEDGER_STORE as StoreName,
     dataDir: resolve(variables.LEDGER_DATA_DIR),
     eventStoreConnectionString: variables.EVENTSTORE_CONNECTION_STRING,
     tokensFile: variables.LEDGER_TOKENS_FILE === undefined ? undefined : resolve(variables.LEDGER_TOKENS_FILE),

@@ -8,19 +8,17 @@ import {
   StreamNotFoundError,
   WrongExpectedVersionError as EsdbWrongExpectedVersionError,
   jsonEvent,
-  type EventStoreDBClient,
+  type StreamACL,
 } from '@eventstore/db-client';
 import {
-  SITE_KEY_STREAM_PREFIX,
-  eventStoreDbClient,
+  LEADER_READ,
   iterateRead,
-  toStoreError,
-  type EventStoreDbConnection,
-} from '../event-store/eventstoredb/eventstoredb-event-store.js';
+  type EventStoreDbClient,
+} from '../event-store/eventstoredb/eventstoredb.client.js';
+import { toPortError } from '../event-store/eventstoredb/eventstoredb.errors.js';
+import { EventStoreUnavailableError } from '../event-store/event-store.errors.js';
+import { siteKeyStreamId } from '../event-store/ledger-streams.js';
 import { KeyDestroyedError, type KeyStore } from './key-store.port.js';
-
-export const siteKeyStreamId = (siteId: string): string =>
-  `${SITE_KEY_STREAM_PREFIX}${siteId}`;
 
 /** The one event of a key stream: `{ key: <32 bytes, base64> }`. */
 const KEY_CREATED = 'SiteKeyCreated';
@@ -29,42 +27,70 @@ const KEY_WITHHELD = 'SiteKeyWithheld';
 
 const KEY_BYTES = 32;
 
+export interface EventStoreDbKeyStoreOptions {
+  /**
+   * Users and roles allowed to read, write and delete key streams (and their
+   * metadata), written as the stream's `$acl` before its key. Default
+   * `['$admins']`; `stores/` adds the user of the connection string, which
+   * the service needs for itself.
+   */
+  aclRoles?: readonly string[];
+}
+
 type KeyState =
   { kind: 'absent' } | { kind: 'destroyed' } | { kind: 'present'; key: Buffer };
 
 /**
  * Site data keys on EventStoreDB, so every service instance shares them: one
- * stream `sitekey-<siteId>` per site holding one `SiteKeyCreated` event.
+ * stream `sitekey-<siteId>` per site holding one `SiteKeyCreated` event, on
+ * the client the event store shares (owned and disposed by `stores/`).
  *
- * - Creation appends with `NO_STREAM`; of two racing creators exactly one
+ * - Creation first sets the stream's `$acl` to `aclRoles`: under the default
+ *   ACL every authenticated user may read a user stream, key included.
+ *   Then it appends with `NO_STREAM`; of two racing creators exactly one
  *   wins and the other reads and returns the winner's key.
  * - Destruction tombstones the stream (hard delete): it can never be written
- *   again, reads fail with `StreamDeletedError` (→ `KeyDestroyedError` /
- *   undefined here), and the next scavenge drops the key bytes from disk.
- *   Until a scavenge has run over the chunk that holds them, the bytes are
- *   still in the transaction log (and visible to raw `$all` readers); the
- *   ledger's own `$all` views never show `sitekey-` streams.
+ *   again and reads fail with `StreamDeletedError` (→ `KeyDestroyedError` /
+ *   undefined here). That is all it does at once: the key bytes stay in the
+ *   transaction log until a scavenge rewrites the chunk that holds them.
+ *   Scavenges run only when an operator or a schedule starts them, on each
+ *   node separately, and never touch the active (last, still written)
+ *   chunk; until then a raw reader of `$all` or of the chunk files (an
+ *   admin, a backup) can still find the key. The ledger's own `$all` views
+ *   never show `sitekey-` streams. See the README on crypto-shredding.
+ * - Reads go to the leader, so a key just created is never missed.
  */
 export class EventStoreDbKeyStore implements KeyStore {
-  private readonly client: EventStoreDBClient;
-  private readonly ownsClient: boolean;
+  private readonly acl: StreamACL;
   private closed = false;
 
-  constructor(connection: EventStoreDbConnection) {
-    const { client, owned } = eventStoreDbClient(connection);
-    this.client = client;
-    this.ownsClient = owned;
+  constructor(
+    private readonly client: EventStoreDbClient,
+    options: EventStoreDbKeyStoreOptions = {},
+  ) {
+    const roles = [...(options.aclRoles ?? ['$admins'])];
+    this.acl = {
+      readRoles: roles,
+      writeRoles: roles,
+      deleteRoles: roles,
+      metaReadRoles: roles,
+      metaWriteRoles: roles,
+    };
   }
 
   async obtainKey(siteId: string): Promise<Buffer> {
+    this.assertOpen();
     const existing = await this.read(siteId);
     if (existing.kind === 'present') return existing.key;
     if (existing.kind === 'destroyed') throw new KeyDestroyedError(siteId);
 
     const key = randomBytes(KEY_BYTES);
+    const streamId = siteKeyStreamId(siteId);
     try {
+      // Metadata may precede its stream, so the key is never readable under the default ACL.
+      await this.client.setStreamMetadata(streamId, { acl: this.acl });
       await this.client.appendToStream(
-        siteKeyStreamId(siteId),
+        streamId,
         jsonEvent({ type: KEY_CREATED, data: { key: key.toString('base64') } }),
         { expectedRevision: NO_STREAM },
       );
@@ -73,7 +99,9 @@ export class EventStoreDbKeyStore implements KeyStore {
       if (error instanceof StreamDeletedError)
         throw new KeyDestroyedError(siteId);
       if (!(error instanceof EsdbWrongExpectedVersionError)) {
-        throw toStoreError(error, `creating the key of site ${siteId}`);
+        throw toPortError(error, {
+          action: `creating the key of site ${siteId}`,
+        });
       }
     }
     // Another instance created the key first: everyone uses the winner's.
@@ -83,11 +111,13 @@ export class EventStoreDbKeyStore implements KeyStore {
   }
 
   async findKey(siteId: string): Promise<Buffer | undefined> {
+    this.assertOpen();
     const state = await this.read(siteId);
     return state.kind === 'present' ? state.key : undefined;
   }
 
   async destroyKey(siteId: string): Promise<void> {
+    this.assertOpen();
     const streamId = siteKeyStreamId(siteId);
     try {
       // A tombstone with no expected revision also covers a key that was
@@ -100,7 +130,9 @@ export class EventStoreDbKeyStore implements KeyStore {
         error instanceof StreamNotFoundError ||
         error instanceof EsdbWrongExpectedVersionError
       )) {
-        throw toStoreError(error, `destroying the key of site ${siteId}`);
+        throw toPortError(error, {
+          action: `destroying the key of site ${siteId}`,
+        });
       }
     }
     // Should a server refuse to tombstone a stream that does not exist, give
@@ -116,20 +148,29 @@ export class EventStoreDbKeyStore implements KeyStore {
       await this.client.tombstoneStream(streamId, { expectedRevision: ANY });
     } catch (error) {
       if (error instanceof StreamDeletedError) return;
-      throw toStoreError(error, `destroying the key of site ${siteId}`);
+      throw toPortError(error, {
+        action: `destroying the key of site ${siteId}`,
+      });
     }
   }
 
+  /** Later calls fail with EventStoreUnavailableError. The client stays open: its owner disposes it. */
   async close(): Promise<void> {
-    if (this.closed) return;
     this.closed = true;
-    if (this.ownsClient) await this.client.dispose();
+  }
+
+  private assertOpen(): void {
+    if (this.closed)
+      throw new EventStoreUnavailableError(
+        'the EventStoreDB key store is closed',
+      );
   }
 
   private async read(siteId: string): Promise<KeyState> {
     const streamId = siteKeyStreamId(siteId);
     try {
       const read = this.client.readStream(streamId, {
+        ...LEADER_READ,
         direction: FORWARDS,
         fromRevision: START,
         maxCount: 1,
@@ -155,7 +196,9 @@ export class EventStoreDbKeyStore implements KeyStore {
     } catch (error) {
       if (error instanceof StreamNotFoundError) return { kind: 'absent' };
       if (error instanceof StreamDeletedError) return { kind: 'destroyed' };
-      throw toStoreError(error, `reading the key of site ${siteId}`);
+      throw toPortError(error, {
+        action: `reading the key of site ${siteId}`,
+      });
     }
   }
 }

@@ -1,4 +1,9 @@
 import type { NewEvent } from './event-envelope.js';
+import {
+  DuplicateEventIdError,
+  InvalidEventIdError,
+  InvalidPositionError,
+} from './event-store.errors.js';
 import type {
   ReadStreamOptions,
   StreamAppend,
@@ -6,28 +11,32 @@ import type {
 } from './event-store.port.js';
 
 /**
- * Rules shared by the in-process adapters (`sqlite`, `memory`), kept in one
- * place so the two cannot drift apart: integer positions, argument checks,
- * and the page-then-wait loop behind `subscribeAll`.
+ * Rules every adapter shares, kept in one place so they cannot drift apart:
+ * argument checks (versions, event ids, times), the retry rule, and for the
+ * in-process adapters (`sqlite`, `memory`) integer positions and the
+ * page-then-wait loop behind `subscribeAll`.
  */
 
 /** The most events one `readAll` call returns, whatever `limit` asks for. */
 export const READ_ALL_MAX_LIMIT = 10_000;
 
+const SEQUENCE_POSITION = /^(0|[1-9][0-9]*)$/;
+
 /**
  * Both in-process adapters number the global order 1, 2, 3, … and write the
  * number as a decimal string. `'0'` is a valid `after`: before every event.
+ * @throws InvalidPositionError for anything else.
  */
 export function parseSequencePosition(position: string): number {
-  const value = /^(0|[1-9][0-9]*)$/.test(position)
+  const value = SEQUENCE_POSITION.test(position)
     ? Number(position)
     : Number.NaN;
-  if (!Number.isSafeInteger(value)) {
-    throw new RangeError(
-      `"${position}" is not a position issued by this store`,
-    );
-  }
+  if (!Number.isSafeInteger(value)) throw new InvalidPositionError(position);
   return value;
+}
+
+export function isSequencePosition(value: string): boolean {
+  return SEQUENCE_POSITION.test(value) && Number.isSafeInteger(Number(value));
 }
 
 /** Numeric order: `'9'` comes before `'10'`, which string order gets wrong. */
@@ -35,13 +44,34 @@ export function compareSequencePositions(a: string, b: string): number {
   return Math.sign(parseSequencePosition(a) - parseSequencePosition(b));
 }
 
-/** The same event id twice in the store; event ids are unique ledger-wide. */
-export class DuplicateEventIdError extends Error {
-  readonly code = 'store.duplicate-event-id';
-  constructor(readonly eventId: string) {
-    super(`an event with id ${eventId} is already stored`);
-    this.name = 'DuplicateEventIdError';
-  }
+/**
+ * The port's event-id rule: a lowercase RFC 4122 UUID, 8-4-4-4-12, version
+ * 1-8 and variant 10xx. EventStoreDB stores ids as GUIDs and hands them back
+ * in exactly this spelling (and refuses the nil GUID), so any other spelling
+ * would come back changed and break the event's hash.
+ */
+const EVENT_ID =
+  /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+
+export function isEventId(value: string): boolean {
+  return EVENT_ID.test(value);
+}
+
+/**
+ * The retry rule of the port: the stream's events right after the expected
+ * version (`stored`, read up to `events.length` of them) are exactly the
+ * events of this append, so an earlier attempt of it committed. Never true
+ * for an empty append: that is a version check, which a retry cannot pass.
+ */
+export function isCommittedRetry(
+  stored: readonly { eventId: string }[],
+  events: readonly NewEvent[],
+): boolean {
+  return (
+    events.length > 0 &&
+    stored.length === events.length &&
+    events.every((event, i) => stored[i]?.eventId === event.eventId)
+  );
 }
 
 function assertCount(name: string, value: number): void {
@@ -61,10 +91,10 @@ export function isoTimeToMs(name: string, iso: string): number {
 }
 
 /**
- * Checks an append before any I/O: versions are counts, event ids are
- * distinct within the batch (the store enforces them against what is
- * stored), and every `occurredAt` is a time, because `toTime` reads compare
- * it as one.
+ * Checks an append before any I/O: versions are counts, event ids follow the
+ * port's rule and are distinct within the batch (adapters that can also check
+ * them against what is stored do), and every `occurredAt` is a time, because
+ * `toTime` reads compare it as one.
  * @returns `occurredAt` of each event in ms, per append.
  */
 export function checkAppends(appends: readonly StreamAppend[]): number[][] {
@@ -72,6 +102,8 @@ export function checkAppends(appends: readonly StreamAppend[]): number[][] {
   return appends.map(({ streamId, expectedVersion, events }) => {
     assertCount(`expectedVersion of ${streamId}`, expectedVersion);
     return events.map((event: NewEvent) => {
+      if (!EVENT_ID.test(event.eventId))
+        throw new InvalidEventIdError(event.eventId);
       if (seen.has(event.eventId))
         throw new DuplicateEventIdError(event.eventId);
       seen.add(event.eventId);

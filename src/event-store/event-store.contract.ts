@@ -11,8 +11,18 @@ import {
   type NewEvent,
   type StoredEvent,
 } from './event-envelope.js';
-import { WrongExpectedVersionError } from './event-store.errors.js';
-import type { EventStore } from './event-store.port.js';
+import {
+  DuplicateEventIdError,
+  InvalidEventIdError,
+  InvalidPositionError,
+  PartialAppendError,
+  WrongExpectedVersionError,
+} from './event-store.errors.js';
+import type {
+  AppendResult,
+  EventStore,
+  StreamAppend,
+} from './event-store.port.js';
 
 export interface EventStoreContractSubject {
   store: EventStore;
@@ -26,8 +36,6 @@ export interface EventStoreContractSubject {
    * still be there). Optional: memory cannot. `cleanup` closes the new store.
    */
   reopen?(): Promise<EventStore>;
-  /** true when appendMany is all-or-nothing (sqlite, memory); false for eventstoredb. */
-  atomicAppendMany: boolean;
   cleanup(): Promise<void>;
 }
 
@@ -455,24 +463,232 @@ export function describeEventStoreContract(
         expect(verifyChain(stored).ok).toBe(true);
       });
 
-      it('throws WrongExpectedVersionError for a stream not at its version, which stays unwritten', async () => {
+      it('writes nothing when a later stream is not at its version, or says exactly what it committed', async () => {
         const [a, b, c] = [newStreamId(), newStreamId(), newStreamId()];
         await store.append(b, 0, newEvents(1));
-        await expectVersionConflict(
-          store.appendMany([
-            { streamId: a, expectedVersion: 0, events: newEvents(1) },
-            { streamId: b, expectedVersion: 0, events: newEvents(1) },
-            { streamId: c, expectedVersion: 0, events: newEvents(1) },
-          ]),
-          { streamId: b, expectedVersion: 0, actualVersion: 1 },
+        const appends: StreamAppend[] = [
+          { streamId: a, expectedVersion: 0, events: newEvents(2) },
+          { streamId: b, expectedVersion: 0, events: newEvents(1) },
+          { streamId: c, expectedVersion: 0, events: newEvents(1) },
+        ];
+        const error = await store.appendMany(appends).then(
+          () => undefined,
+          (reason: unknown) => reason,
+        );
+        // An all-or-nothing store throws the conflict and writes nothing; a
+        // store that commits stream by stream may instead have written `a`
+        // already (a writer raced it), and must then say so.
+        let committed = 0;
+        if (error instanceof PartialAppendError) {
+          committed = error.completed.length;
+          expect(error.cause).toBeInstanceOf(WrongExpectedVersionError);
+          expect(error.completed.map((r) => r.streamId)).toEqual([a]);
+        } else {
+          await expectVersionConflict(Promise.reject(error), {
+            streamId: b,
+            expectedVersion: 0,
+            actualVersion: 1,
+          });
+        }
+        expect(await eventIdsOf(store, a)).toEqual(
+          committed > 0 ? idsOf(appends[0]) : [],
         );
         expect(await store.streamVersion(b)).toBe(1);
-        expect(await store.streamVersion(c)).toBe(0);
-        if (subject.atomicAppendMany) {
-          // All or nothing: the stream before the bad one is not written either.
-          expect(await store.streamVersion(a)).toBe(0);
-          expect(await store.readStream(a)).toEqual([]);
+        expect(await eventIdsOf(store, c)).toEqual([]);
+      });
+
+      it('a caller that resumes after PartialAppendError ends where an all-or-nothing success would', async () => {
+        const [a, b, c] = [newStreamId(), newStreamId(), newStreamId()];
+        await store.append(b, 0, newEvents(2));
+        const appends: StreamAppend[] = [
+          { streamId: a, expectedVersion: 0, events: newEvents(1) },
+          { streamId: b, expectedVersion: 2, events: newEvents(2) },
+          { streamId: c, expectedVersion: 0, events: newEvents(3) },
+          { streamId: a, expectedVersion: 1, events: newEvents(1) },
+        ];
+        const results = await appendManyResuming(store, appends);
+
+        expect(results.map((r) => [r.streamId, r.nextVersion])).toEqual([
+          [a, 1],
+          [b, 4],
+          [c, 3],
+          [a, 2],
+        ]);
+        for (const streamId of [a, b, c]) {
+          const stored = await store.readStream(streamId);
+          expect(verifyChain(stored).ok).toBe(true);
+          expect(stored.at(-1)?.position).toBe(
+            results.findLast((r) => r.streamId === streamId)?.position,
+          );
         }
+        expect(await eventIdsOf(store, a)).toEqual([
+          ...idsOf(appends[0]),
+          ...idsOf(appends[3]),
+        ]);
+        expect((await eventIdsOf(store, b)).slice(2)).toEqual(
+          idsOf(appends[1]),
+        );
+        expect(await eventIdsOf(store, c)).toEqual(idsOf(appends[2]));
+      });
+    });
+
+    describe('retry rule', () => {
+      it('an append repeated after it committed succeeds, writes nothing twice and answers as the first did', async () => {
+        const start = await store.lastPosition();
+        const streamId = newStreamId();
+        const events = newEvents(2);
+        const first = await store.append(streamId, 0, events);
+        expect(await store.append(streamId, 0, events)).toEqual(first);
+
+        // Still so once the stream has moved on.
+        await store.append(streamId, 2, newEvents(1));
+        expect(await store.append(streamId, 0, events)).toEqual(first);
+        expect(await store.streamVersion(streamId)).toBe(3);
+        const own = ownEvents(await readAllAfter(store, start), [streamId]);
+        expect(own.map((e) => e.version)).toEqual([1, 2, 3]);
+      });
+
+      it('applies to each append of an appendMany', async () => {
+        const [a, b] = [newStreamId(), newStreamId()];
+        const appends: StreamAppend[] = [
+          { streamId: a, expectedVersion: 0, events: newEvents(1) },
+          { streamId: b, expectedVersion: 0, events: newEvents(2) },
+        ];
+        const [firstA] = await store.appendMany(appends.slice(0, 1));
+        const results = await store.appendMany(appends);
+        expect(results[0]).toEqual(firstA);
+        expect(results[1]).toMatchObject({ streamId: b, nextVersion: 2 });
+        expect(await eventIdsOf(store, a)).toEqual(idsOf(appends[0]));
+        expect(await eventIdsOf(store, b)).toEqual(idsOf(appends[1]));
+      });
+
+      it('does not apply when the stored events are not exactly the same ones', async () => {
+        const streamId = newStreamId();
+        const events = newEvents(2);
+        await store.append(streamId, 0, events);
+        // Not the ones right after the expected version, more than them, in
+        // another order, or an empty append: a plain conflict.
+        for (const retried of [
+          events.slice(1),
+          [...events, newEvent()],
+          [events[1], events[0]].filter((e) => e !== undefined),
+          [],
+        ]) {
+          await expectVersionConflict(store.append(streamId, 0, retried), {
+            streamId,
+            expectedVersion: 0,
+            actualVersion: 2,
+          });
+        }
+        expect(await store.streamVersion(streamId)).toBe(2);
+      });
+    });
+
+    describe('event ids', () => {
+      const uuid = '0b6fb1b2-8b4f-4c4e-9a57-3f0e0a1b2c3d';
+      it.each([
+        { case: 'upper case', eventId: uuid.toUpperCase() },
+        { case: 'without dashes', eventId: uuid.replace(/-/g, '') },
+        { case: 'in braces', eventId: `{${uuid}}` },
+        {
+          case: 'the nil UUID',
+          eventId: '00000000-0000-0000-0000-000000000000',
+        },
+        { case: 'version 0', eventId: '0b6fb1b2-8b4f-0c4e-9a57-3f0e0a1b2c3d' },
+        {
+          case: 'variant 11xx',
+          eventId: '0b6fb1b2-8b4f-4c4e-ca57-3f0e0a1b2c3d',
+        },
+        { case: 'not a UUID', eventId: 'event-1' },
+        { case: 'empty', eventId: '' },
+      ])(
+        'an id that is not a lowercase RFC 4122 UUID ($case) throws InvalidEventIdError and writes nothing',
+        async ({ eventId }) => {
+          const [a, b] = [newStreamId(), newStreamId()];
+          const error = await store
+            .appendMany([
+              { streamId: a, expectedVersion: 0, events: newEvents(1) },
+              {
+                streamId: b,
+                expectedVersion: 0,
+                events: [{ ...newEvent(), eventId }],
+              },
+            ])
+            .catch((reason: unknown) => reason);
+          expect(error).toBeInstanceOf(InvalidEventIdError);
+          expect(error).toMatchObject({
+            code: 'store.invalid-event-id',
+            eventId,
+          });
+          expect(await store.streamVersion(a)).toBe(0);
+          expect(await store.streamVersion(b)).toBe(0);
+        },
+      );
+
+      it('accepts the ids crypto.randomUUID() makes, and gives them back unchanged', async () => {
+        const streamId = newStreamId();
+        const events = newEvents(3);
+        await store.append(streamId, 0, events);
+        expect(await eventIdsOf(store, streamId)).toEqual(
+          events.map((e) => e.eventId),
+        );
+      });
+
+      it('refuses one id twice in one call, writing nothing', async () => {
+        const [a, b] = [newStreamId(), newStreamId()];
+        const event = newEvent();
+        await expect(
+          store.appendMany([
+            { streamId: a, expectedVersion: 0, events: [event] },
+            { streamId: b, expectedVersion: 0, events: [{ ...event }] },
+          ]),
+        ).rejects.toBeInstanceOf(DuplicateEventIdError);
+        expect(await store.streamVersion(a)).toBe(0);
+      });
+    });
+
+    describe('positions', () => {
+      const foreign = ['', 'x', ' 1', '-1', '1.5', '1e3', 'position-1', '0x10'];
+
+      it('isPosition holds for every position the store issues and for no foreign string', async () => {
+        const streamId = newStreamId();
+        const result = await store.append(streamId, 0, newEvents(2));
+        const empty = await store.append(newStreamId(), 0, []);
+        const stored = await store.readStream(streamId);
+        for (const position of [
+          result.position,
+          empty.position,
+          ...stored.map((e) => e.position),
+        ]) {
+          expect(store.isPosition(position)).toBe(true);
+        }
+        for (const text of foreign) expect(store.isPosition(text)).toBe(false);
+      });
+
+      it('a foreign position throws InvalidPositionError wherever one is accepted', async () => {
+        const { position } = await store.append(newStreamId(), 0, newEvents(1));
+        for (const text of foreign) {
+          await expect(
+            store.readAll({ after: text, limit: 1 }),
+          ).rejects.toBeInstanceOf(InvalidPositionError);
+          expect(() => store.subscribeAll({ after: text })).toThrow(
+            InvalidPositionError,
+          );
+          expect(() => store.comparePositions(text, position)).toThrow(
+            InvalidPositionError,
+          );
+          expect(() => store.comparePositions(position, text)).toThrow(
+            InvalidPositionError,
+          );
+        }
+      });
+
+      it("an empty append's position on a new stream is a valid position before every event", async () => {
+        const empty = await store.append(newStreamId(), 0, []);
+        const { position } = await store.append(newStreamId(), 0, newEvents(1));
+        expect(store.comparePositions(empty.position, position)).toBeLessThan(
+          0,
+        );
       });
     });
 
@@ -779,6 +995,39 @@ function newEvent(options: EventOptions = {}): NewEvent {
 
 function newEvents(count: number): NewEvent[] {
   return Array.from({ length: count }, (_, i) => newEvent({ data: { i } }));
+}
+
+/**
+ * How a caller finishes an `appendMany` on any store: after a
+ * PartialAppendError, append the rest again with the same events (the retry
+ * rule makes repeating the one that failed safe, committed or not).
+ */
+export async function appendManyResuming(
+  store: EventStore,
+  appends: readonly StreamAppend[],
+  attempts = 3,
+): Promise<AppendResult[]> {
+  const done: AppendResult[] = [];
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return [...done, ...(await store.appendMany(appends.slice(done.length)))];
+    } catch (error) {
+      if (!(error instanceof PartialAppendError) || attempt >= attempts)
+        throw error;
+      done.push(...error.completed);
+    }
+  }
+}
+
+function idsOf(append: StreamAppend | undefined): string[] {
+  return append?.events.map((e) => e.eventId) ?? [];
+}
+
+async function eventIdsOf(
+  store: EventStore,
+  streamId: string,
+): Promise<string[]> {
+  return (await store.readStream(streamId)).map((e) => e.eventId);
 }
 
 function withoutPosition({

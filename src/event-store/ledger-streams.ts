@@ -5,6 +5,15 @@
  */
 export const LEDGER_STREAM_PREFIXES = ['site-', 'operation-', 'policy-'] as const;
 
+/**
+ * Streams that hold site data keys where the key store shares the engine
+ * with the ledger (EventStoreDB): beside the ledger, never part of it, never
+ * in its global order.
+ */
+export const SITE_KEY_STREAM_PREFIX = 'sitekey-';
+
+export const siteKeyStreamId = (siteId: string): string => `${SITE_KEY_STREAM_PREFIX}${siteId}`;
+
 /** The purge policy switch (SPEC §4). */
 export const PURGE_POLICY_STREAM = 'policy-purge';
 

@@ -2,12 +2,13 @@ import { Controller, Get, Inject, Res } from '@nestjs/common';
 import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Public } from '../auth/roles.decorator.js';
-import { EVENT_STORE, type EventStore, type EventStoreKind } from '../event-store/event-store.port.js';
+import { LEDGER_CONFIG, type LedgerConfig, type StoreName } from '../config/ledger-config.js';
+import { EVENT_STORE, type EventStore } from '../event-store/event-store.port.js';
 import { ProjectionRunner } from '../read-models/projection-runner.js';
 
 export interface Health {
   status: 'ok' | 'unavailable';
-  store: EventStoreKind;
+  store: StoreName;
   /** Whether lists, stats and audit are current (`live`) or may lag. */
   readModels: ProjectionRunner['state'];
 }
@@ -17,6 +18,7 @@ export interface Health {
 export class HealthController {
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
     private readonly readModels: ProjectionRunner,
   ) {}
 
@@ -28,10 +30,10 @@ export class HealthController {
   async check(@Res({ passthrough: true }) response: Response): Promise<Health> {
     try {
       await this.store.ping();
-      return { status: 'ok', store: this.store.kind, readModels: this.readModels.state };
+      return { status: 'ok', store: this.config.store, readModels: this.readModels.state };
     } catch {
       response.status(503);
-      return { status: 'unavailable', store: this.store.kind, readModels: this.readModels.state };
+      return { status: 'unavailable', store: this.config.store, readModels: this.readModels.state };
     }
   }
 }

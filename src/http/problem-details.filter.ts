@@ -8,7 +8,13 @@ import {
 } from '@nestjs/common';
 import type { Response } from 'express';
 import { DomainError, type ErrorKind, type Problem } from '../common/domain-error.js';
-import { EventStoreUnavailableError, WrongExpectedVersionError } from '../event-store/event-store.errors.js';
+import {
+  EventStoreFailedError,
+  EventStoreUnavailableError,
+  InvalidPositionError,
+  PartialAppendError,
+  WrongExpectedVersionError,
+} from '../event-store/event-store.errors.js';
 
 const STATUS_OF: Record<ErrorKind, number> = {
   invalid: 400,
@@ -69,6 +75,20 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     }
     if (exception instanceof EventStoreUnavailableError) {
       return problem(503, exception.code, 'the event store is unavailable; retry later');
+    }
+    if (exception instanceof InvalidPositionError) {
+      return problem(400, exception.code, `${exception.message}: pass back a position this ledger issued`);
+    }
+    if (exception instanceof EventStoreFailedError) {
+      // Only the size of an append can follow from what a client sent; the rest is the operator's to fix.
+      return exception.reason === 'append-too-large'
+        ? problem(413, exception.code, 'the change is larger than the event store accepts in one append')
+        : problem(500, exception.code, `the event store refused the request (${exception.reason}); it has been logged`);
+    }
+    if (exception instanceof PartialAppendError) {
+      // Answered as its cause, so a conflict stays a 409 and an outage a 503; the code tells it apart.
+      const cause = this.toProblem(exception.cause);
+      return problem(cause.status, exception.code, `part of the change was recorded before the store failed: ${cause.detail}`);
     }
     // The Express adapter wraps body-parser errors in an HttpException; the cause says what was wrong.
     const bodyError = exception instanceof HttpException ? exception.cause : exception;

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { DomainError } from '../common/domain-error.js';
 import type { NewEvent } from '../event-store/event-envelope.js';
+import { PartialAppendError } from '../event-store/event-store.errors.js';
 import { MemoryEventStore } from '../event-store/memory/memory-event-store.js';
 import { ProjectionRunner } from '../read-models/projection-runner.js';
 import { openReadModelDatabase } from '../read-models/read-model.database.js';
@@ -98,6 +99,35 @@ describe('CommandCore: the one write path', () => {
     expect(attempts).toBe(2);
     expect(await store.streamVersion('site-a')).toBe(1);
     expect(await store.streamVersion('site-b')).toBe(2);
+  });
+
+  it('carries a partly committed append through on an engine that commits stream by stream, writing nothing twice', async () => {
+    // An engine like EventStoreDB: the first stream commits, then the connection drops.
+    const appendMany = store.appendMany.bind(store);
+    let failures = 0;
+    store.appendMany = async (appends) => {
+      if (appends.length < 2 || failures > 0) return appendMany(appends);
+      failures += 1;
+      const first = await appendMany(appends.slice(0, 1));
+      throw new PartialAppendError(first, new Error('connection lost'));
+    };
+    let attempts = 0;
+    const answer = await core.execute(async () => {
+      attempts += 1;
+      return {
+        appends: [
+          { streamId: 'site-a', expectedVersion: 0, events: [event()] },
+          { streamId: 'site-b', expectedVersion: 0, events: [event(), event()] },
+        ],
+        answer: () => 'done',
+      };
+    });
+    expect(answer).toBe('done');
+    expect(failures).toBe(1);
+    expect(attempts).toBe(1);
+    expect(await store.streamVersion('site-a')).toBe(1);
+    expect(await store.streamVersion('site-b')).toBe(2);
+    expect(runner.position).toBe(await store.lastPosition());
   });
 
   it('records nothing and answers at once when the decision holds no events', async () => {

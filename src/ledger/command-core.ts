@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DomainError } from '../common/domain-error.js';
-import { WrongExpectedVersionError } from '../event-store/event-store.errors.js';
+import { PartialAppendError, WrongExpectedVersionError } from '../event-store/event-store.errors.js';
 import { EVENT_STORE, type AppendResult, type EventStore, type StreamAppend } from '../event-store/event-store.port.js';
 import { ProjectionRunner } from '../read-models/projection-runner.js';
 
@@ -60,7 +60,7 @@ export class CommandCore {
       if (!decision.appends.some((append) => append.events.length > 0)) return decision.answer();
       let results: AppendResult[];
       try {
-        results = await this.store.appendMany(decision.appends);
+        results = await this.appendAll(decision.appends);
       } catch (error) {
         if (!(error instanceof WrongExpectedVersionError)) throw error;
         if (tried >= CONFLICT_RETRY.attempts) throw new ConcurrentChangeError(error.streamId, tried);
@@ -69,6 +69,24 @@ export class CommandCore {
       }
       await this.readModels.waitFor(lastAppended(decision.appends, results));
       return decision.answer();
+    }
+  }
+
+  /**
+   * `appendMany`, carried through on an engine that commits stream by
+   * stream (EventStoreDB): after a PartialAppendError the rest is appended
+   * as decided, each at its expected version. A conflict there is a lost
+   * race like any other; the next attempt decides on what was committed.
+   */
+  private async appendAll(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
+    const done: AppendResult[] = [];
+    for (;;) {
+      try {
+        return [...done, ...(await this.store.appendMany(appends.slice(done.length)))];
+      } catch (error) {
+        if (!(error instanceof PartialAppendError) || error.completed.length === 0) throw error;
+        done.push(...error.completed);
+      }
     }
   }
 }
@@ -85,7 +103,11 @@ function retryDelayMs(retry: number): number {
   return Math.random() * ceiling;
 }
 
-/** Other writers kept changing what a command decided on; nothing was recorded, and the request may be retried. */
+/**
+ * Other writers kept changing what a command decided on. Nothing of it was
+ * recorded (on an engine that commits stream by stream, possibly a part,
+ * which the retried request sees and decides on); the request may be retried.
+ */
 export class ConcurrentChangeError extends DomainError {
   constructor(
     readonly streamId: string,

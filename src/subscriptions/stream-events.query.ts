@@ -57,9 +57,7 @@ export class StreamEventsHandler implements IQueryHandler<StreamEventsQuery> {
 
   /** A position this store issued, and not past the end of the ledger. */
   private async checkPosition(position: string, field: string): Promise<void> {
-    try {
-      this.store.comparePositions(position, position);
-    } catch {
+    if (!this.store.isPosition(position)) {
       throw invalidPosition(field, `${field} must be a position (an event id) this ledger issued`);
     }
     const last = await this.store.lastPosition();

@@ -1,8 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { DuplicateEventIdError } from '../adapter-kit.js';
 import type { NewEvent } from '../event-envelope.js';
-import { EventStoreUnavailableError } from '../event-store.errors.js';
+import {
+  DuplicateEventIdError,
+  EventStoreUnavailableError,
+} from '../event-store.errors.js';
 import { describeEventStoreContract } from '../event-store.contract.js';
 import { LEDGER_STREAM_PREFIXES } from '../ledger-streams.js';
 import { MemoryEventStore } from './memory-event-store.js';
@@ -17,7 +19,6 @@ describeEventStoreContract('memory', async () => {
     // writers sharing it are two callers of the same instance, whose async
     // calls interleave — which is what the race test then exercises.
     openSecondWriter: async () => store,
-    atomicAppendMany: true,
     cleanup: () => store.close(),
   };
 });

@@ -1,8 +1,9 @@
 import {
   CommitNotifier,
-  DuplicateEventIdError,
   checkAppends,
   compareSequencePositions,
+  isCommittedRetry,
+  isSequencePosition,
   pagedSubscription,
   parseSequencePosition,
   readAllLimit,
@@ -16,6 +17,7 @@ import {
   type StoredEvent,
 } from '../event-envelope.js';
 import {
+  DuplicateEventIdError,
   EventStoreUnavailableError,
   WrongExpectedVersionError,
 } from '../event-store.errors.js';
@@ -53,8 +55,6 @@ const SUBSCRIPTION_PAGE_SIZE = 256;
  * a real store.
  */
 export class MemoryEventStore implements EventStore {
-  readonly kind = 'memory' as const;
-
   /** Global order: the event at position p is at index p - 1. */
   readonly #log: Entry[] = [];
   readonly #streams = new Map<string, Entry[]>();
@@ -85,10 +85,6 @@ export class MemoryEventStore implements EventStore {
   async appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
     this.#assertOpen();
     const occurredAtMs = checkAppends(appends);
-    for (const event of appends.flatMap((append) => append.events)) {
-      if (this.#eventIds.has(event.eventId))
-        throw new DuplicateEventIdError(event.eventId);
-    }
 
     // Check and seal everything before changing anything: all or nothing.
     // `heads` lets one call append to the same stream twice, in order.
@@ -98,15 +94,22 @@ export class MemoryEventStore implements EventStore {
     >();
     let lastPosition = this.#log.length;
     const planned = appends.map(({ streamId, expectedVersion, events }, i) => {
-      const last = this.#streams.get(streamId)?.at(-1)?.event;
+      const stream = this.#streams.get(streamId) ?? [];
+      const last = stream.at(-1)?.event;
       const head = heads.get(streamId) ??
         last ?? { ...EMPTY_STREAM_HEAD, position: '0' };
       if (head.version !== expectedVersion) {
-        throw new WrongExpectedVersionError(
-          streamId,
-          expectedVersion,
-          head.version,
-        );
+        const retried = heads.has(streamId)
+          ? undefined
+          : committedRetry(stream, expectedVersion, events);
+        if (retried === undefined) {
+          throw new WrongExpectedVersionError(
+            streamId,
+            expectedVersion,
+            head.version,
+          );
+        }
+        return { entries: [], result: retried };
       }
       const entries: Entry[] = chainEvents(
         streamId,
@@ -132,6 +135,12 @@ export class MemoryEventStore implements EventStore {
       };
       return { entries, result };
     });
+    for (const { entries } of planned) {
+      for (const { event } of entries) {
+        if (this.#eventIds.has(event.eventId))
+          throw new DuplicateEventIdError(event.eventId);
+      }
+    }
 
     for (const { entries } of planned) {
       for (const entry of entries) {
@@ -192,6 +201,10 @@ export class MemoryEventStore implements EventStore {
       ?.event.position;
   }
 
+  isPosition(value: string): boolean {
+    return isSequencePosition(value);
+  }
+
   comparePositions(a: string, b: string): number {
     return compareSequencePositions(a, b);
   }
@@ -228,4 +241,23 @@ export class MemoryEventStore implements EventStore {
     if (this.#closed)
       throw new EventStoreUnavailableError('the memory event store is closed');
   }
+}
+
+/** The answer an earlier, committed attempt of this append got (the port's retry rule), if it was one. */
+function committedRetry(
+  stream: readonly Entry[],
+  expectedVersion: number,
+  events: readonly NewEvent[],
+): AppendResult | undefined {
+  const following = stream
+    .slice(expectedVersion, expectedVersion + events.length)
+    .map(({ event }) => event);
+  const last = following.at(-1);
+  if (last === undefined || !isCommittedRetry(following, events))
+    return undefined;
+  return {
+    streamId: last.streamId,
+    nextVersion: last.version,
+    position: last.position,
+  };
 }

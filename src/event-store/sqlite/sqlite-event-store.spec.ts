@@ -6,9 +6,9 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { DuplicateEventIdError } from '../adapter-kit.js';
 import { verifyChain, type NewEvent } from '../event-envelope.js';
 import {
+  DuplicateEventIdError,
   EventStoreUnavailableError,
   WrongExpectedVersionError,
 } from '../event-store.errors.js';
@@ -42,7 +42,6 @@ describeEventStoreContract('sqlite', async () => {
       opened.push(again);
       return again;
     },
-    atomicAppendMany: true,
     cleanup: async () => {
       for (const each of opened) await each.close();
       rmSync(dir, { recursive: true, force: true });

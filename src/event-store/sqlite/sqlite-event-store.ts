@@ -4,9 +4,10 @@ import Database from 'better-sqlite3';
 import type { JsonObject } from '../../common/json.js';
 import {
   CommitNotifier,
-  DuplicateEventIdError,
   checkAppends,
   compareSequencePositions,
+  isCommittedRetry,
+  isSequencePosition,
   pagedSubscription,
   parseSequencePosition,
   readAllLimit,
@@ -21,6 +22,7 @@ import {
   type StoredEvent,
 } from '../event-envelope.js';
 import {
+  DuplicateEventIdError,
   EventStoreUnavailableError,
   WrongExpectedVersionError,
 } from '../event-store.errors.js';
@@ -144,8 +146,6 @@ interface StreamRangeParams {
  * stream's last event, or `'0'` for a stream that does not exist.
  */
 export class SqliteEventStore implements EventStore {
-  readonly kind = 'sqlite' as const;
-
   readonly #db: Database.Database;
   readonly #notifier = new CommitNotifier();
   readonly #pollIntervalMs: number;
@@ -167,11 +167,16 @@ export class SqliteEventStore implements EventStore {
     { position: number }
   >;
   readonly #hasEventId: Database.Statement<[string], { found: number }>;
+  readonly #following: Database.Statement<
+    [{ streamId: string; afterVersion: number; limit: number }],
+    { eventId: string; position: number }
+  >;
   readonly #ping: Database.Statement<[], unknown>;
   readonly #appendAll: Database.Transaction<
     (
       appends: readonly StreamAppend[],
       occurredAtMs: readonly number[][],
+      readEveryHead: boolean,
     ) => AppendResult[]
   >;
 
@@ -217,14 +222,24 @@ export class SqliteEventStore implements EventStore {
       this.#hasEventId = db.prepare(
         'SELECT 1 AS found FROM events WHERE event_id = ?',
       );
+      this.#following = db.prepare(
+        `SELECT event_id AS eventId, position FROM events
+         WHERE stream_id = @streamId AND version > @afterVersion ORDER BY version LIMIT @limit`,
+      );
       this.#appendAll = db.transaction(
         (
           appends: readonly StreamAppend[],
           occurredAtMs: readonly number[][],
+          readEveryHead: boolean,
         ): AppendResult[] => {
           const written = new Set<string>();
           return appends.map((append, i) =>
-            this.#appendInTransaction(append, occurredAtMs[i] ?? [], written),
+            this.#appendInTransaction(
+              append,
+              occurredAtMs[i] ?? [],
+              written,
+              readEveryHead,
+            ),
           );
         },
       );
@@ -251,10 +266,34 @@ export class SqliteEventStore implements EventStore {
   async appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
     if (appends.length === 0) return [];
     const occurredAtMs = checkAppends(appends);
-    const results = this.#guard(
-      () => this.#appendAll.immediate(appends, occurredAtMs),
-      appends,
-    );
+    let results: AppendResult[];
+    try {
+      results = this.#guard(
+        () => this.#appendAll.immediate(appends, occurredAtMs, false),
+        appends,
+      );
+    } catch (error) {
+      // New streams are inserted without reading their head first; if one
+      // existed after all, its constraint violation rolled everything back
+      // before the retry rule could look. Once more, reading every head: a
+      // real conflict fails the same way again.
+      if (
+        !(
+          error instanceof WrongExpectedVersionError ||
+          error instanceof DuplicateEventIdError
+        ) ||
+        !appends.some(
+          ({ expectedVersion, events }) =>
+            expectedVersion === 0 && events.length > 0,
+        )
+      ) {
+        throw error;
+      }
+      results = this.#guard(
+        () => this.#appendAll.immediate(appends, occurredAtMs, true),
+        appends,
+      );
+    }
     if (appends.some((append) => append.events.length > 0))
       this.#notifier.notify();
     return results;
@@ -299,6 +338,10 @@ export class SqliteEventStore implements EventStore {
     return row === undefined ? undefined : String(row.position);
   }
 
+  isPosition(value: string): boolean {
+    return isSequencePosition(value);
+  }
+
   comparePositions(a: string, b: string): number {
     return compareSequencePositions(a, b);
   }
@@ -335,8 +378,10 @@ export class SqliteEventStore implements EventStore {
     occurredAtMs: readonly number[],
     /** Streams already written by this transaction. */
     written: Set<string>,
+    readEveryHead: boolean,
   ): AppendResult {
     const { streamId, expectedVersion, events } = append;
+    const writtenBefore = written.has(streamId);
     // A new stream needs no head read: if it exists after all, inserting
     // its version 1 breaks UNIQUE (stream_id, version), which #translate
     // reports as WrongExpectedVersionError. Saves a query per stream when
@@ -344,12 +389,17 @@ export class SqliteEventStore implements EventStore {
     // earlier in this same transaction is read: a rollback would hide it
     // from #translate.
     const head =
-      expectedVersion === 0 && events.length > 0 && !written.has(streamId)
+      expectedVersion === 0 &&
+      events.length > 0 &&
+      !writtenBefore &&
+      !readEveryHead
         ? undefined
         : this.#head.get(streamId);
     written.add(streamId);
     const actualVersion = head?.version ?? 0;
     if (actualVersion !== expectedVersion) {
+      const retried = writtenBefore ? undefined : this.#committedRetry(append);
+      if (retried !== undefined) return retried;
       throw new WrongExpectedVersionError(
         streamId,
         expectedVersion,
@@ -377,6 +427,25 @@ export class SqliteEventStore implements EventStore {
       streamId,
       nextVersion: actualVersion + events.length,
       position: String(position),
+    };
+  }
+
+  /** The answer an earlier, committed attempt of this append got (the port's retry rule), if it was one. */
+  #committedRetry(append: StreamAppend): AppendResult | undefined {
+    const { streamId, expectedVersion, events } = append;
+    if (events.length === 0) return undefined;
+    const following = this.#following.all({
+      streamId,
+      afterVersion: expectedVersion,
+      limit: events.length,
+    });
+    const last = following.at(-1);
+    if (last === undefined || !isCommittedRetry(following, events))
+      return undefined;
+    return {
+      streamId,
+      nextVersion: expectedVersion + events.length,
+      position: String(last.position),
     };
   }
 

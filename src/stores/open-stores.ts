@@ -1,0 +1,79 @@
+import { join } from 'node:path';
+import type { LedgerConfig } from '../config/ledger-config.js';
+import { EventStoreDbKeyStore } from '../crypto/eventstoredb-key-store.js';
+import type { KeyStore } from '../crypto/key-store.port.js';
+import { MemoryKeyStore } from '../crypto/memory-key-store.js';
+import { SqliteKeyStore } from '../crypto/sqlite-key-store.js';
+import type { EventStore } from '../event-store/event-store.port.js';
+import {
+  connectionUser,
+  openEventStoreDbClient,
+} from '../event-store/eventstoredb/eventstoredb.client.js';
+import { EventStoreDbEventStore } from '../event-store/eventstoredb/eventstoredb-event-store.js';
+import { MemoryEventStore } from '../event-store/memory/memory-event-store.js';
+import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store.js';
+
+/** The configured event store and the key store that follows it, closed together. */
+export interface Stores {
+  events: EventStore;
+  keys: KeyStore;
+  /** Closes both stores, then what they share. Idempotent. */
+  close(): Promise<void>;
+}
+
+/**
+ * Picks the engine (`LEDGER_STORE`): the key store follows the event store
+ * (SPEC §3), so keys live beside the data they unlock. This is the one place
+ * that knows every engine; neither `event-store/` nor `crypto/` imports it.
+ */
+export function openStores(
+  config: LedgerConfig,
+  log: (message: string) => void,
+): Stores {
+  switch (config.store) {
+    case 'sqlite':
+      return closedTogether(
+        new SqliteEventStore(join(config.dataDir, 'ledger.db')),
+        // A separate file: key bytes never share pages, WAL or backups with the log.
+        new SqliteKeyStore(join(config.dataDir, 'keys.db')),
+      );
+    case 'eventstoredb': {
+      // One client for both: the library fails every client's pending appends
+      // when one client's append stream errors or is disposed.
+      const client = openEventStoreDbClient(config.eventStoreConnectionString);
+      const user = connectionUser(config.eventStoreConnectionString);
+      return closedTogether(
+        new EventStoreDbEventStore(client, { warn: log }),
+        new EventStoreDbKeyStore(client, {
+          aclRoles: user === undefined ? ['$admins'] : [user, '$admins'],
+        }),
+        () => client.dispose(),
+      );
+    }
+    case 'memory':
+      return closedTogether(new MemoryEventStore(), new MemoryKeyStore());
+    default: {
+      const unknown: never = config.store;
+      throw new Error(`unknown store ${String(unknown)}`);
+    }
+  }
+}
+
+function closedTogether(
+  events: EventStore,
+  keys: KeyStore,
+  afterwards?: () => Promise<void>,
+): Stores {
+  let closing: Promise<void> | undefined;
+  return {
+    events,
+    keys,
+    close: () => {
+      closing ??= (async () => {
+        await Promise.all([events.close(), keys.close()]);
+        await afterwards?.();
+      })();
+      return closing;
+    },
+  };
+}
