@@ -59,7 +59,10 @@ interface LedgerEvent {
 function toLedgerEvent(resolved: PersistentSubscriptionToAllResolvedEvent): LedgerEvent | undefined {
   const event = resolved.event;
   if (event === undefined || !event.isJson) return undefined;
-  const { prevHash, hash, ...metadata } = event.metadata as LedgerEvent['metadata'] & { prevHash: string; hash: string };
+  const { prevHash, hash, ...metadata } = event.metadata as LedgerEvent['metadata'] & {
+    prevHash: string;
+    hash: string;
+  };
   return {
     eventId: event.id,
     type: event.type,
@@ -80,11 +83,15 @@ function toLedgerEvent(resolved: PersistentSubscriptionToAllResolvedEvent): Ledg
 async function handle(event: LedgerEvent): Promise<void> {
   switch (event.type) {
     case 'SitePurged':
-      console.log(`${event.metadata.occurredAt} erase copies of site ${String(event.data['siteId'])} (event ${event.eventId})`);
+      console.log(
+        `${event.metadata.occurredAt} erase copies of site ${String(event.data['siteId'])} (event ${event.eventId})`,
+      );
       return;
     case 'SiteSoftDeleted':
     case 'SiteRestored':
-      console.log(`${event.metadata.occurredAt} ${event.type} ${String(event.data['siteId'])} by ${event.metadata.actor}`);
+      console.log(
+        `${event.metadata.occurredAt} ${event.type} ${String(event.data['siteId'])} by ${event.metadata.actor}`,
+      );
       return;
     default:
       return; // not this service's business

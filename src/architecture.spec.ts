@@ -46,10 +46,22 @@ const LAYERS: readonly (readonly string[])[] = [
   ['(root)'],
 ];
 
-const FEATURES = new Set(['sites', 'operations', 'retention', 'fleet', 'audit', 'subscriptions', 'verification', 'health']);
+const FEATURES = new Set([
+  'sites',
+  'operations',
+  'retention',
+  'fleet',
+  'audit',
+  'subscriptions',
+  'verification',
+  'health',
+]);
 
 /** What the key stores may use of an event store adapter: the one shared client, and its error translation. */
-const ADAPTER_PUBLIC = ['event-store/eventstoredb/eventstoredb.client.ts', 'event-store/eventstoredb/eventstoredb.errors.ts'];
+const ADAPTER_PUBLIC = [
+  'event-store/eventstoredb/eventstoredb.client.ts',
+  'event-store/eventstoredb/eventstoredb.errors.ts',
+];
 
 /** Arrows that run against the layers, each with why it stays. Keep this short. */
 const ALLOWED_UPWARD: Readonly<Record<string, string>> = {};
@@ -103,8 +115,13 @@ function violationsOf(file: string, specifier: string): string[] {
   if (source === destination || path.startsWith('..')) return found;
   if (destination === 'testing') say('only specs and test/ use src/testing');
   const arrow = `${source} -> ${destination}`;
-  if (layerOf(destination) >= layerOf(source) && ALLOWED_UPWARD[arrow] === undefined) say(`${arrow} runs against the layers`);
-  if (source === 'crypto' && path.startsWith(`event-store${sep}eventstoredb${sep}`) && !ADAPTER_PUBLIC.includes(`${path.replace(/\.js$/, '')}.ts`)) {
+  if (layerOf(destination) >= layerOf(source) && ALLOWED_UPWARD[arrow] === undefined)
+    say(`${arrow} runs against the layers`);
+  if (
+    source === 'crypto' &&
+    path.startsWith(`event-store${sep}eventstoredb${sep}`) &&
+    !ADAPTER_PUBLIC.includes(`${path.replace(/\.js$/, '')}.ts`)
+  ) {
     say("crypto uses only the EventStoreDB adapter's client and errors");
   }
   const inner = path.split(sep).slice(1, -1);
@@ -131,10 +148,16 @@ describe('architecture', () => {
   });
 
   it('imports run down the layers, features use each other only through top-level files and domain/, and nothing imports test/', () => {
-    const violations = production.flatMap((file) => importsOf(file).flatMap((specifier) => violationsOf(file, specifier)));
+    const violations = production.flatMap((file) =>
+      importsOf(file).flatMap((specifier) => violationsOf(file, specifier)),
+    );
     const fromSpecs = all
       .filter((file) => !production.includes(file))
-      .flatMap((file) => importsOf(file).flatMap((specifier) => violationsOf(file, specifier).filter((v) => v.endsWith(NO_TEST_IMPORTS))));
+      .flatMap((file) =>
+        importsOf(file).flatMap((specifier) =>
+          violationsOf(file, specifier).filter((v) => v.endsWith(NO_TEST_IMPORTS)),
+        ),
+      );
     expect([...violations, ...fromSpecs]).toEqual([]);
   });
 
@@ -143,7 +166,9 @@ describe('architecture', () => {
       production.flatMap((file) =>
         importsOf(file).flatMap((specifier) => {
           const path = target(file, specifier);
-          return path === undefined || path.startsWith('..') ? [] : [`${folderOf(relative(src, file))} -> ${folderOf(path)}`];
+          return path === undefined || path.startsWith('..')
+            ? []
+            : [`${folderOf(relative(src, file))} -> ${folderOf(path)}`];
         }),
       ),
     );
@@ -167,7 +192,9 @@ describe('architecture', () => {
     const keyStore = join(src, 'crypto/eventstoredb-key-store.ts');
     expect(violationsOf(keyStore, '../event-store/eventstoredb/eventstoredb.client.js')).toEqual([]);
     expect(violationsOf(keyStore, '../event-store/eventstoredb/eventstoredb.codec.js')).toHaveLength(1);
-    expect(violationsOf(join(src, 'event-store/sqlite/sqlite-event-store.ts'), '../../config/ledger-config.js')).toHaveLength(1);
+    expect(
+      violationsOf(join(src, 'event-store/sqlite/sqlite-event-store.ts'), '../../config/ledger-config.js'),
+    ).toHaveLength(1);
     expect(violationsOf(join(src, 'ledger/clock.spec.ts'), '../../test/support/decider-spec.js')).toEqual([
       'ledger/clock.spec.ts imports ../../test/support/decider-spec.js (src/ never imports from test/)',
     ]);

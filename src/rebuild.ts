@@ -44,7 +44,8 @@ export interface RebuildResult {
 }
 
 export async function rebuildReadModels(config: LedgerConfig): Promise<RebuildResult> {
-  if (config.store === 'memory') throw new Error('the memory store keeps no read-model file; there is nothing to rebuild');
+  if (config.store === 'memory')
+    throw new Error('the memory store keeps no read-model file; there is nothing to rebuild');
   const target = readModelFile(config);
   const temporary = `${target}.rebuild`;
   removeDatabase(temporary); // left by an interrupted rebuild
@@ -74,7 +75,9 @@ async function main(): Promise<void> {
   const config = loadConfigOrExit(process.env);
   const { events, seconds } = await rebuildReadModels(config);
   const rate = seconds > 0 ? Math.round(events / seconds) : events;
-  console.log(`rebuilt the read models from ${events} events in ${seconds.toFixed(1)} s (${rate} events/s): ${readModelFile(config)}`);
+  console.log(
+    `rebuilt the read models from ${events} events in ${seconds.toFixed(1)} s (${rate} events/s): ${readModelFile(config)}`,
+  );
 }
 
 // Only when run as the command, not when a test imports rebuildReadModels.

@@ -98,18 +98,36 @@ describe('audit over HTTP, on a ledger of 10,000 sites', () => {
       const { events } = await auditAll(t, { ...query, limit: 1000 });
       const want = stored.filter(keep).map((event) => event.eventId);
       expect(want.length, JSON.stringify(query)).toBeGreaterThan(0);
-      expect(events.map((event) => event.eventId), JSON.stringify(query)).toEqual(want);
+      expect(
+        events.map((event) => event.eventId),
+        JSON.stringify(query),
+      ).toEqual(want);
     };
-    await expectIds({ type: 'SiteSuspended,SiteRestored' }, (event) => event.type === 'SiteSuspended' || event.type === 'SiteRestored');
+    await expectIds(
+      { type: 'SiteSuspended,SiteRestored' },
+      (event) => event.type === 'SiteSuspended' || event.type === 'SiteRestored',
+    );
     await expectIds({ actor: 'system:retention' }, (event) => event.metadata.actor === 'system:retention');
     await expectIds({ siteId: fx.siteId(12) }, (event) => event.streamId === `site-${fx.siteId(12)}`);
     const from = fx.phases.deleted + 100;
     const to = fx.phases.deleted + 300;
-    const inWindow = (event: StoredEvent) => Date.parse(event.metadata.occurredAt) >= from && Date.parse(event.metadata.occurredAt) <= to;
+    const inWindow = (event: StoredEvent) =>
+      Date.parse(event.metadata.occurredAt) >= from && Date.parse(event.metadata.occurredAt) <= to;
     await expectIds({ from: iso(from), to: iso(to) }, inWindow);
-    await expectIds({ from: iso(from), to: iso(to), type: 'SiteSoftDeleted', actor: 'system:operations' }, (event) => inWindow(event) && event.type === 'SiteSoftDeleted');
-    await expectIds({ from: iso(fx.phases.restored) }, (event) => Date.parse(event.metadata.occurredAt) >= fx.phases.restored);
-    const none = await t.http().get('/v1/audit/events').query({ siteId: 'nobody' }).set('Authorization', viewer()).expect(200);
+    await expectIds(
+      { from: iso(from), to: iso(to), type: 'SiteSoftDeleted', actor: 'system:operations' },
+      (event) => inWindow(event) && event.type === 'SiteSoftDeleted',
+    );
+    await expectIds(
+      { from: iso(fx.phases.restored) },
+      (event) => Date.parse(event.metadata.occurredAt) >= fx.phases.restored,
+    );
+    const none = await t
+      .http()
+      .get('/v1/audit/events')
+      .query({ siteId: 'nobody' })
+      .set('Authorization', viewer())
+      .expect(200);
     expect(none.body).toEqual({ events: [] });
   });
 
@@ -129,7 +147,9 @@ describe('audit over HTTP, on a ledger of 10,000 sites', () => {
       // Hold the client back: the server must stop reading pages and wait, not queue the whole export.
       client.pause();
       const responses = t.app.get(ResponseStreams);
-      await expect.poll(() => responses.list().some((open) => open.kind === 'export' && open.blocked), { timeout: 10_000 }).toBe(true);
+      await expect
+        .poll(() => responses.list().some((open) => open.kind === 'export' && open.blocked), { timeout: 10_000 })
+        .toBe(true);
       const stalled = pagesRead;
       for (let turn = 0; turn < 20; turn += 1) await new Promise((resolve) => setImmediate(resolve));
       expect(pagesRead).toBe(stalled);
@@ -184,7 +204,12 @@ describe('audit over HTTP, on a ledger of 10,000 sites', () => {
   it('pages without gaps or repeats across 40 pages while new events arrive', async () => {
     const registerTwo = async () => {
       for (const siteId of ['late-1', 'late-2']) {
-        await t.http().post('/v1/sites').set('Authorization', t.auth('operator')).send({ siteId, customerId: 'c', name: siteId }).expect(201);
+        await t
+          .http()
+          .post('/v1/sites')
+          .set('Authorization', t.auth('operator'))
+          .send({ siteId, customerId: 'c', name: siteId })
+          .expect(201);
       }
     };
     const { events, pages } = await auditAll(t, { type: 'SiteRegistered', limit: 250 }, registerTwo);
@@ -215,7 +240,10 @@ describe('audit over HTTP, on a ledger of 10,000 sites', () => {
     ];
     for (const [query, field] of bad) {
       const response = await t.http().get('/v1/audit/events').query(query).set('Authorization', viewer()).expect(400);
-      expect(response.body.errors.map((error: { field: string }) => error.field), JSON.stringify(query)).toContain(field);
+      expect(
+        response.body.errors.map((error: { field: string }) => error.field),
+        JSON.stringify(query),
+      ).toContain(field);
     }
     await t.http().get('/v1/audit/events').expect(401);
   });
@@ -227,10 +255,25 @@ describe('audit over HTTP: personal data and odd text', () => {
   const contact = { name: 'Kim Lee', email: 'kim.lee@example.com', role: 'owner' };
 
   it('shows contacts opened, and redacted everywhere once the site is purged', async () => {
-    await t.http().post('/v1/sites').set('Authorization', t.auth('operator')).send({ siteId: 'site-1', customerId: 'c', name: 'One', contacts: [contact] }).expect(201);
+    await t
+      .http()
+      .post('/v1/sites')
+      .set('Authorization', t.auth('operator'))
+      .send({ siteId: 'site-1', customerId: 'c', name: 'One', contacts: [contact] })
+      .expect(201);
     const read = async (format: 'json' | 'ndjson') => {
-      const response = await t.http().get('/v1/audit/events').query({ siteId: 'site-1', format }).set('Authorization', t.auth('viewer')).expect(200);
-      return format === 'json' ? (response.body.events as EventBody[]) : response.text.trim().split('\n').map((line) => JSON.parse(line) as EventBody);
+      const response = await t
+        .http()
+        .get('/v1/audit/events')
+        .query({ siteId: 'site-1', format })
+        .set('Authorization', t.auth('viewer'))
+        .expect(200);
+      return format === 'json'
+        ? (response.body.events as EventBody[])
+        : response.text
+            .trim()
+            .split('\n')
+            .map((line) => JSON.parse(line) as EventBody);
     };
     expect((await read('json'))[0]!.data['contacts']).toEqual([contact]);
     expect((await read('ndjson'))[0]!.data['contacts']).toEqual([contact]);
@@ -239,16 +282,36 @@ describe('audit over HTTP: personal data and odd text', () => {
     await t.app.get<KeyStore>(KEY_STORE).destroyKey('site-1');
     expect((await read('json'))[0]!.data['contacts']).toEqual([{ redacted: true }]);
     expect((await read('ndjson'))[0]!.data['contacts']).toEqual([{ redacted: true }]);
-    const csv = await t.http().get('/v1/audit/events').query({ siteId: 'site-1', format: 'csv' }).set('Authorization', t.auth('viewer')).expect(200);
+    const csv = await t
+      .http()
+      .get('/v1/audit/events')
+      .query({ siteId: 'site-1', format: 'csv' })
+      .set('Authorization', t.auth('viewer'))
+      .expect(200);
     expect(csv.text).not.toContain('kim.lee');
     expect(csv.text).toContain('redacted');
   });
 
   it('quotes commas, quotes and line breaks in CSV so they read back unchanged', async () => {
     const reason = 'unpaid, "again"\nsee INV-9';
-    await t.http().post('/v1/sites').set('Authorization', t.auth('operator')).send({ siteId: 'site-1', customerId: 'c', name: 'One' }).expect(201);
-    await t.http().post('/v1/sites/site-1/suspend').set('Authorization', t.auth('operator')).send({ reason }).expect(200);
-    const response = await t.http().get('/v1/audit/events').query({ format: 'csv' }).set('Authorization', t.auth('viewer')).expect(200);
+    await t
+      .http()
+      .post('/v1/sites')
+      .set('Authorization', t.auth('operator'))
+      .send({ siteId: 'site-1', customerId: 'c', name: 'One' })
+      .expect(201);
+    await t
+      .http()
+      .post('/v1/sites/site-1/suspend')
+      .set('Authorization', t.auth('operator'))
+      .send({ reason })
+      .expect(200);
+    const response = await t
+      .http()
+      .get('/v1/audit/events')
+      .query({ format: 'csv' })
+      .set('Authorization', t.auth('viewer'))
+      .expect(200);
     const rows = parseCsv(response.text);
     expect(rows).toHaveLength(3);
     expect(rows.every((row) => row.length === 15)).toBe(true);
@@ -263,6 +326,10 @@ describe('audit over HTTP: personal data and odd text', () => {
     expect(operation.parameters.map((parameter: { name: string }) => parameter.name).sort()).toEqual(
       ['actor', 'cursor', 'format', 'from', 'limit', 'operationId', 'siteId', 'to', 'type'].sort(),
     );
-    expect(Object.keys(operation.responses['200'].content).sort()).toEqual(['application/json', 'application/x-ndjson', 'text/csv']);
+    expect(Object.keys(operation.responses['200'].content).sort()).toEqual([
+      'application/json',
+      'application/x-ndjson',
+      'text/csv',
+    ]);
   });
 });

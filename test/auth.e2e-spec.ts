@@ -11,7 +11,12 @@ import { makeDataDir, TOKENS, useTestApp } from './support/test-app.js';
 describe('authentication and roles', () => {
   const t = useTestApp({ per: 'suite' });
   beforeAll(async () => {
-    await t.http().post('/v1/sites').set('Authorization', t.auth('operator')).send({ siteId: 's1', customerId: 'c1', name: 'n' }).expect(201);
+    await t
+      .http()
+      .post('/v1/sites')
+      .set('Authorization', t.auth('operator'))
+      .send({ siteId: 's1', customerId: 'c1', name: 'n' })
+      .expect(201);
   });
 
   it.each([
@@ -36,28 +41,52 @@ describe('authentication and roles', () => {
 
   it('a viewer can read but not change (403 names the role)', async () => {
     await t.http().get('/v1/sites/s1').set('Authorization', t.auth('viewer')).expect(200);
-    const response = await t.http().post('/v1/sites/s1/suspend').set('Authorization', t.auth('viewer')).send({ reason: 'x' }).expect(403);
+    const response = await t
+      .http()
+      .post('/v1/sites/s1/suspend')
+      .set('Authorization', t.auth('viewer'))
+      .send({ reason: 'x' })
+      .expect(403);
     expect(response.body.code).toBe('auth.forbidden');
     expect(response.body.detail).toContain('operator');
   });
 
   it('an approver cannot register sites', async () => {
-    await t.http().post('/v1/sites').set('Authorization', t.auth('approver')).send({ siteId: 's2', customerId: 'c1', name: 'n' }).expect(403);
+    await t
+      .http()
+      .post('/v1/sites')
+      .set('Authorization', t.auth('approver'))
+      .send({ siteId: 's2', customerId: 'c1', name: 'n' })
+      .expect(403);
   });
 
   it('admin holds every role', async () => {
-    await t.http().post('/v1/sites').set('Authorization', t.auth('admin')).send({ siteId: 's3', customerId: 'c1', name: 'n' }).expect(201);
+    await t
+      .http()
+      .post('/v1/sites')
+      .set('Authorization', t.auth('admin'))
+      .send({ siteId: 's3', customerId: 'c1', name: 'n' })
+      .expect(201);
   });
 
   it('the actor is always the authenticated principal', async () => {
-    await t.http().post('/v1/sites/s1/suspend').set('Authorization', t.auth('operator2')).send({ reason: 'x' }).expect(200);
+    await t
+      .http()
+      .post('/v1/sites/s1/suspend')
+      .set('Authorization', t.auth('operator2'))
+      .send({ reason: 'x' })
+      .expect(200);
     const last = (await t.allEvents()).at(-1)!;
     expect(last.metadata.actor).toBe('operator2');
   });
 
   it('/health needs no token and names the store', async () => {
     const response = await t.http().get('/health').expect(200);
-    expect(response.body).toEqual({ status: 'ok', store: 'sqlite', readModels: expect.stringMatching(/^(live|catching-up)$/) });
+    expect(response.body).toEqual({
+      status: 'ok',
+      store: 'sqlite',
+      readModels: expect.stringMatching(/^(live|catching-up)$/),
+    });
   });
 
   it('OpenAPI document at /docs-json, interactive docs at /docs, both without a token', async () => {
@@ -83,10 +112,14 @@ describe('authentication and roles', () => {
       ]),
     );
     expect(json.body.components.schemas.OperationResponse.properties).toHaveProperty('waves');
-    expect(json.body.paths['/v1/operations/{operationId}/rollback'].post.responses['200'].content['application/json'].schema).toEqual({
+    expect(
+      json.body.paths['/v1/operations/{operationId}/rollback'].post.responses['200'].content['application/json'].schema,
+    ).toEqual({
       $ref: '#/components/schemas/RollbackResponse',
     });
-    expect(json.body.components.schemas.RegisterSiteDto.required).toEqual(expect.arrayContaining(['siteId', 'customerId', 'name']));
+    expect(json.body.components.schemas.RegisterSiteDto.required).toEqual(
+      expect.arrayContaining(['siteId', 'customerId', 'name']),
+    );
     expect(json.body.components.securitySchemes.bearer).toMatchObject({ type: 'http', scheme: 'bearer' });
     const html = await t.http().get('/docs').redirects(1).expect(200);
     expect(html.text).toContain('swagger');

@@ -33,15 +33,51 @@ describe('bad input', () => {
     ['actor in the body', 'post', '/v1/sites', { ...valid, actor: 'someone-else' }, 'actor'],
     ['retention not a duration', 'post', '/v1/sites', { ...valid, retention: '30 days' }, 'retention'],
     ['retention below the minimum', 'post', '/v1/sites', { ...valid, retention: 'P1D' }, 'retention'],
-    ['product installationId invalid', 'post', '/v1/sites', { ...valid, products: [{ installationId: 'a b', productKey: 'k' }] }, 'products[0].installationId'],
-    ['product with an unknown field', 'post', '/v1/sites', { ...valid, products: [{ installationId: 'i', productKey: 'k', x: 1 }] }, 'products[0].x'],
-    ['duplicate installation', 'post', '/v1/sites', { ...valid, products: [{ installationId: 'i', productKey: 'k' }, { installationId: 'i', productKey: 'k' }] }, 'products'],
-    ['contact email invalid', 'post', '/v1/sites', { ...valid, contacts: [{ name: 'n', email: 'not-an-email', role: 'r' }] }, 'contacts[0].email'],
+    [
+      'product installationId invalid',
+      'post',
+      '/v1/sites',
+      { ...valid, products: [{ installationId: 'a b', productKey: 'k' }] },
+      'products[0].installationId',
+    ],
+    [
+      'product with an unknown field',
+      'post',
+      '/v1/sites',
+      { ...valid, products: [{ installationId: 'i', productKey: 'k', x: 1 }] },
+      'products[0].x',
+    ],
+    [
+      'duplicate installation',
+      'post',
+      '/v1/sites',
+      {
+        ...valid,
+        products: [
+          { installationId: 'i', productKey: 'k' },
+          { installationId: 'i', productKey: 'k' },
+        ],
+      },
+      'products',
+    ],
+    [
+      'contact email invalid',
+      'post',
+      '/v1/sites',
+      { ...valid, contacts: [{ name: 'n', email: 'not-an-email', role: 'r' }] },
+      'contacts[0].email',
+    ],
     ['contacts not an array', 'put', '/v1/sites/site-1/contacts', { contacts: 'kim' }, 'contacts'],
     ['contacts missing', 'put', '/v1/sites/site-1/contacts', {}, 'contacts'],
     ['reason missing on suspend', 'post', '/v1/sites/site-1/suspend', {}, 'reason'],
     ['reason empty', 'post', '/v1/sites/site-1/suspend', { reason: '' }, 'reason'],
-    ['enabled not a boolean', 'put', '/v1/sites/site-1/deletion-protection', { enabled: 'true', reason: 'r' }, 'enabled'],
+    [
+      'enabled not a boolean',
+      'put',
+      '/v1/sites/site-1/deletion-protection',
+      { enabled: 'true', reason: 'r' },
+      'enabled',
+    ],
     ['legal hold without reference', 'put', '/v1/sites/site-1/legal-hold', { reason: 'r' }, 'reference'],
     ['bad siteId in the path', 'post', '/v1/sites/bad%20id/suspend', { reason: 'r' }, 'siteId'],
     ['bad installationId in the path', 'delete', '/v1/sites/site-1/products/a%20b', { reason: 'r' }, 'installationId'],
@@ -60,7 +96,12 @@ describe('bad input', () => {
     if (body !== undefined) call = call.send(body as object);
     const response = await call.expect(400);
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(response.body).toMatchObject({ status: 400, title: 'Bad Request', code: expect.any(String), detail: expect.any(String) });
+    expect(response.body).toMatchObject({
+      status: 400,
+      title: 'Bad Request',
+      code: expect.any(String),
+      detail: expect.any(String),
+    });
     expect(response.body.errors.map((error: { field: string }) => error.field)).toContain(field);
     expect((await t.allEvents()).length).toBe(eventsBefore);
   });
@@ -103,7 +144,9 @@ describe('bad input', () => {
       .expect(400);
     const fields = response.body.errors.map((error: { field: string }) => error.field);
     expect(fields).toEqual(expect.arrayContaining(['siteId', 'customerId', 'name', 'surprise']));
-    expect(response.body.errors.find((error: { field: string }) => error.field === 'surprise').problem).toBe('unknown-field');
+    expect(response.body.errors.find((error: { field: string }) => error.field === 'surprise').problem).toBe(
+      'unknown-field',
+    );
   });
 
   it('an unknown route is a 404 problem', async () => {

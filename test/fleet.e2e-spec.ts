@@ -11,7 +11,11 @@ interface SiteSummaryBody {
 }
 
 /** Every page of GET /v1/sites for `query`, following nextCursor. */
-async function listAll(t: AppUnderTest, query: Record<string, string | number | boolean>, between?: () => Promise<void>) {
+async function listAll(
+  t: AppUnderTest,
+  query: Record<string, string | number | boolean>,
+  between?: () => Promise<void>,
+) {
   const { items: sites, pages } = await allPages<SiteSummaryBody>(t, '/v1/sites', 'sites', query, between);
   return { sites, ids: sites.map((site) => site.siteId), pages };
 }
@@ -47,7 +51,11 @@ describe('fleet over HTTP, on a ledger of 10,000 sites', () => {
     expect(countsAfter('restored')).toEqual({ active: 7500, suspended: 2000, deleted: 250, purged: 250 });
 
     const before = iso(fx.phases.registered - 1);
-    expect((await stats(before)).body).toEqual({ asOf: before, total: 0, byStatus: { active: 0, suspended: 0, deleted: 0, purged: 0 } });
+    expect((await stats(before)).body).toEqual({
+      asOf: before,
+      total: 0,
+      byStatus: { active: 0, suspended: 0, deleted: 0, purged: 0 },
+    });
     // Site i registers at registered + i ms, so 5,000 sites exist at + 4,999 ms.
     const midway = iso(fx.phases.registered + 4999);
     expect((await stats(midway)).body.byStatus).toEqual({ active: 5000, suspended: 0, deleted: 0, purged: 0 });
@@ -92,14 +100,23 @@ describe('fleet over HTTP, on a ledger of 10,000 sites', () => {
       [{ customerId: fx.customerId(7) }, 'restored', (i) => fx.customerId(i) === fx.customerId(7)],
       [{ internal: true }, 'restored', (i) => fx.internal(i)],
       [{ internal: true, status: 'purged' }, 'restored', (i, status) => fx.internal(i) && status === 'purged'],
-      [{ internal: false, status: 'deleted', asOf: iso(fx.after('deleted')) }, 'deleted', (i, status) => !fx.internal(i) && status === 'deleted'],
-      [{ customerId: fx.customerId(2), status: 'active' }, 'restored', (i, status) => fx.customerId(i) === fx.customerId(2) && status === 'active'],
+      [
+        { internal: false, status: 'deleted', asOf: iso(fx.after('deleted')) },
+        'deleted',
+        (i, status) => !fx.internal(i) && status === 'deleted',
+      ],
+      [
+        { customerId: fx.customerId(2), status: 'active' },
+        'restored',
+        (i, status) => fx.customerId(i) === fx.customerId(2) && status === 'active',
+      ],
     ];
     for (const [query, phase, keep] of cases) {
       const want = expected(phase, keep);
       const { ids, sites } = await listAll(t, { ...query, limit: 400 });
       expect(ids, JSON.stringify(query)).toEqual(want);
-      if (typeof query['status'] === 'string') expect(sites.every((site) => site.status === query['status'])).toBe(true);
+      if (typeof query['status'] === 'string')
+        expect(sites.every((site) => site.status === query['status'])).toBe(true);
     }
     // Sanity: the cases above are not all trivially empty.
     expect(expected('restored', (i, status) => fx.internal(i) && status === 'purged').length).toBeGreaterThan(0);
@@ -111,7 +128,12 @@ describe('fleet over HTTP, on a ledger of 10,000 sites', () => {
     const { sites } = await listAll(t, { asOf, customerId: fx.customerId(2), limit: 1000 });
     expect(sites.length).toBe(4);
     for (const site of sites) {
-      const single = await t.http().get(`/v1/sites/${site.siteId}`).query({ asOf }).set('Authorization', t.auth('viewer')).expect(200);
+      const single = await t
+        .http()
+        .get(`/v1/sites/${site.siteId}`)
+        .query({ asOf })
+        .set('Authorization', t.auth('viewer'))
+        .expect(200);
       const { contacts: _contacts, asOf: _asOf, ...summary } = single.body as Record<string, unknown>;
       expect(site).toEqual(summary);
     }
@@ -135,7 +157,10 @@ describe('fleet over HTTP, on a ledger of 10,000 sites', () => {
     for (const [query, field] of bad) {
       const response = await t.http().get('/v1/sites').query(query).set('Authorization', t.auth('viewer')).expect(400);
       expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(response.body.errors.map((error: { field: string }) => error.field), JSON.stringify(query)).toContain(field);
+      expect(
+        response.body.errors.map((error: { field: string }) => error.field),
+        JSON.stringify(query),
+      ).toContain(field);
     }
     const auditCursor = Buffer.from('audit:5').toString('base64url');
     await t.http().get('/v1/sites').query({ cursor: auditCursor }).set('Authorization', t.auth('viewer')).expect(400);
@@ -150,9 +175,19 @@ describe('fleet over HTTP, on a ledger of 10,000 sites', () => {
     expect(fx.statusAfter(9999, 'restored')).toBe('active');
     const registerAndChange = async () => {
       for (const siteId of ['new-1', 'new-2', 'new-3']) {
-        await t.http().post('/v1/sites').set('Authorization', t.auth('operator')).send({ siteId, customerId: 'cust-new', name: siteId }).expect(201);
+        await t
+          .http()
+          .post('/v1/sites')
+          .set('Authorization', t.auth('operator'))
+          .send({ siteId, customerId: 'cust-new', name: siteId })
+          .expect(201);
       }
-      await t.http().post(`/v1/sites/${changed}/suspend`).set('Authorization', t.auth('operator')).send({ reason: 'test' }).expect(200);
+      await t
+        .http()
+        .post(`/v1/sites/${changed}/suspend`)
+        .set('Authorization', t.auth('operator'))
+        .send({ reason: 'test' })
+        .expect(200);
     };
     const during = await listAll(t, { status: 'active', limit: 500 }, registerAndChange);
     expect(during.pages).toBe(15);
@@ -174,16 +209,28 @@ describe('fleet over HTTP: what a client just wrote', () => {
     const operator = t.auth('operator');
     const beforeAll = t.clock.now().toISOString();
     t.clock.advance(1000);
-    await t.http().post('/v1/sites').set('Authorization', operator).send({ siteId: 'site-1', customerId: 'cust-1', name: 'One', contacts: [contact] }).expect(201);
+    await t
+      .http()
+      .post('/v1/sites')
+      .set('Authorization', operator)
+      .send({ siteId: 'site-1', customerId: 'cust-1', name: 'One', contacts: [contact] })
+      .expect(201);
     // No waiting: read-your-writes.
     const listed = await t.http().get('/v1/sites').set('Authorization', viewer).expect(200);
-    expect(listed.body).toEqual({ sites: [expect.objectContaining({ siteId: 'site-1', status: 'active', version: 1 })] });
+    expect(listed.body).toEqual({
+      sites: [expect.objectContaining({ siteId: 'site-1', status: 'active', version: 1 })],
+    });
     expect(JSON.stringify(listed.body)).not.toContain('kim.lee');
 
     t.clock.advance(60_000);
     const between = t.clock.now().toISOString();
     t.clock.advance(60_000);
-    await t.http().post('/v1/sites/site-1/suspend').set('Authorization', operator).send({ reason: 'unpaid' }).expect(200);
+    await t
+      .http()
+      .post('/v1/sites/site-1/suspend')
+      .set('Authorization', operator)
+      .send({ reason: 'unpaid' })
+      .expect(200);
     const suspended = await t.http().get('/v1/sites?status=suspended').set('Authorization', viewer).expect(200);
     expect(suspended.body.sites.map((site: SiteSummaryBody) => site.siteId)).toEqual(['site-1']);
     expect((await t.http().get('/v1/stats').set('Authorization', viewer).expect(200)).body.byStatus).toEqual({
@@ -193,12 +240,24 @@ describe('fleet over HTTP: what a client just wrote', () => {
       purged: 0,
     });
 
-    const then = await t.http().get('/v1/sites').query({ asOf: between, status: 'active' }).set('Authorization', viewer).expect(200);
-    expect(then.body).toEqual({ asOf: between, sites: [expect.objectContaining({ siteId: 'site-1', status: 'active', version: 1 })] });
+    const then = await t
+      .http()
+      .get('/v1/sites')
+      .query({ asOf: between, status: 'active' })
+      .set('Authorization', viewer)
+      .expect(200);
+    expect(then.body).toEqual({
+      asOf: between,
+      sites: [expect.objectContaining({ siteId: 'site-1', status: 'active', version: 1 })],
+    });
     const empty = await t.http().get('/v1/sites').query({ asOf: beforeAll }).set('Authorization', viewer).expect(200);
     expect(empty.body).toEqual({ asOf: beforeAll, sites: [] });
     const statsThen = await t.http().get('/v1/stats').query({ asOf: between }).set('Authorization', viewer).expect(200);
-    expect(statsThen.body).toEqual({ asOf: between, total: 1, byStatus: { active: 1, suspended: 0, deleted: 0, purged: 0 } });
+    expect(statsThen.body).toEqual({
+      asOf: between,
+      total: 1,
+      byStatus: { active: 1, suspended: 0, deleted: 0, purged: 0 },
+    });
   });
 
   it('documents both endpoints in the OpenAPI output', async () => {
@@ -208,6 +267,8 @@ describe('fleet over HTTP: what a client just wrote', () => {
       ['asOf', 'cursor', 'customerId', 'internal', 'limit', 'status'].sort(),
     );
     expect(list.description).toMatch(/without contacts/);
-    expect(document.paths['/v1/stats'].get.parameters.map((parameter: { name: string }) => parameter.name)).toEqual(['asOf']);
+    expect(document.paths['/v1/stats'].get.parameters.map((parameter: { name: string }) => parameter.name)).toEqual([
+      'asOf',
+    ]);
   });
 });

@@ -28,7 +28,11 @@ describe('deletion operations', () => {
       .send({ action: 'soft-delete', siteIds: installationIds, reason: 'remove app installs' })
       .expect(422);
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(response.body).toMatchObject({ status: 422, code: 'operation.rejected', operationId: expect.stringMatching(/^op_/) });
+    expect(response.body).toMatchObject({
+      status: 422,
+      code: 'operation.rejected',
+      operationId: expect.stringMatching(/^op_/),
+    });
     expect(response.body.errors).toHaveLength(4);
     for (const [i, error] of response.body.errors.entries()) {
       expect(error).toMatchObject({ id: installationIds[i], problem: 'not-a-site' });
@@ -50,8 +54,18 @@ describe('deletion operations', () => {
 
   it('rejects unknown, duplicate, protected, held, already-deleted IDs, all at once', async () => {
     await registerSites(t, ['a', 'b', 'c', 'd']);
-    await t.http().put('/v1/sites/b/deletion-protection').set('Authorization', t.auth('operator')).send({ enabled: true, reason: 'vip' }).expect(200);
-    await t.http().put('/v1/sites/c/legal-hold').set('Authorization', t.auth('admin')).send({ reason: 'court', reference: 'LH-1' }).expect(200);
+    await t
+      .http()
+      .put('/v1/sites/b/deletion-protection')
+      .set('Authorization', t.auth('operator'))
+      .send({ enabled: true, reason: 'vip' })
+      .expect(200);
+    await t
+      .http()
+      .put('/v1/sites/c/legal-hold')
+      .set('Authorization', t.auth('admin'))
+      .send({ reason: 'court', reference: 'LH-1' })
+      .expect(200);
     const first = await planDeletion(t, ['d']);
     await approve(t, first).expect(200);
     await runAllWaves(t, first);
@@ -73,15 +87,24 @@ describe('deletion operations', () => {
   it('rejects an unsupported action, an empty list and too many targets (422), and bad IDs (400)', async () => {
     await registerSites(t, ['a']);
     const post = (body: object) => t.http().post('/v1/operations').set('Authorization', t.auth('operator')).send(body);
-    expect((await post({ action: 'purge', siteIds: ['a'], reason: 'r' }).expect(422)).body.errors[0].problem).toBe('unsupported-action');
-    expect((await post({ action: 'soft-delete', siteIds: [], reason: 'r' }).expect(422)).body.errors[0].problem).toBe('no-targets');
+    expect((await post({ action: 'purge', siteIds: ['a'], reason: 'r' }).expect(422)).body.errors[0].problem).toBe(
+      'unsupported-action',
+    );
+    expect((await post({ action: 'soft-delete', siteIds: [], reason: 'r' }).expect(422)).body.errors[0].problem).toBe(
+      'no-targets',
+    );
     const many = Array.from({ length: 1001 }, (_, i) => `x${i}`);
     const tooMany = await post({ action: 'soft-delete', siteIds: many, reason: 'r' }).expect(422);
     expect(tooMany.body.errors[0].problem).toBe('too-many-targets');
     const bad = await post({ action: 'soft-delete', siteIds: ['a b'], reason: 'r' }).expect(400);
     expect(bad.body.errors[0].field).toBe('siteIds');
     await post({ action: 'soft-delete', siteIds: ['a'] }).expect(400);
-    await t.http().post('/v1/operations').set('Authorization', t.auth('viewer')).send({ action: 'soft-delete', siteIds: ['a'], reason: 'r' }).expect(403);
+    await t
+      .http()
+      .post('/v1/operations')
+      .set('Authorization', t.auth('viewer'))
+      .send({ action: 'soft-delete', siteIds: ['a'], reason: 'r' })
+      .expect(403);
   });
 
   it('approvals: not by the requester (403), not twice (409), only with the right digest (409), approver role only', async () => {
@@ -89,7 +112,11 @@ describe('deletion operations', () => {
     await registerSites(t, ids);
     const operation = await planDeletion(t, ids);
     expect(operation.requiredApprovals).toBe(2);
-    const self = await t.http().post(`/v1/operations/${operation.operationId}/approve`).set('Authorization', t.auth('admin')).send({ digest: operation.digest });
+    const self = await t
+      .http()
+      .post(`/v1/operations/${operation.operationId}/approve`)
+      .set('Authorization', t.auth('admin'))
+      .send({ digest: operation.digest });
     expect(self.status).toBe(200); // admin is not the requester (operator): allowed
     const byRequester = await approve(t, operation, 'operator').expect(403);
     expect(byRequester.body.code).toMatch(/^(auth\.forbidden|operation\.self-approval)$/);
@@ -116,7 +143,11 @@ describe('deletion operations', () => {
     await registerSites(t, ids);
     const operation = await planDeletion(t, ids);
     const execute = () =>
-      t.http().post(`/v1/operations/${operation.operationId}/execute`).set('Authorization', t.auth('operator')).send({ digest: operation.digest });
+      t
+        .http()
+        .post(`/v1/operations/${operation.operationId}/execute`)
+        .set('Authorization', t.auth('operator'))
+        .send({ digest: operation.digest });
     expect((await execute().expect(409)).body.code).toBe('operation.approvals-missing');
     await approve(t, operation, 'approver').expect(200);
     expect((await execute().expect(409)).body.code).toBe('operation.approvals-missing');
@@ -139,7 +170,12 @@ describe('deletion operations', () => {
     expect(operation.requiredApprovals).toBe(2);
     await approve(t, operation, 'approver').expect(200);
     await approve(t, operation, 'approver2').expect(200);
-    await t.http().post(`/v1/operations/${operation.operationId}/execute`).set('Authorization', t.auth('operator')).send({ digest: operation.digest }).expect(202);
+    await t
+      .http()
+      .post(`/v1/operations/${operation.operationId}/execute`)
+      .set('Authorization', t.auth('operator'))
+      .send({ digest: operation.digest })
+      .expect(202);
     const afterFirst = await waitForStatus(t, operation.operationId, 'paused');
     expect(afterFirst.waves.map((wave) => wave.status)).toEqual(['completed', 'pending', 'pending', 'pending']);
     expect(afterFirst.progress).toEqual({ deleted: 3, skipped: 0, restored: 0, total: 38 });
@@ -153,7 +189,12 @@ describe('deletion operations', () => {
     expect(deletions).toHaveLength(38);
     expect(new Set(deletions.map((event) => event.streamId)).size).toBe(38);
     for (const event of deletions) {
-      expect(event.metadata).toMatchObject({ operationId: operation.operationId, actor: 'operator', reason: 'test deletion', ticket: 'OPS-1' });
+      expect(event.metadata).toMatchObject({
+        operationId: operation.operationId,
+        actor: 'operator',
+        reason: 'test deletion',
+        ticket: 'OPS-1',
+      });
     }
     const deleted = (await site(ids[37]!).expect(200)).body;
     expect(deleted).toMatchObject({ status: 'deleted', deletedAt: expect.any(String), purgeAfter: expect.any(String) });
@@ -165,8 +206,18 @@ describe('deletion operations', () => {
     await registerSites(t, ids);
     const operation = await planDeletion(t, ids);
     await approve(t, operation).expect(200);
-    await t.http().put(`/v1/sites/${ids[2]}/deletion-protection`).set('Authorization', t.auth('operator')).send({ enabled: true, reason: 'late save' }).expect(200);
-    await t.http().put(`/v1/sites/${ids[4]}/legal-hold`).set('Authorization', t.auth('admin')).send({ reason: 'court', reference: 'LH-9' }).expect(200);
+    await t
+      .http()
+      .put(`/v1/sites/${ids[2]}/deletion-protection`)
+      .set('Authorization', t.auth('operator'))
+      .send({ enabled: true, reason: 'late save' })
+      .expect(200);
+    await t
+      .http()
+      .put(`/v1/sites/${ids[4]}/legal-hold`)
+      .set('Authorization', t.auth('admin'))
+      .send({ reason: 'court', reference: 'LH-9' })
+      .expect(200);
     const done = await runAllWaves(t, operation);
     expect(done.progress).toMatchObject({ deleted: 4, skipped: 2 });
     // No internal sites: the canary (wave 1) holds the first five.
@@ -184,12 +235,27 @@ describe('deletion operations', () => {
     const operation = await planDeletion(t, ids);
     await approve(t, operation, 'approver').expect(200);
     await approve(t, operation, 'approver2').expect(200);
-    await t.http().post(`/v1/operations/${operation.operationId}/execute`).set('Authorization', t.auth('operator')).send({ digest: operation.digest }).expect(202);
+    await t
+      .http()
+      .post(`/v1/operations/${operation.operationId}/execute`)
+      .set('Authorization', t.auth('operator'))
+      .send({ digest: operation.digest })
+      .expect(202);
     await waitForStatus(t, operation.operationId, 'paused');
-    const aborted = await t.http().post(`/v1/operations/${operation.operationId}/abort`).set('Authorization', t.auth('operator')).send({ reason: 'wrong list' }).expect(200);
+    const aborted = await t
+      .http()
+      .post(`/v1/operations/${operation.operationId}/abort`)
+      .set('Authorization', t.auth('operator'))
+      .send({ reason: 'wrong list' })
+      .expect(200);
     expect(aborted.body).toMatchObject({ status: 'aborted', abort: { abortedBy: 'operator', reason: 'wrong list' } });
     expect(aborted.body.waves.map((wave: { status: string }) => wave.status)).toEqual(['completed', 'cancelled']);
-    const refused = await t.http().post(`/v1/operations/${operation.operationId}/continue`).set('Authorization', t.auth('operator')).send({}).expect(409);
+    const refused = await t
+      .http()
+      .post(`/v1/operations/${operation.operationId}/continue`)
+      .set('Authorization', t.auth('operator'))
+      .send({})
+      .expect(409);
     expect(refused.body.code).toBe('operation.not-paused');
     expect((await t.allEvents()).filter((event) => event.type === 'SiteSoftDeleted')).toHaveLength(5);
   });
@@ -197,19 +263,33 @@ describe('deletion operations', () => {
   it('rolls back a completed operation: every site restored with a compensating event; repeat restores nothing; dryRun reports only', async () => {
     const ids = siteIdsFor('b', 9);
     await registerSites(t, ids, { internal: 2 });
-    await t.http().post(`/v1/sites/${ids[5]}/suspend`).set('Authorization', t.auth('operator')).send({ reason: 'unpaid' }).expect(200);
+    await t
+      .http()
+      .post(`/v1/sites/${ids[5]}/suspend`)
+      .set('Authorization', t.auth('operator'))
+      .send({ reason: 'unpaid' })
+      .expect(200);
     const operation = await planDeletion(t, ids);
     await approve(t, operation).expect(200);
     await runAllWaves(t, operation);
     const rollback = (body: object) =>
-      t.http().post(`/v1/operations/${operation.operationId}/rollback`).set('Authorization', t.auth('operator')).send(body);
+      t
+        .http()
+        .post(`/v1/operations/${operation.operationId}/rollback`)
+        .set('Authorization', t.auth('operator'))
+        .send(body);
 
     const dry = await rollback({ reason: 'check', dryRun: true }).expect(200);
     expect(dry.body).toMatchObject({ dryRun: true, restored: ids, skipped: [] });
     expect((await site(ids[0]!).expect(200)).body.status).toBe('deleted');
 
     const real = await rollback({ reason: 'wrong list' }).expect(200);
-    expect(real.body).toMatchObject({ dryRun: false, restored: ids, skipped: [], operation: { status: 'rolled-back', progress: { restored: 9 } } });
+    expect(real.body).toMatchObject({
+      dryRun: false,
+      restored: ids,
+      skipped: [],
+      operation: { status: 'rolled-back', progress: { restored: 9 } },
+    });
     for (const id of ids) {
       const state = (await site(id).expect(200)).body;
       expect(state.status).toBe(id === ids[5] ? 'suspended' : 'active');
@@ -221,7 +301,11 @@ describe('deletion operations', () => {
     expect(restores).toHaveLength(9);
     for (const restore of restores) {
       expect(restore.data['compensates']).toBe(deletedBy.get(restore.streamId));
-      expect(restore.metadata).toMatchObject({ compensates: deletedBy.get(restore.streamId), actor: 'operator', reason: 'wrong list' });
+      expect(restore.metadata).toMatchObject({
+        compensates: deletedBy.get(restore.streamId),
+        actor: 'operator',
+        reason: 'wrong list',
+      });
     }
 
     const again = await rollback({ reason: 'again' }).expect(200);
@@ -233,7 +317,12 @@ describe('deletion operations', () => {
   it('rollback of an operation that never ran is refused (409)', async () => {
     await registerSites(t, ['a']);
     const operation = await planDeletion(t, ['a']);
-    const response = await t.http().post(`/v1/operations/${operation.operationId}/rollback`).set('Authorization', t.auth('operator')).send({ reason: 'x' }).expect(409);
+    const response = await t
+      .http()
+      .post(`/v1/operations/${operation.operationId}/rollback`)
+      .set('Authorization', t.auth('operator'))
+      .send({ reason: 'x' })
+      .expect(409);
     expect(response.body.code).toBe('operation.not-executed');
   });
 
@@ -247,7 +336,12 @@ describe('deletion operations', () => {
     await approve(t, operation, 'approver2').expect(200);
     const done = await runAllWaves(t, operation);
     expect(done.progress).toEqual({ deleted: 883, skipped: 0, restored: 0, total: 883 });
-    const rollback = await t.http().post(`/v1/operations/${operation.operationId}/rollback`).set('Authorization', t.auth('operator')).send({ reason: 'incident' }).expect(200);
+    const rollback = await t
+      .http()
+      .post(`/v1/operations/${operation.operationId}/rollback`)
+      .set('Authorization', t.auth('operator'))
+      .send({ reason: 'incident' })
+      .expect(200);
     expect(rollback.body.restored).toHaveLength(883);
     const stats = { active: 0, other: 0 };
     for (const id of [ids[0]!, ids[440]!, ids[882]!]) {
@@ -266,10 +360,18 @@ describe('deletion operations', () => {
     for (const id of ['a', 'b', 'c']) made.push((await planDeletion(t, [id])).operationId);
     const first = await t.http().get('/v1/operations?limit=2').set('Authorization', t.auth('viewer')).expect(200);
     expect(first.body.operations.map((o: { operationId: string }) => o.operationId)).toEqual(made.slice(0, 2));
-    const second = await t.http().get(`/v1/operations?limit=2&cursor=${first.body.nextCursor}`).set('Authorization', t.auth('viewer')).expect(200);
+    const second = await t
+      .http()
+      .get(`/v1/operations?limit=2&cursor=${first.body.nextCursor}`)
+      .set('Authorization', t.auth('viewer'))
+      .expect(200);
     expect(second.body.operations.map((o: { operationId: string }) => o.operationId)).toEqual(made.slice(2));
     expect(second.body.nextCursor).toBeUndefined();
-    const planned = await t.http().get('/v1/operations?status=planned').set('Authorization', t.auth('viewer')).expect(200);
+    const planned = await t
+      .http()
+      .get('/v1/operations?status=planned')
+      .set('Authorization', t.auth('viewer'))
+      .expect(200);
     expect(planned.body.operations).toHaveLength(3);
     await t.http().get('/v1/operations?status=bogus').set('Authorization', t.auth('viewer')).expect(400);
     await t.http().get('/v1/operations/op_nope').set('Authorization', t.auth('viewer')).expect(404);

@@ -20,7 +20,9 @@ function freePort(): Promise<number> {
     server.once('error', reject);
     server.listen(0, '127.0.0.1', () => {
       const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -50,7 +52,12 @@ async function startService(env: Record<string, string>): Promise<Running> {
         return false; // not listening yet
       }
     },
-    { what: 'the service to answer /health', timeoutMs: 20_000, intervalMs: 100, show: () => `no answer; output: ${output}` },
+    {
+      what: 'the service to answer /health',
+      timeoutMs: 20_000,
+      intervalMs: 100,
+      show: () => `no answer; output: ${output}`,
+    },
   );
   return { child, base, output: () => output };
 }
@@ -83,7 +90,12 @@ describe('the service process', () => {
     const created = await fetch(`${first.base}/v1/sites`, {
       method: 'POST',
       headers,
-      body: JSON.stringify({ siteId: 'crash-1', customerId: 'c', name: 'n', contacts: [{ name: 'A', email: 'a@example.com', role: 'owner' }] }),
+      body: JSON.stringify({
+        siteId: 'crash-1',
+        customerId: 'c',
+        name: 'n',
+        contacts: [{ name: 'A', email: 'a@example.com', role: 'owner' }],
+      }),
     });
     expect(created.status).toBe(201);
     first.child.kill('SIGKILL');
@@ -112,14 +124,27 @@ describe('the service process', () => {
     children.push(first.child);
     const ids = Array.from({ length: 40 }, (_, i) => `k-${i}`);
     for (const siteId of ids) {
-      expect((await call(first.base, 'operator', 'POST', '/v1/sites', { siteId, customerId: `c-${siteId}`, name: siteId })).status).toBe(201);
+      expect(
+        (await call(first.base, 'operator', 'POST', '/v1/sites', { siteId, customerId: `c-${siteId}`, name: siteId }))
+          .status,
+      ).toBe(201);
     }
-    const planned = await call(first.base, 'operator', 'POST', '/v1/operations', { action: 'soft-delete', siteIds: ids, reason: 'crash test' });
+    const planned = await call(first.base, 'operator', 'POST', '/v1/operations', {
+      action: 'soft-delete',
+      siteIds: ids,
+      reason: 'crash test',
+    });
     expect(planned.status).toBe(201);
     const { operationId, digest } = planned.body as { operationId: string; digest: string };
-    expect((await call(first.base, 'approver', 'POST', `/v1/operations/${operationId}/approve`, { digest })).status).toBe(200);
-    expect((await call(first.base, 'approver2', 'POST', `/v1/operations/${operationId}/approve`, { digest })).status).toBe(200);
-    expect((await call(first.base, 'operator', 'POST', `/v1/operations/${operationId}/execute`, { digest })).status).toBe(202);
+    expect(
+      (await call(first.base, 'approver', 'POST', `/v1/operations/${operationId}/approve`, { digest })).status,
+    ).toBe(200);
+    expect(
+      (await call(first.base, 'approver2', 'POST', `/v1/operations/${operationId}/approve`, { digest })).status,
+    ).toBe(200);
+    expect(
+      (await call(first.base, 'operator', 'POST', `/v1/operations/${operationId}/execute`, { digest })).status,
+    ).toBe(202);
     first.child.kill('SIGKILL');
     await exitOf(first.child);
 
@@ -129,11 +154,18 @@ describe('the service process', () => {
       async () => {
         const { body } = await call(second.base, 'viewer', 'GET', `/v1/operations/${operationId}`);
         if (body['status'] === 'paused') {
-          expect((await call(second.base, 'operator', 'POST', `/v1/operations/${operationId}/continue`, {})).status).toBe(202);
+          expect(
+            (await call(second.base, 'operator', 'POST', `/v1/operations/${operationId}/continue`, {})).status,
+          ).toBe(202);
         }
         return body['status'];
       },
-      { what: `operation ${operationId} to complete after the restart`, done: (status) => status === 'completed', timeoutMs: 20_000, intervalMs: 25 },
+      {
+        what: `operation ${operationId} to complete after the restart`,
+        done: (status) => status === 'completed',
+        timeoutMs: 20_000,
+        intervalMs: 25,
+      },
     );
     for (const siteId of ids) {
       const { body } = await call(second.base, 'viewer', 'GET', `/v1/sites/${siteId}/history`);
@@ -147,7 +179,12 @@ describe('the service process', () => {
     dirs.push(dataDir);
     let output = '';
     const child = spawn(process.execPath, [main], {
-      env: { PATH: process.env['PATH'] ?? '', LEDGER_DATA_DIR: dataDir, LEDGER_CANARY_SITES: '0', LEDGER_STORE: 'oracle' },
+      env: {
+        PATH: process.env['PATH'] ?? '',
+        LEDGER_DATA_DIR: dataDir,
+        LEDGER_CANARY_SITES: '0',
+        LEDGER_STORE: 'oracle',
+      },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     children.push(child);

@@ -42,7 +42,12 @@ async function answers(t: TestApp, fx: FleetFixture): Promise<unknown[]> {
     return seen;
   };
   const asOf = new Date(fx.phases.deleted + 700).toISOString();
-  const exported = await t.http().get('/v1/audit/events').query({ format: 'ndjson' }).set('Authorization', viewer).expect(200);
+  const exported = await t
+    .http()
+    .get('/v1/audit/events')
+    .query({ format: 'ndjson' })
+    .set('Authorization', viewer)
+    .expect(200);
   return [
     await pages('/v1/sites', { limit: 400 }, 3),
     await pages('/v1/sites', { status: 'deleted', limit: 50 }, 3),
@@ -79,8 +84,18 @@ describe('rebuilding the read models', () => {
     dirs.push(dataDir);
     let app = await start(dataDir);
     const fx = await appendFleetFixture(app.store, { sites: 3000 });
-    await app.http().post('/v1/sites').set('Authorization', app.auth('operator')).send({ siteId: 'by-hand', customerId: 'c', name: 'By hand' }).expect(201);
-    await app.http().post('/v1/sites/by-hand/suspend').set('Authorization', app.auth('operator')).send({ reason: 'test' }).expect(200);
+    await app
+      .http()
+      .post('/v1/sites')
+      .set('Authorization', app.auth('operator'))
+      .send({ siteId: 'by-hand', customerId: 'c', name: 'By hand' })
+      .expect(201);
+    await app
+      .http()
+      .post('/v1/sites/by-hand/suspend')
+      .set('Authorization', app.auth('operator'))
+      .send({ reason: 'test' })
+      .expect(200);
     expect(await app.app.get(ProjectionRunner).catchUp()).toBe(true);
     const before = await answers(app, fx);
     const events = (await app.allEvents()).length;
@@ -102,7 +117,14 @@ describe('rebuilding the read models', () => {
     const rebuilt = new Database(file, { readonly: true });
     const indexes = rebuilt.prepare("SELECT name FROM sqlite_master WHERE type = 'index'").pluck().all();
     rebuilt.close();
-    expect(indexes).toEqual(expect.arrayContaining(['fleet_intervals_by_status', 'fleet_intervals_by_time', 'audit_by_type', 'audit_by_actor']));
+    expect(indexes).toEqual(
+      expect.arrayContaining([
+        'fleet_intervals_by_status',
+        'fleet_intervals_by_time',
+        'audit_by_type',
+        'audit_by_actor',
+      ]),
+    );
     app = await start(dataDir);
     expect(await answers(app, fx)).toEqual(before);
     await stop();

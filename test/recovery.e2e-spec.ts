@@ -9,7 +9,14 @@ import { decideSite } from '../src/sites/domain/site.decider.js';
 import { SiteStreams } from '../src/sites/site-streams.js';
 import { siteStreamId } from '../src/event-store/ledger-streams.js';
 import { startTestApp } from './support/test-app.js';
-import { approve, continueUntilCompleted, planDeletion, registerSites, siteIdsFor, waitForStatus } from './support/operations.js';
+import {
+  approve,
+  continueUntilCompleted,
+  planDeletion,
+  registerSites,
+  siteIdsFor,
+  waitForStatus,
+} from './support/operations.js';
 
 describe('crash safety of deletion waves', () => {
   it('a wave cut short mid-way resumes after a restart and deletes no site twice', async () => {
@@ -21,7 +28,12 @@ describe('crash safety of deletion waves', () => {
       const operation = await planDeletion(first, ids);
       await approve(first, operation, 'approver').expect(200);
       await approve(first, operation, 'approver2').expect(200);
-      await first.http().post(`/v1/operations/${operation.operationId}/execute`).set('Authorization', first.auth('operator')).send({ digest: operation.digest }).expect(202);
+      await first
+        .http()
+        .post(`/v1/operations/${operation.operationId}/execute`)
+        .set('Authorization', first.auth('operator'))
+        .send({ digest: operation.digest })
+        .expect(202);
       await waitForStatus(first, operation.operationId, 'paused');
 
       // What a crash leaves on a store without multi-stream transactions: the
@@ -30,11 +42,19 @@ describe('crash safety of deletion waves', () => {
       const operations = first.app.get(OperationStreams);
       const sites = first.app.get(SiteStreams);
       const now = new Date().toISOString();
-      const context = { principal: { id: 'operator', roles: new Set<never>() }, correlationId: 'crash', causationId: null };
+      const context = {
+        principal: { id: 'operator', roles: new Set<never>() },
+        correlationId: 'crash',
+        causationId: null,
+      };
       const policies = first.app.get<OperationSitePolicies>(OPERATION_POLICIES);
       const loaded = await operations.load(operation.operationId);
       const continued = decideOperation(
-        { type: 'ContinueOperation', data: { operationId: operation.operationId }, metadata: { now, actor: { id: 'operator' } } },
+        {
+          type: 'ContinueOperation',
+          data: { operationId: operation.operationId },
+          metadata: { now, actor: { id: 'operator' } },
+        },
         loaded.state,
         policies.operation,
       );
@@ -43,7 +63,11 @@ describe('crash safety of deletion waves', () => {
       for (const siteId of written) {
         const site = await sites.load(siteId);
         const events = decideSite(
-          { type: 'SoftDeleteSite', data: { siteId, operationId: operation.operationId }, metadata: { now, actor: { id: 'operator', admin: false } } },
+          {
+            type: 'SoftDeleteSite',
+            data: { siteId, operationId: operation.operationId },
+            metadata: { now, actor: { id: 'operator', admin: false } },
+          },
           site.state,
           policies.site,
         );
@@ -75,7 +99,12 @@ describe('crash safety of deletion waves', () => {
       await registerSites(first, ids, { internal: 2 });
       const operation = await planDeletion(first, ids);
       await approve(first, operation).expect(200);
-      await first.http().post(`/v1/operations/${operation.operationId}/execute`).set('Authorization', first.auth('operator')).send({ digest: operation.digest }).expect(202);
+      await first
+        .http()
+        .post(`/v1/operations/${operation.operationId}/execute`)
+        .set('Authorization', first.auth('operator'))
+        .send({ digest: operation.digest })
+        .expect(202);
       await first.app.close(); // wherever the wave was, it stops at its next safe point
 
       const second = await startTestApp({ dataDir });

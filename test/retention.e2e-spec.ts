@@ -37,7 +37,8 @@ describe('retention, purge and crypto-shredding', () => {
 
     const state = (await site('p1').expect(200)).body;
     expect(state).toMatchObject({ status: 'purged', purgedAt: expect.any(String), contacts: [{ redacted: true }] });
-    const history = (await t.http().get('/v1/sites/p1/history').set('Authorization', t.auth('viewer')).expect(200)).body.events;
+    const history = (await t.http().get('/v1/sites/p1/history').set('Authorization', t.auth('viewer')).expect(200)).body
+      .events;
     expect(history[0].data.contacts).toEqual([{ redacted: true }]);
     expect(JSON.stringify(history)).not.toContain('owner0@example.com');
     expect(history.at(-1)).toMatchObject({ type: 'SitePurged', actor: 'system:retention' });
@@ -48,16 +49,36 @@ describe('retention, purge and crypto-shredding', () => {
     const events = (await t.allEvents()).filter((event) => event.streamId === 'site-p1');
     expect(verifyChain(events).ok).toBe(true);
 
-    const restore = await t.http().post('/v1/sites/p1/restore').set('Authorization', t.auth('operator')).send({ reason: 'too late' }).expect(409);
+    const restore = await t
+      .http()
+      .post('/v1/sites/p1/restore')
+      .set('Authorization', t.auth('operator'))
+      .send({ reason: 'too late' })
+      .expect(409);
     expect(restore.body.code).toBe('site.purged');
-    await t.http().post('/v1/sites/p1/suspend').set('Authorization', t.auth('operator')).send({ reason: 'x' }).expect(409);
+    await t
+      .http()
+      .post('/v1/sites/p1/suspend')
+      .set('Authorization', t.auth('operator'))
+      .send({ reason: 'x' })
+      .expect(409);
   });
 
   it('a purge freeze (admin only, recorded) stops all purging until resumed', async () => {
     await registerSites(t, ['f1'], { retention: 'P7D' });
     await deleteSites(['f1']);
-    await t.http().put('/v1/policy/purge').set('Authorization', t.auth('operator')).send({ paused: true, reason: 'incident' }).expect(403);
-    const frozen = await t.http().put('/v1/policy/purge').set('Authorization', t.auth('admin')).send({ paused: true, reason: 'incident INC-7' }).expect(200);
+    await t
+      .http()
+      .put('/v1/policy/purge')
+      .set('Authorization', t.auth('operator'))
+      .send({ paused: true, reason: 'incident' })
+      .expect(403);
+    const frozen = await t
+      .http()
+      .put('/v1/policy/purge')
+      .set('Authorization', t.auth('admin'))
+      .send({ paused: true, reason: 'incident INC-7' })
+      .expect(200);
     expect(frozen.body).toMatchObject({ paused: true, reason: 'incident INC-7', changedBy: 'admin' });
     t.clock.advance(30 * DAY);
     expect(await sweep()).toMatchObject({ paused: true, purged: [] });
@@ -67,28 +88,51 @@ describe('retention, purge and crypto-shredding', () => {
     const recorded = (await t.allEvents()).filter((event) => event.streamId === 'policy-purge');
     expect(recorded).toMatchObject([{ type: 'PurgingPaused', metadata: { actor: 'admin', reason: 'incident INC-7' } }]);
 
-    await t.http().put('/v1/policy/purge').set('Authorization', t.auth('admin')).send({ paused: false, reason: 'resolved' }).expect(200);
+    await t
+      .http()
+      .put('/v1/policy/purge')
+      .set('Authorization', t.auth('admin'))
+      .send({ paused: false, reason: 'resolved' })
+      .expect(200);
     expect((await sweep()).purged).toEqual(['f1']);
   });
 
   it('a legal hold placed on a deleted site keeps it from being purged until released', async () => {
     await registerSites(t, ['h1'], { retention: 'P7D' });
     await deleteSites(['h1']);
-    await t.http().put('/v1/sites/h1/legal-hold').set('Authorization', t.auth('admin')).send({ reason: 'subpoena', reference: 'LH-3' }).expect(200);
+    await t
+      .http()
+      .put('/v1/sites/h1/legal-hold')
+      .set('Authorization', t.auth('admin'))
+      .send({ reason: 'subpoena', reference: 'LH-3' })
+      .expect(200);
     t.clock.advance(8 * DAY);
     expect((await sweep()).purged).toEqual([]);
     expect((await site('h1').expect(200)).body.status).toBe('deleted');
-    await t.http().delete('/v1/sites/h1/legal-hold').set('Authorization', t.auth('admin')).send({ reason: 'case closed' }).expect(200);
+    await t
+      .http()
+      .delete('/v1/sites/h1/legal-hold')
+      .set('Authorization', t.auth('admin'))
+      .send({ reason: 'case closed' })
+      .expect(200);
     expect((await sweep()).purged).toEqual(['h1']);
   });
 
   it('a site restored before expiry is never purged', async () => {
     await registerSites(t, ['r1'], { retention: 'P7D' });
     await deleteSites(['r1']);
-    await t.http().post('/v1/sites/r1/restore').set('Authorization', t.auth('operator')).send({ reason: 'customer came back' }).expect(200);
+    await t
+      .http()
+      .post('/v1/sites/r1/restore')
+      .set('Authorization', t.auth('operator'))
+      .send({ reason: 'customer came back' })
+      .expect(200);
     t.clock.advance(8 * DAY);
     expect((await sweep()).purged).toEqual([]);
-    expect((await site('r1').expect(200)).body).toMatchObject({ status: 'active', contacts: [{ email: 'owner0@example.com' }] });
+    expect((await site('r1').expect(200)).body).toMatchObject({
+      status: 'active',
+      contacts: [{ email: 'owner0@example.com' }],
+    });
   });
 });
 
@@ -117,12 +161,26 @@ describe('single-site restore and revert', () => {
     const operation = await planDeletion(t, ['s1']);
     await approve(t, operation).expect(200);
     await runAllWaves(t, operation);
-    const restored = await t.http().post('/v1/sites/s1/restore').set('Authorization', t.auth('operator')).send({ reason: 'mistake' }).expect(200);
+    const restored = await t
+      .http()
+      .post('/v1/sites/s1/restore')
+      .set('Authorization', t.auth('operator'))
+      .send({ reason: 'mistake' })
+      .expect(200);
     expect(restored.body).toMatchObject({ status: 'active', deletedAt: null, purgeAfter: null });
     const events = await t.allEvents();
     const deletion = events.find((event) => event.type === 'SiteSoftDeleted')!;
-    expect(events.at(-1)).toMatchObject({ type: 'SiteRestored', data: { compensates: deletion.eventId }, metadata: { compensates: deletion.eventId } });
-    const again = await t.http().post('/v1/sites/s1/restore').set('Authorization', t.auth('operator')).send({ reason: 'again' }).expect(409);
+    expect(events.at(-1)).toMatchObject({
+      type: 'SiteRestored',
+      data: { compensates: deletion.eventId },
+      metadata: { compensates: deletion.eventId },
+    });
+    const again = await t
+      .http()
+      .post('/v1/sites/s1/restore')
+      .set('Authorization', t.auth('operator'))
+      .send({ reason: 'again' })
+      .expect(409);
     expect(again.body.code).toBe('site.not-deleted');
   });
 
@@ -130,26 +188,62 @@ describe('single-site restore and revert', () => {
     await registerSites(t, ['v1']);
     const operator = t.auth('operator');
     await t.http().post('/v1/sites/v1/suspend').set('Authorization', operator).send({ reason: 'x' }).expect(200);
-    await t.http().post('/v1/sites/v1/products').set('Authorization', operator).send({ installationId: 'extra', productKey: 'blog' }).expect(200);
+    await t
+      .http()
+      .post('/v1/sites/v1/products')
+      .set('Authorization', operator)
+      .send({ installationId: 'extra', productKey: 'blog' })
+      .expect(200);
     await t.http().put('/v1/sites/v1/contacts').set('Authorization', operator).send({ contacts: [] }).expect(200);
     const before = (await t.allEvents()).length;
-    const dry = await t.http().post('/v1/sites/v1/revert').set('Authorization', operator).send({ to: 1, reason: 'undo script', dryRun: true }).expect(200);
-    expect(dry.body.events.map((event: { type: string }) => event.type)).toEqual(['SiteReactivated', 'SiteProductRemoved', 'SiteContactsUpdated']);
+    const dry = await t
+      .http()
+      .post('/v1/sites/v1/revert')
+      .set('Authorization', operator)
+      .send({ to: 1, reason: 'undo script', dryRun: true })
+      .expect(200);
+    expect(dry.body.events.map((event: { type: string }) => event.type)).toEqual([
+      'SiteReactivated',
+      'SiteProductRemoved',
+      'SiteContactsUpdated',
+    ]);
     expect(dry.body.site).toMatchObject({ status: 'active', version: 7 });
     expect((await t.allEvents()).length).toBe(before);
-    const done = await t.http().post('/v1/sites/v1/revert').set('Authorization', operator).send({ to: 1, reason: 'undo script' }).expect(200);
+    const done = await t
+      .http()
+      .post('/v1/sites/v1/revert')
+      .set('Authorization', operator)
+      .send({ to: 1, reason: 'undo script' })
+      .expect(200);
     expect(done.body.site).toMatchObject({ status: 'active', version: 7, contacts: [{ email: 'owner0@example.com' }] });
     expect(done.body.site.products).toEqual([{ installationId: 'app-v1-0', productKey: 'shop' }]);
     const recorded = (await t.allEvents()).slice(before);
-    expect(recorded.every((event) => event.metadata.reason === 'undo script' && event.metadata.actor === 'operator')).toBe(true);
+    expect(
+      recorded.every((event) => event.metadata.reason === 'undo script' && event.metadata.actor === 'operator'),
+    ).toBe(true);
   });
 
   it('revert never deletes: to a time before the site existed is 409 site.revert-would-delete', async () => {
     const before = new Date(Date.now() - 60_000).toISOString();
     await registerSites(t, ['v2']);
-    const response = await t.http().post('/v1/sites/v2/revert').set('Authorization', t.auth('operator')).send({ to: before, reason: 'x' }).expect(409);
+    const response = await t
+      .http()
+      .post('/v1/sites/v2/revert')
+      .set('Authorization', t.auth('operator'))
+      .send({ to: before, reason: 'x' })
+      .expect(409);
     expect(response.body.code).toBe('site.revert-would-delete');
-    await t.http().post('/v1/sites/v2/revert').set('Authorization', t.auth('operator')).send({ to: 'yesterday', reason: 'x' }).expect(400);
-    await t.http().post('/v1/sites/v2/revert').set('Authorization', t.auth('operator')).send({ to: 0, reason: 'x' }).expect(400);
+    await t
+      .http()
+      .post('/v1/sites/v2/revert')
+      .set('Authorization', t.auth('operator'))
+      .send({ to: 'yesterday', reason: 'x' })
+      .expect(400);
+    await t
+      .http()
+      .post('/v1/sites/v2/revert')
+      .set('Authorization', t.auth('operator'))
+      .send({ to: 0, reason: 'x' })
+      .expect(400);
   });
 });

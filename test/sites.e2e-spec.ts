@@ -126,7 +126,12 @@ describe('sites over HTTP (SQLite store)', () => {
   it('accepts asOf with a zone offset and compares it as a time', async () => {
     await register().expect(201);
     t.clock.advance(60_000);
-    await t.http().post('/v1/sites/site-1001/suspend').set('Authorization', t.auth('operator')).send({ reason: 'x' }).expect(200);
+    await t
+      .http()
+      .post('/v1/sites/site-1001/suspend')
+      .set('Authorization', t.auth('operator'))
+      .send({ reason: 'x' })
+      .expect(200);
     const registeredAt = (await t.allEvents())[0]!.metadata.occurredAt;
     // The same instant as registeredAt + 1 ms, written in +02:00.
     const shifted = new Date(new Date(registeredAt).getTime() + 1 + 2 * 3_600_000).toISOString().replace('Z', '+02:00');
@@ -143,7 +148,12 @@ describe('sites over HTTP (SQLite store)', () => {
     await register().expect(201);
     const operator = t.auth('operator');
     for (let i = 0; i < 6; i += 1) {
-      await t.http().post(`/v1/sites/site-1001/${i % 2 === 0 ? 'suspend' : 'reactivate'}`).set('Authorization', operator).send({ reason: `step ${i}` }).expect(200);
+      await t
+        .http()
+        .post(`/v1/sites/site-1001/${i % 2 === 0 ? 'suspend' : 'reactivate'}`)
+        .set('Authorization', operator)
+        .send({ reason: `step ${i}` })
+        .expect(200);
     }
     const versions: number[] = [];
     let cursor: string | undefined;
@@ -162,7 +172,11 @@ describe('sites over HTTP (SQLite store)', () => {
     expect(versions).toEqual([1, 2, 3, 4, 5, 6, 7]);
     expect(pages).toBe(3);
 
-    const first = await t.http().get('/v1/sites/site-1001/history?limit=1').set('Authorization', t.auth('viewer')).expect(200);
+    const first = await t
+      .http()
+      .get('/v1/sites/site-1001/history?limit=1')
+      .set('Authorization', t.auth('viewer'))
+      .expect(200);
     expect(first.body.events[0]).toMatchObject({
       type: 'SiteRegistered',
       streamId: 'site-site-1001',
@@ -174,20 +188,44 @@ describe('sites over HTTP (SQLite store)', () => {
       data: { contacts: [contact] },
     });
     expect(first.body.events[1]).toBeUndefined();
-    const step = await t.http().get('/v1/sites/site-1001/history?limit=1&cursor=1').set('Authorization', t.auth('viewer')).expect(200);
+    const step = await t
+      .http()
+      .get('/v1/sites/site-1001/history?limit=1&cursor=1')
+      .set('Authorization', t.auth('viewer'))
+      .expect(200);
     expect(step.body.events[0].metadata).toMatchObject({ reason: 'step 0', actor: 'operator' });
   });
 
   it('products, contacts and deletion protection change the state, each recorded once', async () => {
     await register().expect(201);
     const operator = t.auth('operator');
-    await t.http().delete('/v1/sites/site-1001/products/inst-42').set('Authorization', operator).send({ reason: 'uninstalled' }).expect(200);
-    await t.http().delete('/v1/sites/site-1001/products/inst-42').set('Authorization', operator).send({ reason: 'again' }).expect(404);
+    await t
+      .http()
+      .delete('/v1/sites/site-1001/products/inst-42')
+      .set('Authorization', operator)
+      .send({ reason: 'uninstalled' })
+      .expect(200);
+    await t
+      .http()
+      .delete('/v1/sites/site-1001/products/inst-42')
+      .set('Authorization', operator)
+      .send({ reason: 'again' })
+      .expect(404);
     const newContacts = [{ name: 'Sam Roe', email: 'sam@example.com', role: 'billing' }];
-    const updated = await t.http().put('/v1/sites/site-1001/contacts').set('Authorization', operator).send({ contacts: newContacts }).expect(200);
+    const updated = await t
+      .http()
+      .put('/v1/sites/site-1001/contacts')
+      .set('Authorization', operator)
+      .send({ contacts: newContacts })
+      .expect(200);
     expect(updated.body.contacts).toEqual(newContacts);
     // Same contacts again: nothing to record, same version.
-    const same = await t.http().put('/v1/sites/site-1001/contacts').set('Authorization', operator).send({ contacts: newContacts }).expect(200);
+    const same = await t
+      .http()
+      .put('/v1/sites/site-1001/contacts')
+      .set('Authorization', operator)
+      .send({ contacts: newContacts })
+      .expect(200);
     expect(same.body.version).toBe(updated.body.version);
     const protectedSite = await t
       .http()
@@ -220,15 +258,35 @@ describe('sites over HTTP (SQLite store)', () => {
       .send({ reason: 'litigation', reference: 'LH-1' })
       .expect(200);
     expect(held.body.legalHold).toMatchObject({ reason: 'litigation', reference: 'LH-1', placedBy: 'admin' });
-    await t.http().put('/v1/sites/site-1001/legal-hold').set('Authorization', t.auth('admin')).send({ reason: 'x', reference: 'LH-2' }).expect(409);
-    await t.http().delete('/v1/sites/site-1001/legal-hold').set('Authorization', t.auth('operator')).send({ reason: 'done' }).expect(403);
-    const released = await t.http().delete('/v1/sites/site-1001/legal-hold').set('Authorization', t.auth('admin')).send({ reason: 'done' }).expect(200);
+    await t
+      .http()
+      .put('/v1/sites/site-1001/legal-hold')
+      .set('Authorization', t.auth('admin'))
+      .send({ reason: 'x', reference: 'LH-2' })
+      .expect(409);
+    await t
+      .http()
+      .delete('/v1/sites/site-1001/legal-hold')
+      .set('Authorization', t.auth('operator'))
+      .send({ reason: 'done' })
+      .expect(403);
+    const released = await t
+      .http()
+      .delete('/v1/sites/site-1001/legal-hold')
+      .set('Authorization', t.auth('admin'))
+      .send({ reason: 'done' })
+      .expect(200);
     expect(released.body.legalHold).toBeNull();
   });
 
   it('deletion protection: operators enable, only admins disable', async () => {
     await register().expect(201);
-    await t.http().put('/v1/sites/site-1001/deletion-protection').set('Authorization', t.auth('operator')).send({ enabled: true, reason: 'vip' }).expect(200);
+    await t
+      .http()
+      .put('/v1/sites/site-1001/deletion-protection')
+      .set('Authorization', t.auth('operator'))
+      .send({ enabled: true, reason: 'vip' })
+      .expect(200);
     const refused = await t
       .http()
       .put('/v1/sites/site-1001/deletion-protection')
@@ -270,9 +328,20 @@ describe('sites over HTTP (SQLite store)', () => {
 
   it('conflicting state changes are 409 with a stable code', async () => {
     await register().expect(201);
-    const response = await t.http().post('/v1/sites/site-1001/reactivate').set('Authorization', t.auth('operator')).send({ reason: 'x' }).expect(409);
+    const response = await t
+      .http()
+      .post('/v1/sites/site-1001/reactivate')
+      .set('Authorization', t.auth('operator'))
+      .send({ reason: 'x' })
+      .expect(409);
     expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-    expect(response.body).toMatchObject({ status: 409, code: 'site.not-suspended', title: 'Conflict', type: expect.any(String), detail: expect.any(String) });
+    expect(response.body).toMatchObject({
+      status: 409,
+      code: 'site.not-suspended',
+      title: 'Conflict',
+      type: expect.any(String),
+      detail: expect.any(String),
+    });
   });
 
   it('DELETE /v1/sites/:id is always 405 and points to /v1/operations', async () => {
@@ -296,16 +365,41 @@ describe('sites over HTTP (SQLite store)', () => {
     const asSite = await register({ siteId: 'inst-42', customerId: 'c', name: 'n' }).expect(409);
     expect(asSite.body.code).toBe('site.id-collision');
     expect(asSite.body.detail).toContain('site-1001');
-    const taken = await register({ siteId: 'other', customerId: 'c', name: 'n', products: [{ installationId: 'inst-42', productKey: 'x' }] }).expect(409);
+    const taken = await register({
+      siteId: 'other',
+      customerId: 'c',
+      name: 'n',
+      products: [{ installationId: 'inst-42', productKey: 'x' }],
+    }).expect(409);
     expect(taken.body.code).toBe('site.installation-taken');
     await register({ siteId: 'other', customerId: 'c', name: 'n' }).expect(201);
-    const asInstallation = await t.http().post('/v1/sites/other/products').set('Authorization', operator).send({ installationId: 'site-1001', productKey: 'x' }).expect(409);
+    const asInstallation = await t
+      .http()
+      .post('/v1/sites/other/products')
+      .set('Authorization', operator)
+      .send({ installationId: 'site-1001', productKey: 'x' })
+      .expect(409);
     expect(asInstallation.body.code).toBe('site.id-collision');
-    const stolen = await t.http().post('/v1/sites/other/products').set('Authorization', operator).send({ installationId: 'inst-42', productKey: 'x' }).expect(409);
+    const stolen = await t
+      .http()
+      .post('/v1/sites/other/products')
+      .set('Authorization', operator)
+      .send({ installationId: 'inst-42', productKey: 'x' })
+      .expect(409);
     expect(stolen.body.code).toBe('site.installation-taken');
     // Once removed from its site, an installation ID may move to another.
-    await t.http().delete('/v1/sites/site-1001/products/inst-42').set('Authorization', operator).send({ reason: 'moved' }).expect(200);
-    await t.http().post('/v1/sites/other/products').set('Authorization', operator).send({ installationId: 'inst-42', productKey: 'x' }).expect(200);
+    await t
+      .http()
+      .delete('/v1/sites/site-1001/products/inst-42')
+      .set('Authorization', operator)
+      .send({ reason: 'moved' })
+      .expect(200);
+    await t
+      .http()
+      .post('/v1/sites/other/products')
+      .set('Authorization', operator)
+      .send({ installationId: 'inst-42', productKey: 'x' })
+      .expect(200);
   });
 
   it('correlates: a caller-given X-Correlation-Id is echoed and recorded', async () => {
@@ -319,7 +413,11 @@ describe('sites over HTTP (SQLite store)', () => {
     const operator = t.auth('operator');
     const results = await Promise.all(
       Array.from({ length: 8 }, (_, i) =>
-        t.http().post('/v1/sites/site-1001/products').set('Authorization', operator).send({ installationId: `inst-c${i}`, productKey: 'p' }),
+        t
+          .http()
+          .post('/v1/sites/site-1001/products')
+          .set('Authorization', operator)
+          .send({ installationId: `inst-c${i}`, productKey: 'p' }),
       ),
     );
     expect(results.map((response) => response.status)).toEqual(Array(8).fill(200));
@@ -334,12 +432,21 @@ describe('durability across restarts', () => {
     const first = await startTestApp();
     const dataDir = first.config.dataDir;
     await first.http().post('/v1/sites').set('Authorization', first.auth('operator')).send(site).expect(201);
-    await first.http().post('/v1/sites/site-1001/suspend').set('Authorization', first.auth('operator')).send({ reason: 'x' }).expect(200);
+    await first
+      .http()
+      .post('/v1/sites/site-1001/suspend')
+      .set('Authorization', first.auth('operator'))
+      .send({ reason: 'x' })
+      .expect(200);
     await first.app.close();
 
     const second = await startTestApp({ dataDir });
     try {
-      const response = await second.http().get('/v1/sites/site-1001').set('Authorization', second.auth('viewer')).expect(200);
+      const response = await second
+        .http()
+        .get('/v1/sites/site-1001')
+        .set('Authorization', second.auth('viewer'))
+        .expect(200);
       expect(response.body).toMatchObject({ status: 'suspended', version: 2, contacts: [contact] });
     } finally {
       await second.close();

@@ -27,15 +27,29 @@ describe('GET /v1/events/stream (Server-Sent Events)', () => {
   });
 
   const open = async (query = '', headers: Record<string, string> = {}) => {
-    const client = await StreamClient.open(`${base}/v1/events/stream${query}`, { Authorization: t.auth('viewer'), ...headers });
+    const client = await StreamClient.open(`${base}/v1/events/stream${query}`, {
+      Authorization: t.auth('viewer'),
+      ...headers,
+    });
     clients.push(client);
     return client;
   };
   const register = (siteId: string, extra: object = {}) =>
-    t.http().post('/v1/sites').set('Authorization', t.auth('operator')).send({ siteId, customerId: 'cust-1', name: siteId, ...extra }).expect(201);
+    t
+      .http()
+      .post('/v1/sites')
+      .set('Authorization', t.auth('operator'))
+      .send({ siteId, customerId: 'cust-1', name: siteId, ...extra })
+      .expect(201);
   const suspend = (siteId: string) =>
-    t.http().post(`/v1/sites/${siteId}/suspend`).set('Authorization', t.auth('operator')).send({ reason: 'test' }).expect(200);
-  const count = (client: StreamClient, n: number) => client.until(() => client.events().length >= n, 10_000, `${n} events`);
+    t
+      .http()
+      .post(`/v1/sites/${siteId}/suspend`)
+      .set('Authorization', t.auth('operator'))
+      .send({ reason: 'test' })
+      .expect(200);
+  const count = (client: StreamClient, n: number) =>
+    client.until(() => client.events().length >= n, 10_000, `${n} events`);
 
   it('sends every committed event from the start, then each new one: id is the position, event the type, data the view', async () => {
     await register('site-1');
@@ -92,7 +106,12 @@ describe('GET /v1/events/stream (Server-Sent Events)', () => {
     await suspend('a');
     await register('b');
     const client = await open('?types=SiteSuspended,SiteReactivated');
-    await t.http().post('/v1/sites/a/reactivate').set('Authorization', t.auth('operator')).send({ reason: 'paid' }).expect(200);
+    await t
+      .http()
+      .post('/v1/sites/a/reactivate')
+      .set('Authorization', t.auth('operator'))
+      .send({ reason: 'paid' })
+      .expect(200);
     await count(client, 2);
     expect(client.events().map((frame) => frame.event)).toEqual(['SiteSuspended', 'SiteReactivated']);
   });
@@ -100,7 +119,11 @@ describe('GET /v1/events/stream (Server-Sent Events)', () => {
   it('sends heartbeats while idle', async () => {
     t.app.get(EventStreamSettings).heartbeatMs = 20;
     const client = await open();
-    await client.until(() => client.frames().filter((frame) => frame.comments.includes('heartbeat')).length >= 2, 5000, 'two heartbeats');
+    await client.until(
+      () => client.frames().filter((frame) => frame.comments.includes('heartbeat')).length >= 2,
+      5000,
+      'two heartbeats',
+    );
     expect(client.events()).toEqual([]);
   });
 
@@ -119,9 +142,17 @@ describe('GET /v1/events/stream (Server-Sent Events)', () => {
       [{ since: '1' }, {}, 'since'],
     ];
     for (const [query, headers, field] of cases) {
-      const response = await t.http().get('/v1/events/stream').query(query).set({ Authorization: viewer, ...headers }).expect(400);
+      const response = await t
+        .http()
+        .get('/v1/events/stream')
+        .query(query)
+        .set({ Authorization: viewer, ...headers })
+        .expect(400);
       expect(response.headers['content-type']).toMatch(/^application\/problem\+json/);
-      expect(response.body.errors.map((error: { field: string }) => error.field), JSON.stringify({ query, headers })).toContain(field);
+      expect(
+        response.body.errors.map((error: { field: string }) => error.field),
+        JSON.stringify({ query, headers }),
+      ).toContain(field);
     }
     await t.http().get('/v1/events/stream').expect(401);
     expect(t.app.get(ResponseStreams).list()).toEqual([]);
@@ -175,7 +206,11 @@ describe('GET /v1/events/stream (Server-Sent Events)', () => {
   it('is documented in the OpenAPI output', async () => {
     const document = (await t.http().get('/docs-json').expect(200)).body;
     const operation = document.paths['/v1/events/stream'].get;
-    expect(operation.parameters.map((parameter: { name: string }) => parameter.name).sort()).toEqual(['Last-Event-ID', 'from', 'types']);
+    expect(operation.parameters.map((parameter: { name: string }) => parameter.name).sort()).toEqual([
+      'Last-Event-ID',
+      'from',
+      'types',
+    ]);
     expect(Object.keys(operation.responses['200'].content)).toEqual(['text/event-stream']);
   });
 });

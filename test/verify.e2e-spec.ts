@@ -8,12 +8,28 @@ import { useTestApp } from './support/test-app.js';
 describe('GET /v1/ledger/verify', () => {
   const t = useTestApp();
 
-  const verify = async () => (await t.http().get('/v1/ledger/verify').set('Authorization', t.auth('viewer')).expect(200)).body;
+  const verify = async () =>
+    (await t.http().get('/v1/ledger/verify').set('Authorization', t.auth('viewer')).expect(200)).body;
   const register = (siteId: string) =>
-    t.http().post('/v1/sites').set('Authorization', t.auth('operator')).send({ siteId, customerId: 'c', name: siteId }).expect(201);
+    t
+      .http()
+      .post('/v1/sites')
+      .set('Authorization', t.auth('operator'))
+      .send({ siteId, customerId: 'c', name: siteId })
+      .expect(201);
   const suspendAndReactivate = async (siteId: string) => {
-    await t.http().post(`/v1/sites/${siteId}/suspend`).set('Authorization', t.auth('operator')).send({ reason: 'x' }).expect(200);
-    await t.http().post(`/v1/sites/${siteId}/reactivate`).set('Authorization', t.auth('operator')).send({ reason: 'y' }).expect(200);
+    await t
+      .http()
+      .post(`/v1/sites/${siteId}/suspend`)
+      .set('Authorization', t.auth('operator'))
+      .send({ reason: 'x' })
+      .expect(200);
+    await t
+      .http()
+      .post(`/v1/sites/${siteId}/reactivate`)
+      .set('Authorization', t.auth('operator'))
+      .send({ reason: 'y' })
+      .expect(200);
   };
   /** An attacker with the file: its own connection, without the guard triggers. */
   const tamper = (work: (db: Database.Database) => void) => {
@@ -65,7 +81,9 @@ describe('GET /v1/ledger/verify', () => {
     const metadata = { ...edited.metadata, actor: 'nobody' };
     const forgedHash = hashEvent(edited.prevHash, { ...edited, metadata });
     tamper((db) =>
-      db.prepare('UPDATE events SET metadata = ?, hash = ? WHERE event_id = ?').run(JSON.stringify(metadata), forgedHash, edited.eventId),
+      db
+        .prepare('UPDATE events SET metadata = ?, hash = ? WHERE event_id = ?')
+        .run(JSON.stringify(metadata), forgedHash, edited.eventId),
     );
     const next = eventOf(events, 'site-a', 3);
     expect((await verify()).brokenAt).toEqual({ streamId: 'site-a', version: 3, eventId: next.eventId });
@@ -87,7 +105,9 @@ describe('GET /v1/ledger/verify', () => {
     const fx = await appendFleetFixture(t.store, { sites: 10_000 });
     expect(await verify()).toEqual({ ok: true, streams: 10_000, events: 13_750, lastPosition: '13750' });
     const target = eventOf(await t.allEvents(), `site-${fx.siteId(7771)}`, 2); // 7771 was suspended: its second event
-    tamper((db) => db.prepare(`UPDATE events SET data = json_set(data, '$.siteId', 'x') WHERE event_id = ?`).run(target.eventId));
+    tamper((db) =>
+      db.prepare(`UPDATE events SET data = json_set(data, '$.siteId', 'x') WHERE event_id = ?`).run(target.eventId),
+    );
     expect(await verify()).toEqual({
       ok: false,
       streams: 10_000,
@@ -100,7 +120,12 @@ describe('GET /v1/ledger/verify', () => {
   it('needs a token, and is documented in the OpenAPI output', async () => {
     await t.http().get('/v1/ledger/verify').expect(401);
     const document = (await t.http().get('/docs-json').expect(200)).body;
-    const schema = document.components.schemas[document.paths['/v1/ledger/verify'].get.responses['200'].content['application/json'].schema.$ref.split('/').at(-1)];
+    const schema =
+      document.components.schemas[
+        document.paths['/v1/ledger/verify'].get.responses['200'].content['application/json'].schema.$ref
+          .split('/')
+          .at(-1)
+      ];
     expect(Object.keys(schema.properties).sort()).toEqual(['brokenAt', 'events', 'lastPosition', 'ok', 'streams']);
   });
 });

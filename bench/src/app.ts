@@ -57,7 +57,11 @@ export async function startService(config: LedgerConfig): Promise<INestApplicati
 }
 
 export function contextOf(principal: keyof typeof BENCH_TOKENS): RequestContext {
-  return { principal: { id: principal, roles: new Set(ROLES[principal]) }, correlationId: randomUUID(), causationId: null };
+  return {
+    principal: { id: principal, roles: new Set(ROLES[principal]) },
+    correlationId: randomUUID(),
+    causationId: null,
+  };
 }
 
 /**

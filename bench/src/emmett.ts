@@ -20,7 +20,11 @@ export type PeerEvent = Event<string, JsonObject, JsonObject>;
 
 /** Our event as Emmett stores it; our eventId rides in the metadata so Emmett's fold can name it as ours does. */
 export function toPeerEvent(event: NewEvent): PeerEvent {
-  return { type: event.type, data: event.data, metadata: { ...event.metadata, eventId: event.eventId } as unknown as JsonObject };
+  return {
+    type: event.type,
+    data: event.data,
+    metadata: { ...event.metadata, eventId: event.eventId } as unknown as JsonObject,
+  };
 }
 
 /** One long-lived connection with the schema in place, for appends (the fairest use of Emmett). */

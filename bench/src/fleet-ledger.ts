@@ -58,7 +58,10 @@ export async function writeFleetLedger(dir: string, sites: number, rounds: numbe
   function nextEvent(siteId: string, i: number, round: number): SiteEvent {
     if (deleted[i]) {
       deleted[i] = 0;
-      return { type: 'SiteRestored', data: { siteId, compensates: `fleet-deletion-${i}`, status: suspended[i] ? 'suspended' : 'active' } };
+      return {
+        type: 'SiteRestored',
+        data: { siteId, compensates: `fleet-deletion-${i}`, status: suspended[i] ? 'suspended' : 'active' },
+      };
     }
     switch ((i * 7 + round * 13) % 10) {
       case 0:
@@ -77,7 +80,10 @@ export async function writeFleetLedger(dir: string, sites: number, rounds: numbe
         return { type: 'SiteContactsUpdated', data: { siteId, contacts: contactsFor(i, round) } };
       case 6:
         protectedSite[i] = protectedSite[i] ? 0 : 1;
-        return { type: protectedSite[i] ? 'SiteDeletionProtectionEnabled' : 'SiteDeletionProtectionDisabled', data: { siteId } };
+        return {
+          type: protectedSite[i] ? 'SiteDeletionProtectionEnabled' : 'SiteDeletionProtectionDisabled',
+          data: { siteId },
+        };
       default:
         if (protectedSite[i]) {
           protectedSite[i] = 0;

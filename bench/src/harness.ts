@@ -44,9 +44,7 @@ export interface SuiteOptions {
   quick: boolean;
 }
 
-export function figure(
-  fields: Omit<Figure, 'ratio' | 'met'> & { targetCheck?: (figure: Figure) => boolean },
-): Figure {
+export function figure(fields: Omit<Figure, 'ratio' | 'met'> & { targetCheck?: (figure: Figure) => boolean }): Figure {
   const { targetCheck, ...rest } = fields;
   const { value, baseline, better } = rest;
   const ratio =

@@ -37,7 +37,9 @@ export class AuditController {
     const filter = auditFilter(query);
     const format = query.format ?? 'json';
     if (format === 'json') {
-      const page: AuditPage = await this.queries.execute(new GetAuditEventsQuery(filter, query.limit ?? 100, query.cursor));
+      const page: AuditPage = await this.queries.execute(
+        new GetAuditEventsQuery(filter, query.limit ?? 100, query.cursor),
+      );
       response.json(page);
       return;
     }
@@ -64,5 +66,7 @@ function auditFilter(query: AuditQueryDto): AuditFilter {
 }
 
 function invalid(field: string, detail: string): DomainError {
-  return new DomainError('invalid', 'request.invalid', `invalid request: ${field}`, [{ field, problem: 'invalid', detail }]);
+  return new DomainError('invalid', 'request.invalid', `invalid request: ${field}`, [
+    { field, problem: 'invalid', detail },
+  ]);
 }

@@ -23,24 +23,38 @@ export class AuditQueryDto {
   @Matches(ID_PATTERN, { message: 'operationId must be an operation id such as op_…' })
   operationId?: string;
 
-  @ApiPropertyOptional({ example: 'operator', description: 'Only events recorded for this principal (or system:<job>)' })
+  @ApiPropertyOptional({
+    example: 'operator',
+    description: 'Only events recorded for this principal (or system:<job>)',
+  })
   @IsOptional()
   @IsString()
-  @Matches(PRINCIPAL_ID_PATTERN, { message: 'actor must be a principal id (1–64 characters of A–Z, a–z, 0–9, ".", "_", ":", "-")' })
+  @Matches(PRINCIPAL_ID_PATTERN, {
+    message: 'actor must be a principal id (1–64 characters of A–Z, a–z, 0–9, ".", "_", ":", "-")',
+  })
   actor?: string;
 
-  @ApiPropertyOptional({ example: 'SiteSoftDeleted,SiteRestored', description: 'Only events of these types (comma list, up to 20)' })
+  @ApiPropertyOptional({
+    example: 'SiteSoftDeleted,SiteRestored',
+    description: 'Only events of these types (comma list, up to 20)',
+  })
   @IsOptional()
   @IsString()
   @Matches(EVENT_TYPE_LIST, { message: 'type must be event type names separated by commas (at most 20)' })
   type?: string;
 
-  @ApiPropertyOptional({ example: '2026-11-21T07:00:00Z', description: 'Only events that occurred at or after this moment' })
+  @ApiPropertyOptional({
+    example: '2026-11-21T07:00:00Z',
+    description: 'Only events that occurred at or after this moment',
+  })
   @IsOptional()
   @IsIsoTime()
   from?: string;
 
-  @ApiPropertyOptional({ example: '2026-11-21T08:00:00Z', description: 'Only events that occurred at or before this moment' })
+  @ApiPropertyOptional({
+    example: '2026-11-21T08:00:00Z',
+    description: 'Only events that occurred at or before this moment',
+  })
   @IsOptional()
   @IsIsoTime()
   to?: string;

@@ -77,11 +77,21 @@ describe('AuditProjection', () => {
       events.event('operation-op_1', 'OperationPlanned', { operationId: 'op_1' }, iso(T0 + 1)),
       softDelete,
       events.event('operation-op_2', 'OperationPlanned', { operationId: 'op_2' }, iso(T0 + 3)),
-      events.event('site-a', 'SiteRestored', { siteId: 'a', compensates: softDelete.eventId, status: 'active' }, iso(T0 + 4), {
-        compensates: softDelete.eventId,
-      }),
+      events.event(
+        'site-a',
+        'SiteRestored',
+        { siteId: 'a', compensates: softDelete.eventId, status: 'active' },
+        iso(T0 + 4),
+        {
+          compensates: softDelete.eventId,
+        },
+      ),
     );
-    expect(all({ operationId: 'op_1' }).map((event) => event.type)).toEqual(['OperationPlanned', 'SiteSoftDeleted', 'SiteRestored']);
+    expect(all({ operationId: 'op_1' }).map((event) => event.type)).toEqual([
+      'OperationPlanned',
+      'SiteSoftDeleted',
+      'SiteRestored',
+    ]);
     expect(all({ operationId: 'op_2' }).map((event) => event.type)).toEqual(['OperationPlanned']);
   });
 
@@ -103,9 +113,15 @@ describe('AuditProjection', () => {
       const stamped = Math.max(lastOf.get(streamId) ?? 0, clock - Math.floor(next() * next() * 5000));
       lastOf.set(streamId, stamped);
       apply(
-        events.event(streamId, next() < 0.5 ? 'SiteSuspended' : 'SiteReactivated', { siteId: streamId.slice(5) }, iso(stamped), {
-          actor: next() < 0.3 ? 'kim' : 'sam',
-        }),
+        events.event(
+          streamId,
+          next() < 0.5 ? 'SiteSuspended' : 'SiteReactivated',
+          { siteId: streamId.slice(5) },
+          iso(stamped),
+          {
+            actor: next() < 0.3 ? 'kim' : 'sam',
+          },
+        ),
       );
     }
     const stamp = (event: StoredEvent) => Date.parse(event.metadata.occurredAt);
@@ -153,8 +169,21 @@ describe('AuditProjection', () => {
   describe('answers from indexes', () => {
     const plan = (filter: AuditFilter) => {
       const statement = (audit as unknown as { pageQuery(filter: AuditFilter): Database.Statement }).pageQuery(filter);
-      const params = { after: 0, until: 9, limit: 1, from: 0, to: 1, siteId: 's', operationId: 'o', actor: 'a', type0: 't', type1: 'u' };
-      return (db.prepare(`EXPLAIN QUERY PLAN ${statement.source}`).all(params) as { detail: string }[]).map((row) => row.detail).join(' | ');
+      const params = {
+        after: 0,
+        until: 9,
+        limit: 1,
+        from: 0,
+        to: 1,
+        siteId: 's',
+        operationId: 'o',
+        actor: 'a',
+        type0: 't',
+        type1: 'u',
+      };
+      return (db.prepare(`EXPLAIN QUERY PLAN ${statement.source}`).all(params) as { detail: string }[])
+        .map((row) => row.detail)
+        .join(' | ');
     };
 
     it.each<[AuditFilter, string]>([

@@ -104,7 +104,9 @@ export class AuditProjection implements Projection {
        ON CONFLICT (name) DO UPDATE SET value = excluded.value`,
     );
     this.highWaterAt = db.prepare<[number], number>('SELECT high_water FROM audit_events WHERE ordinal = ?').pluck();
-    this.rememberOperation = db.prepare('INSERT OR IGNORE INTO audit_operation_events (event_id, operation_id) VALUES (?, ?)');
+    this.rememberOperation = db.prepare(
+      'INSERT OR IGNORE INTO audit_operation_events (event_id, operation_id) VALUES (?, ?)',
+    );
     this.operationOfEvent = db.prepare(
       'SELECT operation_id AS operationId FROM audit_operation_events WHERE event_id = ?',
     );

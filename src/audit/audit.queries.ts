@@ -42,7 +42,9 @@ export class GetAuditEventsHandler implements IQueryHandler<GetAuditEventsQuery>
     const events: EventView[] = [];
     for (const entry of page) events.push(await session.view(entry.event));
     const last = page.at(-1);
-    return entries.length > limit && last ? { events, nextCursor: encodeCursor(CURSOR_KIND, [last.ordinal]) } : { events };
+    return entries.length > limit && last
+      ? { events, nextCursor: encodeCursor(CURSOR_KIND, [last.ordinal]) }
+      : { events };
   }
 }
 

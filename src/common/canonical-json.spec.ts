@@ -3,7 +3,9 @@ import { canonicalJson } from './canonical-json.js';
 
 describe('canonical JSON', () => {
   it('sorts keys at every depth and drops whitespace', () => {
-    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: 'x' } })).toBe('{"a":{"c":"x","d":[3,{"y":2,"z":1}]},"b":1}');
+    expect(canonicalJson({ b: 1, a: { d: [3, { z: 1, y: 2 }], c: 'x' } })).toBe(
+      '{"a":{"c":"x","d":[3,{"y":2,"z":1}]},"b":1}',
+    );
   });
 
   it('gives the same text for the same value whatever the key order', () => {
@@ -64,7 +66,8 @@ describe('canonical JSON matches its reference definition', () => {
     if (pick < 2) return leaves[next(leaves.length)];
     if (pick === 2) return Array.from({ length: next(4) }, () => (next(6) === 0 ? undefined : generate(depth + 1)));
     const object: Record<string, unknown> = {};
-    for (let i = next(6); i > 0; i -= 1) object[keys[next(keys.length)]!] = next(8) === 0 ? undefined : generate(depth + 1);
+    for (let i = next(6); i > 0; i -= 1)
+      object[keys[next(keys.length)]!] = next(8) === 0 ? undefined : generate(depth + 1);
     return object;
   };
 

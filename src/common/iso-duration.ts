@@ -14,8 +14,7 @@ export interface IsoDuration {
   seconds: number;
 }
 
-const PATTERN =
-  /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d{1,3})?)S)?)?$/;
+const PATTERN = /^P(?:(\d+)Y)?(?:(\d+)M)?(?:(\d+)W)?(?:(\d+)D)?(?:T(?:(\d+)H)?(?:(\d+)M)?(?:(\d+(?:\.\d{1,3})?)S)?)?$/;
 
 /** The duration `text` denotes, or undefined when it is not an ISO 8601 duration. */
 export function parseIsoDuration(text: string): IsoDuration | undefined {
@@ -46,8 +45,7 @@ export function addIsoDuration(from: Date, duration: IsoDuration): Date {
   result.setUTCFullYear(result.getUTCFullYear() + duration.years);
   result.setUTCMonth(result.getUTCMonth() + duration.months);
   result.setUTCDate(result.getUTCDate() + duration.weeks * 7 + duration.days);
-  const timeMs =
-    ((duration.hours * 60 + duration.minutes) * 60 + duration.seconds) * 1000;
+  const timeMs = ((duration.hours * 60 + duration.minutes) * 60 + duration.seconds) * 1000;
   return new Date(result.getTime() + timeMs);
 }
 

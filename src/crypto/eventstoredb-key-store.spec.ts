@@ -1,15 +1,7 @@
 import { Readable } from 'node:stream';
-import {
-  StreamNotFoundError,
-  type AppendResult,
-  type EventData,
-  type StreamMetadata,
-} from '@eventstore/db-client';
+import { StreamNotFoundError, type AppendResult, type EventData, type StreamMetadata } from '@eventstore/db-client';
 import { describe, expect, it } from 'vitest';
-import {
-  openEventStoreDbClient,
-  type EventStoreDbClient,
-} from '../event-store/eventstoredb/eventstoredb.client.js';
+import { openEventStoreDbClient, type EventStoreDbClient } from '../event-store/eventstoredb/eventstoredb.client.js';
 import { EventStoreDbKeyStore } from './eventstoredb-key-store.js';
 import { describeKeyStoreContract } from './key-store.contract.js';
 import type { KeyStore } from './key-store.port.js';
@@ -22,32 +14,28 @@ if (!connectionString) {
   );
 }
 
-describe.skipIf(!connectionString)(
-  'EventStoreDB (server at EVENTSTORE_CONNECTION_STRING)',
-  () => {
-    describeKeyStoreContract('eventstoredb', async () => {
-      if (!connectionString)
-        throw new Error('EVENTSTORE_CONNECTION_STRING is not set');
-      const client = openEventStoreDbClient(connectionString);
-      let keyStore: KeyStore = new EventStoreDbKeyStore(client);
-      return {
-        get keyStore() {
-          return keyStore;
-        },
-        async reopen() {
-          await keyStore.close();
-          keyStore = new EventStoreDbKeyStore(client);
-          return keyStore;
-        },
-        // Key streams stay on the server (destroyed ones as tombstones).
-        async cleanup() {
-          await keyStore.close();
-          await client.dispose();
-        },
-      };
-    });
-  },
-);
+describe.skipIf(!connectionString)('EventStoreDB (server at EVENTSTORE_CONNECTION_STRING)', () => {
+  describeKeyStoreContract('eventstoredb', async () => {
+    if (!connectionString) throw new Error('EVENTSTORE_CONNECTION_STRING is not set');
+    const client = openEventStoreDbClient(connectionString);
+    let keyStore: KeyStore = new EventStoreDbKeyStore(client);
+    return {
+      get keyStore() {
+        return keyStore;
+      },
+      async reopen() {
+        await keyStore.close();
+        keyStore = new EventStoreDbKeyStore(client);
+        return keyStore;
+      },
+      // Key streams stay on the server (destroyed ones as tombstones).
+      async cleanup() {
+        await keyStore.close();
+        await client.dispose();
+      },
+    };
+  });
+});
 
 /**
  * No server needed: what the key store asks of the client, recorded by a
@@ -68,18 +56,12 @@ class RecordingClient {
     return Object.assign(readable, { cancel: async () => undefined });
   }
 
-  async setStreamMetadata(
-    streamId: string,
-    metadata: StreamMetadata,
-  ): Promise<AppendResult> {
+  async setStreamMetadata(streamId: string, metadata: StreamMetadata): Promise<AppendResult> {
     this.calls.push({ call: 'setStreamMetadata', streamId, detail: metadata });
     return { success: true, nextExpectedRevision: 0n, position: undefined };
   }
 
-  async appendToStream(
-    streamId: string,
-    event: EventData,
-  ): Promise<AppendResult> {
+  async appendToStream(streamId: string, event: EventData): Promise<AppendResult> {
     this.calls.push({ call: 'appendToStream', streamId, detail: event.type });
     return { success: true, nextExpectedRevision: 0n, position: undefined };
   }

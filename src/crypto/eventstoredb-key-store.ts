@@ -10,11 +10,7 @@ import {
   jsonEvent,
   type StreamACL,
 } from '@eventstore/db-client';
-import {
-  LEADER_READ,
-  iterateRead,
-  type EventStoreDbClient,
-} from '../event-store/eventstoredb/eventstoredb.client.js';
+import { LEADER_READ, iterateRead, type EventStoreDbClient } from '../event-store/eventstoredb/eventstoredb.client.js';
 import { toPortError } from '../event-store/eventstoredb/eventstoredb.errors.js';
 import { EventStoreUnavailableError } from '../event-store/event-store.errors.js';
 import { siteKeyStreamId } from '../event-store/ledger-streams.js';
@@ -37,8 +33,7 @@ export interface EventStoreDbKeyStoreOptions {
   aclRoles?: readonly string[];
 }
 
-type KeyState =
-  { kind: 'absent' } | { kind: 'destroyed' } | { kind: 'present'; key: Buffer };
+type KeyState = { kind: 'absent' } | { kind: 'destroyed' } | { kind: 'present'; key: Buffer };
 
 /**
  * Site data keys on EventStoreDB, so every service instance shares them: one
@@ -96,8 +91,7 @@ export class EventStoreDbKeyStore implements KeyStore {
       );
       return key;
     } catch (error) {
-      if (error instanceof StreamDeletedError)
-        throw new KeyDestroyedError(siteId);
+      if (error instanceof StreamDeletedError) throw new KeyDestroyedError(siteId);
       if (!(error instanceof EsdbWrongExpectedVersionError)) {
         throw toPortError(error, {
           action: `creating the key of site ${siteId}`,
@@ -126,10 +120,7 @@ export class EventStoreDbKeyStore implements KeyStore {
       return;
     } catch (error) {
       if (error instanceof StreamDeletedError) return; // destroyed before: idempotent
-      if (!(
-        error instanceof StreamNotFoundError ||
-        error instanceof EsdbWrongExpectedVersionError
-      )) {
+      if (!(error instanceof StreamNotFoundError || error instanceof EsdbWrongExpectedVersionError)) {
         throw toPortError(error, {
           action: `destroying the key of site ${siteId}`,
         });
@@ -138,13 +129,9 @@ export class EventStoreDbKeyStore implements KeyStore {
     // Should a server refuse to tombstone a stream that does not exist, give
     // it an event without key material first, then tombstone it.
     try {
-      await this.client.appendToStream(
-        streamId,
-        jsonEvent({ type: KEY_WITHHELD, data: { siteId } }),
-        {
-          expectedRevision: ANY,
-        },
-      );
+      await this.client.appendToStream(streamId, jsonEvent({ type: KEY_WITHHELD, data: { siteId } }), {
+        expectedRevision: ANY,
+      });
       await this.client.tombstoneStream(streamId, { expectedRevision: ANY });
     } catch (error) {
       if (error instanceof StreamDeletedError) return;
@@ -160,10 +147,7 @@ export class EventStoreDbKeyStore implements KeyStore {
   }
 
   private assertOpen(): void {
-    if (this.closed)
-      throw new EventStoreUnavailableError(
-        'the EventStoreDB key store is closed',
-      );
+    if (this.closed) throw new EventStoreUnavailableError('the EventStoreDB key store is closed');
   }
 
   private async read(siteId: string): Promise<KeyState> {
@@ -179,16 +163,10 @@ export class EventStoreDbKeyStore implements KeyStore {
         if (!event) continue;
         if (event.type === KEY_WITHHELD) return { kind: 'destroyed' };
         const data: unknown = event.data;
-        const encoded =
-          event.type === KEY_CREATED && isRecord(data) ? data.key : undefined;
-        const key =
-          typeof encoded === 'string'
-            ? Buffer.from(encoded, 'base64')
-            : undefined;
+        const encoded = event.type === KEY_CREATED && isRecord(data) ? data.key : undefined;
+        const key = typeof encoded === 'string' ? Buffer.from(encoded, 'base64') : undefined;
         if (key?.length !== KEY_BYTES) {
-          throw new Error(
-            `${streamId}@${event.revision} does not hold a ${KEY_BYTES}-byte key`,
-          );
+          throw new Error(`${streamId}@${event.revision} does not hold a ${KEY_BYTES}-byte key`);
         }
         return { kind: 'present', key };
       }

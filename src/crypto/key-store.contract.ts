@@ -13,10 +13,7 @@ export interface KeyStoreContractSubject {
  * The one suite every KeyStore runs. Site ids are fresh (`contract-<uuid>`)
  * so it also runs against a shared server that keeps earlier runs' keys.
  */
-export function describeKeyStoreContract(
-  name: string,
-  open: () => Promise<KeyStoreContractSubject>,
-): void {
+export function describeKeyStoreContract(name: string, open: () => Promise<KeyStoreContractSubject>): void {
   describe(`KeyStore contract: ${name}`, () => {
     let subject: KeyStoreContractSubject;
     let keyStore: KeyStore;
@@ -41,18 +38,13 @@ export function describeKeyStoreContract(
     });
 
     it('gives each site its own key', async () => {
-      const [a, b] = await Promise.all([
-        keyStore.obtainKey(newSiteId()),
-        keyStore.obtainKey(newSiteId()),
-      ]);
+      const [a, b] = await Promise.all([keyStore.obtainKey(newSiteId()), keyStore.obtainKey(newSiteId())]);
       expect(a.equals(b)).toBe(false);
     });
 
     it('gives concurrent callers for one site the same key', async () => {
       const siteId = newSiteId();
-      const keys = await Promise.all(
-        Array.from({ length: 8 }, () => keyStore.obtainKey(siteId)),
-      );
+      const keys = await Promise.all(Array.from({ length: 8 }, () => keyStore.obtainKey(siteId)));
       for (const key of keys) expect(key).toEqual(keys[0]);
       expect(await keyStore.findKey(siteId)).toEqual(keys[0]);
     });
@@ -104,8 +96,7 @@ export function describeKeyStoreContract(
 
     it('keeps keys and destructions across a reopen', async (context) => {
       const reopen = subject.reopen?.bind(subject);
-      if (reopen === undefined)
-        return context.skip(`${name} cannot be reopened`);
+      if (reopen === undefined) return context.skip(`${name} cannot be reopened`);
       const [kept, destroyed] = [newSiteId(), newSiteId()];
       const key = await keyStore.obtainKey(kept);
       await keyStore.obtainKey(destroyed);
@@ -124,10 +115,7 @@ function newSiteId(): string {
   return `contract-${randomUUID()}`;
 }
 
-async function expectDestroyed(
-  keyStore: KeyStore,
-  siteId: string,
-): Promise<void> {
+async function expectDestroyed(keyStore: KeyStore, siteId: string): Promise<void> {
   const error = await keyStore.obtainKey(siteId).then(
     () => undefined,
     (reason: unknown) => reason,

@@ -63,8 +63,7 @@ describe('SqliteKeyStore', () => {
     const doomed = [...keys.keys()].filter((_, i) => i % 7 === 3);
 
     // Control: before destruction the scan does find them.
-    for (const siteId of doomed)
-      expect(onDisk(keys.get(siteId) ?? Buffer.alloc(0))).toBe(true);
+    for (const siteId of doomed) expect(onDisk(keys.get(siteId) ?? Buffer.alloc(0))).toBe(true);
 
     for (const siteId of doomed) await store.destroyKey(siteId);
 
@@ -78,10 +77,7 @@ describe('SqliteKeyStore', () => {
 
   it('gives two connections to one file the same key and the same destruction', async () => {
     const [first, second] = [open(), open()];
-    const keys = await Promise.all([
-      first.obtainKey('site-a'),
-      second.obtainKey('site-a'),
-    ]);
+    const keys = await Promise.all([first.obtainKey('site-a'), second.obtainKey('site-a')]);
     expect(keys[1]).toEqual(keys[0]);
     await second.destroyKey('site-a');
     expect(await first.findKey('site-a')).toBeUndefined();

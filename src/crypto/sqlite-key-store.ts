@@ -41,12 +41,8 @@ interface KeyRow {
 export class SqliteKeyStore implements KeyStore {
   readonly #db: Database.Database;
   readonly #find: Database.Statement<[string], KeyRow>;
-  readonly #create: Database.Statement<
-    [{ siteId: string; key: Buffer; createdAt: string }]
-  >;
-  readonly #destroy: Database.Statement<
-    [{ siteId: string; destroyedAt: string }]
-  >;
+  readonly #create: Database.Statement<[{ siteId: string; key: Buffer; createdAt: string }]>;
+  readonly #destroy: Database.Statement<[{ siteId: string; destroyedAt: string }]>;
   readonly #obtain: Database.Transaction<(siteId: string) => Buffer>;
 
   /** Opens (creating it and its directory if missing) the key store in `file`. */
@@ -74,9 +70,7 @@ export class SqliteKeyStore implements KeyStore {
       }
       db.exec(SCHEMA);
       this.#find = db.prepare('SELECT key FROM site_keys WHERE site_id = ?');
-      this.#create = db.prepare(
-        'INSERT INTO site_keys (site_id, key, created_at) VALUES (@siteId, @key, @createdAt)',
-      );
+      this.#create = db.prepare('INSERT INTO site_keys (site_id, key, created_at) VALUES (@siteId, @key, @createdAt)');
       this.#destroy = db.prepare(
         `INSERT INTO site_keys (site_id, key, created_at, destroyed_at)
          VALUES (@siteId, NULL, NULL, @destroyedAt)
@@ -141,18 +135,14 @@ export class SqliteKeyStore implements KeyStore {
 
   /** The key store shares the event store's "unavailable" error for driver failures. */
   #guard<T>(work: () => T): T {
-    if (!this.#db.open)
-      throw new EventStoreUnavailableError('the sqlite key store is closed');
+    if (!this.#db.open) throw new EventStoreUnavailableError('the sqlite key store is closed');
     try {
       return work();
     } catch (error) {
       if (error instanceof Database.SqliteError) {
-        throw new EventStoreUnavailableError(
-          `the key store failed: ${error.message}`,
-          {
-            cause: error,
-          },
-        );
+        throw new EventStoreUnavailableError(`the key store failed: ${error.message}`, {
+          cause: error,
+        });
       }
       throw error;
     }

@@ -1,14 +1,6 @@
 import type { NewEvent } from './event-envelope.js';
-import {
-  DuplicateEventIdError,
-  InvalidEventIdError,
-  InvalidPositionError,
-} from './event-store.errors.js';
-import type {
-  ReadStreamOptions,
-  StreamAppend,
-  SubscribeAllOptions,
-} from './event-store.port.js';
+import { DuplicateEventIdError, InvalidEventIdError, InvalidPositionError } from './event-store.errors.js';
+import type { ReadStreamOptions, StreamAppend, SubscribeAllOptions } from './event-store.port.js';
 
 /**
  * Rules every adapter shares, kept in one place so they cannot drift apart:
@@ -28,9 +20,7 @@ const SEQUENCE_POSITION = /^(0|[1-9][0-9]*)$/;
  * @throws InvalidPositionError for anything else.
  */
 export function parseSequencePosition(position: string): number {
-  const value = SEQUENCE_POSITION.test(position)
-    ? Number(position)
-    : Number.NaN;
+  const value = SEQUENCE_POSITION.test(position) ? Number(position) : Number.NaN;
   if (!Number.isSafeInteger(value)) throw new InvalidPositionError(position);
   return value;
 }
@@ -50,8 +40,7 @@ export function compareSequencePositions(a: string, b: string): number {
  * in exactly this spelling (and refuses the nil GUID), so any other spelling
  * would come back changed and break the event's hash.
  */
-const EVENT_ID =
-  /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
+const EVENT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[1-8][0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$/;
 
 export function isEventId(value: string): boolean {
   return EVENT_ID.test(value);
@@ -63,10 +52,7 @@ export function isEventId(value: string): boolean {
  * events of this append, so an earlier attempt of it committed. Never true
  * for an empty append: that is a version check, which a retry cannot pass.
  */
-export function isCommittedRetry(
-  stored: readonly { eventId: string }[],
-  events: readonly NewEvent[],
-): boolean {
+export function isCommittedRetry(stored: readonly { eventId: string }[], events: readonly NewEvent[]): boolean {
   return (
     events.length > 0 &&
     stored.length === events.length &&
@@ -76,17 +62,14 @@ export function isCommittedRetry(
 
 function assertCount(name: string, value: number): void {
   if (!Number.isSafeInteger(value) || value < 0) {
-    throw new RangeError(
-      `${name} must be a non-negative integer, not ${value}`,
-    );
+    throw new RangeError(`${name} must be a non-negative integer, not ${value}`);
   }
 }
 
 /** Milliseconds since the epoch of an ISO time; throws on anything unparsable. */
 export function isoTimeToMs(name: string, iso: string): number {
   const ms = Date.parse(iso);
-  if (Number.isNaN(ms))
-    throw new RangeError(`${name} is not an ISO 8601 time: "${iso}"`);
+  if (Number.isNaN(ms)) throw new RangeError(`${name} is not an ISO 8601 time: "${iso}"`);
   return ms;
 }
 
@@ -102,15 +85,10 @@ export function checkAppends(appends: readonly StreamAppend[]): number[][] {
   return appends.map(({ streamId, expectedVersion, events }) => {
     assertCount(`expectedVersion of ${streamId}`, expectedVersion);
     return events.map((event: NewEvent) => {
-      if (!EVENT_ID.test(event.eventId))
-        throw new InvalidEventIdError(event.eventId);
-      if (seen.has(event.eventId))
-        throw new DuplicateEventIdError(event.eventId);
+      if (!EVENT_ID.test(event.eventId)) throw new InvalidEventIdError(event.eventId);
+      if (seen.has(event.eventId)) throw new DuplicateEventIdError(event.eventId);
       seen.add(event.eventId);
-      return isoTimeToMs(
-        `metadata.occurredAt of event ${event.eventId}`,
-        event.metadata.occurredAt,
-      );
+      return isoTimeToMs(`metadata.occurredAt of event ${event.eventId}`, event.metadata.occurredAt);
     });
   });
 }
@@ -136,10 +114,7 @@ export function streamRange(options: ReadStreamOptions = {}): StreamRange {
   return {
     afterVersion,
     toVersion: toVersion ?? Number.MAX_SAFE_INTEGER,
-    toTimeMs:
-      toTime === undefined
-        ? Number.MAX_SAFE_INTEGER
-        : isoTimeToMs('toTime', toTime),
+    toTimeMs: toTime === undefined ? Number.MAX_SAFE_INTEGER : isoTimeToMs('toTime', toTime),
     limit: limit ?? -1,
   };
 }
@@ -151,13 +126,9 @@ export function readAllLimit(limit: number): number {
 }
 
 /** Whether a stream belongs to the global order a store shows. */
-export function streamPrefixFilter(
-  prefixes: readonly string[],
-): (streamId: string) => boolean {
+export function streamPrefixFilter(prefixes: readonly string[]): (streamId: string) => boolean {
   if (prefixes.length === 0 || prefixes.some((prefix) => prefix === '')) {
-    throw new RangeError(
-      'streamPrefixes must list at least one non-empty prefix',
-    );
+    throw new RangeError('streamPrefixes must list at least one non-empty prefix');
   }
   return (streamId) => prefixes.some((prefix) => streamId.startsWith(prefix));
 }
@@ -196,13 +167,8 @@ export class CommitNotifier {
    * `timeoutMs` passed, `signal` aborted or the notifier closed — whichever
    * comes first — and leaves no timer or listener behind.
    */
-  waitForCommit(
-    seenCommits: number,
-    signal?: AbortSignal,
-    timeoutMs?: number,
-  ): Promise<void> {
-    if (this.#commits !== seenCommits || this.#closed || signal?.aborted)
-      return Promise.resolve();
+  waitForCommit(seenCommits: number, signal?: AbortSignal, timeoutMs?: number): Promise<void> {
+    if (this.#commits !== seenCommits || this.#closed || signal?.aborted) return Promise.resolve();
     return new Promise((resolve) => {
       let timer: NodeJS.Timeout | undefined;
       const wake = (): void => {
@@ -255,11 +221,7 @@ export async function* pagedSubscription<E extends { position: string }>(
       after = event.position;
     }
     if (page.length < source.pageSize) {
-      await source.notifier.waitForCommit(
-        seenCommits,
-        signal,
-        source.pollIntervalMs,
-      );
+      await source.notifier.waitForCommit(seenCommits, signal, source.pollIntervalMs);
     }
   }
 }

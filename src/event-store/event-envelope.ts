@@ -87,11 +87,7 @@ export function hashedBody(event: Omit<ChainedEvent, 'prevHash' | 'hash'>): stri
 }
 
 /** Seals `events` onto the end of the stream whose head is `head`. */
-export function chainEvents(
-  streamId: string,
-  head: StreamHead,
-  events: readonly NewEvent[],
-): ChainedEvent[] {
+export function chainEvents(streamId: string, head: StreamHead, events: readonly NewEvent[]): ChainedEvent[] {
   let { version, hash: prevHash } = head;
   return events.map(({ eventId, type, data, metadata }) => {
     version += 1;
@@ -105,18 +101,14 @@ export function chainEvents(
 }
 
 export type ChainCheck =
-  | { ok: true; head: StreamHead }
-  | { ok: false; brokenAt: { streamId: string; version: number; eventId: string } };
+  { ok: true; head: StreamHead } | { ok: false; brokenAt: { streamId: string; version: number; eventId: string } };
 
 /**
  * Recomputes the chain of one stream, given its events oldest first, starting
  * at `from` (the genesis head unless checking a tail). Reports the first event
  * whose link, place or hash does not hold.
  */
-export function verifyChain(
-  events: Iterable<ChainedEvent>,
-  from: StreamHead = EMPTY_STREAM_HEAD,
-): ChainCheck {
+export function verifyChain(events: Iterable<ChainedEvent>, from: StreamHead = EMPTY_STREAM_HEAD): ChainCheck {
   let head = from;
   for (const event of events) {
     const intact =

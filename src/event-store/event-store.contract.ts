@@ -18,11 +18,7 @@ import {
   PartialAppendError,
   WrongExpectedVersionError,
 } from './event-store.errors.js';
-import type {
-  AppendResult,
-  EventStore,
-  StreamAppend,
-} from './event-store.port.js';
+import type { AppendResult, EventStore, StreamAppend } from './event-store.port.js';
 
 export interface EventStoreContractSubject {
   store: EventStore;
@@ -52,10 +48,7 @@ const DEADLINE_MS = 4_000;
  * start. The adapter must therefore show `contract-` streams in its global
  * order.
  */
-export function describeEventStoreContract(
-  name: string,
-  open: () => Promise<EventStoreContractSubject>,
-): void {
+export function describeEventStoreContract(name: string, open: () => Promise<EventStoreContractSubject>): void {
   describe(`EventStore contract: ${name}`, () => {
     let subject: EventStoreContractSubject;
     let store: EventStore;
@@ -90,23 +83,15 @@ export function describeEventStoreContract(
         expect(first).toMatchObject({ streamId, nextVersion: 1 });
         expect(await store.streamVersion(streamId)).toBe(1);
 
-        const second = await store.append(streamId, 1, [
-          newEvent(),
-          newEvent(),
-        ]);
+        const second = await store.append(streamId, 1, [newEvent(), newEvent()]);
         expect(second).toMatchObject({ streamId, nextVersion: 3 });
         expect(await store.streamVersion(streamId)).toBe(3);
-        expect(
-          (await store.readStream(streamId)).map((e) => e.version),
-        ).toEqual([1, 2, 3]);
+        expect((await store.readStream(streamId)).map((e) => e.version)).toEqual([1, 2, 3]);
       });
 
       it("an append's position is that of its last event", async () => {
         const streamId = newStreamId();
-        const result = await store.append(streamId, 0, [
-          newEvent(),
-          newEvent(),
-        ]);
+        const result = await store.append(streamId, 0, [newEvent(), newEvent()]);
         const events = await store.readStream(streamId);
         expect(result.position).toBe(events[1]?.position);
       });
@@ -116,31 +101,23 @@ export function describeEventStoreContract(
         { stored: 2, expected: 0, case: 'expecting a new stream at version 2' },
         { stored: 2, expected: 1, case: 'expecting 1 of a stream at 2' },
         { stored: 2, expected: 3, case: 'expecting 3 of a stream at 2' },
-      ])(
-        'a wrong expected version ($case) throws and writes nothing',
-        async ({ stored, expected }) => {
-          const streamId = newStreamId();
-          if (stored > 0) await store.append(streamId, 0, newEvents(stored));
-          const start = await store.lastPosition();
-          const intruder = newEvent();
+      ])('a wrong expected version ($case) throws and writes nothing', async ({ stored, expected }) => {
+        const streamId = newStreamId();
+        if (stored > 0) await store.append(streamId, 0, newEvents(stored));
+        const start = await store.lastPosition();
+        const intruder = newEvent();
 
-          await expectVersionConflict(
-            store.append(streamId, expected, [intruder]),
-            {
-              streamId,
-              expectedVersion: expected,
-              actualVersion: stored,
-            },
-          );
+        await expectVersionConflict(store.append(streamId, expected, [intruder]), {
+          streamId,
+          expectedVersion: expected,
+          actualVersion: stored,
+        });
 
-          expect(await store.streamVersion(streamId)).toBe(stored);
-          expect(
-            (await store.readStream(streamId)).map((e) => e.eventId),
-          ).not.toContain(intruder.eventId);
-          const after = await readAllAfter(store, start);
-          expect(after.map((e) => e.eventId)).not.toContain(intruder.eventId);
-        },
-      );
+        expect(await store.streamVersion(streamId)).toBe(stored);
+        expect((await store.readStream(streamId)).map((e) => e.eventId)).not.toContain(intruder.eventId);
+        const after = await readAllAfter(store, start);
+        expect(after.map((e) => e.eventId)).not.toContain(intruder.eventId);
+      });
 
       it('an empty append only checks the version', async () => {
         const streamId = newStreamId();
@@ -163,9 +140,7 @@ export function describeEventStoreContract(
 
     describe('readStream', () => {
       /** Five events, an hour apart in occurredAt (at .250 s), far from the wall clock. */
-      const times = [1, 2, 3, 4, 5].map(
-        (hour) => `2020-02-02T0${hour}:00:00.250Z`,
-      );
+      const times = [1, 2, 3, 4, 5].map((hour) => `2020-02-02T0${hour}:00:00.250Z`);
       let streamId: string;
 
       beforeEach(async () => {
@@ -177,9 +152,8 @@ export function describeEventStoreContract(
         );
       });
 
-      const versions = async (
-        options: Parameters<EventStore['readStream']>[1],
-      ) => (await store.readStream(streamId, options)).map((e) => e.version);
+      const versions = async (options: Parameters<EventStore['readStream']>[1]) =>
+        (await store.readStream(streamId, options)).map((e) => e.version);
 
       it('reads oldest first', async () => {
         expect(await versions(undefined)).toEqual([1, 2, 3, 4, 5]);
@@ -190,44 +164,26 @@ export function describeEventStoreContract(
         expect(await versions({ afterVersion: 5 })).toEqual([]);
         expect(await versions({ toVersion: 3 })).toEqual([1, 2, 3]);
         expect(await versions({ toVersion: 0 })).toEqual([]);
-        expect(await versions({ afterVersion: 1, toVersion: 3 })).toEqual([
-          2, 3,
-        ]);
+        expect(await versions({ afterVersion: 1, toVersion: 3 })).toEqual([2, 3]);
         expect(await versions({ limit: 2 })).toEqual([1, 2]);
         expect(await versions({ afterVersion: 2, limit: 2 })).toEqual([3, 4]);
         expect(await versions({ toVersion: 9 })).toEqual([1, 2, 3, 4, 5]);
       });
 
       it('toTime keeps events whose metadata.occurredAt is at or before it', async () => {
-        expect(await versions({ toTime: '2020-02-02T03:00:00.250Z' })).toEqual([
-          1, 2, 3,
-        ]);
-        expect(await versions({ toTime: '2020-02-02T03:00:00.249Z' })).toEqual([
-          1, 2,
-        ]);
-        expect(await versions({ toTime: '2020-02-02T03:59:59.999Z' })).toEqual([
-          1, 2, 3,
-        ]);
-        expect(await versions({ toTime: '2020-02-02T01:00:00.000Z' })).toEqual(
-          [],
-        );
-        expect(await versions({ toTime: '2030-01-01T00:00:00.000Z' })).toEqual([
-          1, 2, 3, 4, 5,
-        ]);
-        expect(
-          await versions({ toTime: '2020-02-02T04:00:00.250Z', toVersion: 3 }),
-        ).toEqual([1, 2, 3]);
+        expect(await versions({ toTime: '2020-02-02T03:00:00.250Z' })).toEqual([1, 2, 3]);
+        expect(await versions({ toTime: '2020-02-02T03:00:00.249Z' })).toEqual([1, 2]);
+        expect(await versions({ toTime: '2020-02-02T03:59:59.999Z' })).toEqual([1, 2, 3]);
+        expect(await versions({ toTime: '2020-02-02T01:00:00.000Z' })).toEqual([]);
+        expect(await versions({ toTime: '2030-01-01T00:00:00.000Z' })).toEqual([1, 2, 3, 4, 5]);
+        expect(await versions({ toTime: '2020-02-02T04:00:00.250Z', toVersion: 3 })).toEqual([1, 2, 3]);
       });
 
       it('toTime is compared as a time, not as a string', async () => {
         // As strings, "…T03:00:00.250Z" < "…T03:00:00Z" ('.' < 'Z'); as times it is later.
-        expect(await versions({ toTime: '2020-02-02T03:00:00Z' })).toEqual([
-          1, 2,
-        ]);
+        expect(await versions({ toTime: '2020-02-02T03:00:00Z' })).toEqual([1, 2]);
         // The same instant as …T03:00:00.250Z, written with an offset.
-        expect(
-          await versions({ toTime: '2020-02-02T04:00:00.250+01:00' }),
-        ).toEqual([1, 2, 3]);
+        expect(await versions({ toTime: '2020-02-02T04:00:00.250+01:00' })).toEqual([1, 2, 3]);
       });
     });
 
@@ -253,9 +209,7 @@ export function describeEventStoreContract(
             reason: 'why',
           }),
         ];
-        const second = [
-          newEvent({ ticket: 'TICKET-1', compensates: first[0]?.eventId }),
-        ];
+        const second = [newEvent({ ticket: 'TICKET-1', compensates: first[0]?.eventId })];
         await store.append(streamId, 0, first);
         await store.append(streamId, 2, second);
 
@@ -268,10 +222,7 @@ export function describeEventStoreContract(
           head: { version: 3, hash: stored[2]?.hash },
         });
 
-        const expected = chainEvents(streamId, EMPTY_STREAM_HEAD, [
-          ...first,
-          ...second,
-        ]);
+        const expected = chainEvents(streamId, EMPTY_STREAM_HEAD, [...first, ...second]);
         expect(stored.map(withoutPosition)).toStrictEqual(expected);
       });
 
@@ -280,9 +231,7 @@ export function describeEventStoreContract(
         const streamId = newStreamId();
         await store.append(streamId, 0, newEvents(3));
         const fromStream = await store.readStream(streamId);
-        const fromAll = (await readAllAfter(store, start)).filter(
-          (e) => e.streamId === streamId,
-        );
+        const fromAll = (await readAllAfter(store, start)).filter((e) => e.streamId === streamId);
         expect(fromAll).toStrictEqual(fromStream);
       });
     });
@@ -291,25 +240,15 @@ export function describeEventStoreContract(
       it('readAll follows commit order across streams', async () => {
         const start = await store.lastPosition();
         const [a, b] = [newStreamId(), newStreamId()];
-        const written = [
-          newEvent(),
-          newEvent(),
-          newEvent(),
-          newEvent(),
-          newEvent(),
-        ];
+        const written = [newEvent(), newEvent(), newEvent(), newEvent(), newEvent()];
         await store.append(a, 0, written.slice(0, 1));
         await store.append(b, 0, written.slice(1, 3));
         await store.append(a, 1, written.slice(3, 4));
         await store.append(b, 2, written.slice(4, 5));
 
         const own = ownEvents(await readAllAfter(store, start), [a, b]);
-        expect(own.map((e) => e.eventId)).toEqual(
-          written.map((e) => e.eventId),
-        );
-        expect(
-          own.map((e) => `${e.streamId === a ? 'a' : 'b'}${e.version}`),
-        ).toEqual(['a1', 'b1', 'b2', 'a2', 'b3']);
+        expect(own.map((e) => e.eventId)).toEqual(written.map((e) => e.eventId));
+        expect(own.map((e) => `${e.streamId === a ? 'a' : 'b'}${e.version}`)).toEqual(['a1', 'b1', 'b2', 'a2', 'b3']);
       });
 
       it('events appended together appear together and in order', async () => {
@@ -319,11 +258,9 @@ export function describeEventStoreContract(
         const all = await readAllAfter(store, start);
         const firstIndex = all.findIndex((e) => e.streamId === streamId);
         expect(firstIndex).toBeGreaterThanOrEqual(0);
-        expect(
-          all
-            .slice(firstIndex, firstIndex + 4)
-            .map((e) => `${e.streamId}/${e.version}`),
-        ).toEqual([1, 2, 3, 4].map((version) => `${streamId}/${version}`));
+        expect(all.slice(firstIndex, firstIndex + 4).map((e) => `${e.streamId}/${e.version}`)).toEqual(
+          [1, 2, 3, 4].map((version) => `${streamId}/${version}`),
+        );
       });
 
       it('paging with after/limit gives every event once, with no gaps', async () => {
@@ -348,49 +285,36 @@ export function describeEventStoreContract(
             const [first, last] = [page[0], page.at(-1)];
             if (first === undefined || last === undefined) break;
             if (after !== undefined) {
-              expect(
-                store.comparePositions(first.position, after),
-              ).toBeGreaterThan(0);
+              expect(store.comparePositions(first.position, after)).toBeGreaterThan(0);
             }
             paged.push(...page);
             after = last.position;
             // On a shared store others may keep writing; stop once past our events.
             if (ownEvents(paged, streams).length === written.length) break;
           }
-          expect(ownEvents(paged, streams).map((e) => e.eventId)).toEqual(
-            written,
-          );
+          expect(ownEvents(paged, streams).map((e) => e.eventId)).toEqual(written);
           // Nothing skipped or repeated between pages, foreign events included
           // (up to our last event: a shared store may have grown since).
-          const upTo =
-            paged.findLastIndex((e) => streams.includes(e.streamId)) + 1;
-          expect(paged.slice(0, upTo).map((e) => e.position)).toEqual(
-            everything.slice(0, upTo).map((e) => e.position),
-          );
+          const upTo = paged.findLastIndex((e) => streams.includes(e.streamId)) + 1;
+          expect(paged.slice(0, upTo).map((e) => e.position)).toEqual(everything.slice(0, upTo).map((e) => e.position));
         }
       });
 
       it('positions strictly increase under comparePositions', async () => {
         const start = await store.lastPosition();
         const [a, b] = [newStreamId(), newStreamId()];
-        for (let i = 0; i < 6; i++)
-          await store.append(i % 2 ? b : a, Math.floor(i / 2), [newEvent()]);
+        for (let i = 0; i < 6; i++) await store.append(i % 2 ? b : a, Math.floor(i / 2), [newEvent()]);
         await store.append(a, 3, newEvents(5));
         const all = await readAllAfter(store, start);
         expect(ownEvents(all, [a, b])).toHaveLength(11);
         for (let i = 1; i < all.length; i++) {
-          const [earlier, later] = [
-            all[i - 1]?.position ?? '',
-            all[i]?.position ?? '',
-          ];
+          const [earlier, later] = [all[i - 1]?.position ?? '', all[i]?.position ?? ''];
           expect(store.comparePositions(earlier, later)).toBeLessThan(0);
           expect(store.comparePositions(later, earlier)).toBeGreaterThan(0);
           expect(store.comparePositions(later, later)).toBe(0);
         }
         if (start !== undefined) {
-          expect(
-            store.comparePositions(start, all[0]?.position ?? ''),
-          ).toBeLessThan(0);
+          expect(store.comparePositions(start, all[0]?.position ?? '')).toBeLessThan(0);
         }
       });
 
@@ -457,9 +381,7 @@ export function describeEventStoreContract(
         ]);
         expect(results.map((r) => r.nextVersion)).toEqual([2, 3]);
         const stored = await store.readStream(streamId);
-        expect(stored.map((e) => e.eventId)).toEqual(
-          [...first, ...second].map((e) => e.eventId),
-        );
+        expect(stored.map((e) => e.eventId)).toEqual([...first, ...second].map((e) => e.eventId));
         expect(verifyChain(stored).ok).toBe(true);
       });
 
@@ -490,9 +412,7 @@ export function describeEventStoreContract(
             actualVersion: 1,
           });
         }
-        expect(await eventIdsOf(store, a)).toEqual(
-          committed > 0 ? idsOf(appends[0]) : [],
-        );
+        expect(await eventIdsOf(store, a)).toEqual(committed > 0 ? idsOf(appends[0]) : []);
         expect(await store.streamVersion(b)).toBe(1);
         expect(await eventIdsOf(store, c)).toEqual([]);
       });
@@ -517,17 +437,10 @@ export function describeEventStoreContract(
         for (const streamId of [a, b, c]) {
           const stored = await store.readStream(streamId);
           expect(verifyChain(stored).ok).toBe(true);
-          expect(stored.at(-1)?.position).toBe(
-            results.findLast((r) => r.streamId === streamId)?.position,
-          );
+          expect(stored.at(-1)?.position).toBe(results.findLast((r) => r.streamId === streamId)?.position);
         }
-        expect(await eventIdsOf(store, a)).toEqual([
-          ...idsOf(appends[0]),
-          ...idsOf(appends[3]),
-        ]);
-        expect((await eventIdsOf(store, b)).slice(2)).toEqual(
-          idsOf(appends[1]),
-        );
+        expect(await eventIdsOf(store, a)).toEqual([...idsOf(appends[0]), ...idsOf(appends[3])]);
+        expect((await eventIdsOf(store, b)).slice(2)).toEqual(idsOf(appends[1]));
         expect(await eventIdsOf(store, c)).toEqual(idsOf(appends[2]));
       });
     });
@@ -629,9 +542,7 @@ export function describeEventStoreContract(
         const streamId = newStreamId();
         const events = newEvents(3);
         await store.append(streamId, 0, events);
-        expect(await eventIdsOf(store, streamId)).toEqual(
-          events.map((e) => e.eventId),
-        );
+        expect(await eventIdsOf(store, streamId)).toEqual(events.map((e) => e.eventId));
       });
 
       it('refuses one id twice in one call, writing nothing', async () => {
@@ -655,11 +566,7 @@ export function describeEventStoreContract(
         const result = await store.append(streamId, 0, newEvents(2));
         const empty = await store.append(newStreamId(), 0, []);
         const stored = await store.readStream(streamId);
-        for (const position of [
-          result.position,
-          empty.position,
-          ...stored.map((e) => e.position),
-        ]) {
+        for (const position of [result.position, empty.position, ...stored.map((e) => e.position)]) {
           expect(store.isPosition(position)).toBe(true);
         }
         for (const text of foreign) expect(store.isPosition(text)).toBe(false);
@@ -668,27 +575,17 @@ export function describeEventStoreContract(
       it('a foreign position throws InvalidPositionError wherever one is accepted', async () => {
         const { position } = await store.append(newStreamId(), 0, newEvents(1));
         for (const text of foreign) {
-          await expect(
-            store.readAll({ after: text, limit: 1 }),
-          ).rejects.toBeInstanceOf(InvalidPositionError);
-          expect(() => store.subscribeAll({ after: text })).toThrow(
-            InvalidPositionError,
-          );
-          expect(() => store.comparePositions(text, position)).toThrow(
-            InvalidPositionError,
-          );
-          expect(() => store.comparePositions(position, text)).toThrow(
-            InvalidPositionError,
-          );
+          await expect(store.readAll({ after: text, limit: 1 })).rejects.toBeInstanceOf(InvalidPositionError);
+          expect(() => store.subscribeAll({ after: text })).toThrow(InvalidPositionError);
+          expect(() => store.comparePositions(text, position)).toThrow(InvalidPositionError);
+          expect(() => store.comparePositions(position, text)).toThrow(InvalidPositionError);
         }
       });
 
       it("an empty append's position on a new stream is a valid position before every event", async () => {
         const empty = await store.append(newStreamId(), 0, []);
         const { position } = await store.append(newStreamId(), 0, newEvents(1));
-        expect(store.comparePositions(empty.position, position)).toBeLessThan(
-          0,
-        );
+        expect(store.comparePositions(empty.position, position)).toBeLessThan(0);
       });
     });
 
@@ -703,14 +600,8 @@ export function describeEventStoreContract(
           after: start,
           signal: subscriptions.signal,
         });
-        const caughtUp = [
-          await events.next(),
-          await events.next(),
-          await events.next(),
-        ];
-        expect(caughtUp.map((e) => e.eventId)).toEqual(
-          stored.map((e) => e.eventId),
-        );
+        const caughtUp = [await events.next(), await events.next(), await events.next()];
+        expect(caughtUp.map((e) => e.eventId)).toEqual(stored.map((e) => e.eventId));
 
         // Ask first, then append: the subscriber is waiting when the event commits.
         const live = newEvent();
@@ -735,11 +626,8 @@ export function describeEventStoreContract(
           signal: subscriptions.signal,
         });
         const versions: number[] = [];
-        for (let i = 0; i < count; i++)
-          versions.push((await events.next()).version);
-        expect(versions).toEqual(
-          Array.from({ length: count }, (_, i) => i + 1),
-        );
+        for (let i = 0; i < count; i++) versions.push((await events.next()).version);
+        expect(versions).toEqual(Array.from({ length: count }, (_, i) => i + 1));
       });
 
       it('resumes after a position with no gaps or repeats', async () => {
@@ -761,11 +649,7 @@ export function describeEventStoreContract(
           after: seen[1]?.position,
           signal: subscriptions.signal,
         });
-        const rest = [
-          await resumed.next(),
-          await resumed.next(),
-          await resumed.next(),
-        ];
+        const rest = [await resumed.next(), await resumed.next(), await resumed.next()];
         expect([...seen, ...rest].map((e) => e.eventId)).toEqual(ids);
 
         // The next event after the resumed run is a new one, not a repeat.
@@ -794,12 +678,8 @@ export function describeEventStoreContract(
         const streamId = newStreamId();
         await store.append(streamId, 0, newEvents(1));
         const controller = new AbortController();
-        const iterator = store
-          .subscribeAll({ after: start, signal: controller.signal })
-          [Symbol.asyncIterator]();
-        expect(
-          (await within(nextOf(iterator, streamId), 'the stored event')).done,
-        ).toBe(false);
+        const iterator = store.subscribeAll({ after: start, signal: controller.signal })[Symbol.asyncIterator]();
+        expect((await within(nextOf(iterator, streamId), 'the stored event')).done).toBe(false);
 
         const pending = nextOf(iterator, streamId); // caught up: waiting for live events
         controller.abort();
@@ -811,17 +691,13 @@ export function describeEventStoreContract(
 
         // Appended after the abort: never delivered.
         await store.append(streamId, 1, newEvents(1));
-        expect((await within(iterator.next(), 'the ended iterator')).done).toBe(
-          true,
-        );
+        expect((await within(iterator.next(), 'the ended iterator')).done).toBe(true);
       });
 
       it('delivers nothing when the signal is already aborted', async () => {
         const streamId = newStreamId();
         await store.append(streamId, 0, newEvents(1));
-        const iterator = store
-          .subscribeAll({ signal: AbortSignal.abort() })
-          [Symbol.asyncIterator]();
+        const iterator = store.subscribeAll({ signal: AbortSignal.abort() })[Symbol.asyncIterator]();
         expect((await within(iterator.next(), 'the end')).done).toBe(true);
       });
 
@@ -830,18 +706,11 @@ export function describeEventStoreContract(
         const streamId = newStreamId();
         await store.append(streamId, 0, newEvents(3));
         const controller = new AbortController();
-        const iterator = store
-          .subscribeAll({ after: start, signal: controller.signal })
-          [Symbol.asyncIterator]();
-        const first = await within(
-          nextOf(iterator, streamId),
-          'the first event',
-        );
+        const iterator = store.subscribeAll({ after: start, signal: controller.signal })[Symbol.asyncIterator]();
+        const first = await within(nextOf(iterator, streamId), 'the first event');
         expect(first.value?.version).toBe(1);
         controller.abort();
-        expect(
-          await within(nextOf(iterator, streamId), 'the end after abort'),
-        ).toEqual({
+        expect(await within(nextOf(iterator, streamId), 'the end after abort')).toEqual({
           done: true,
           value: undefined,
         });
@@ -851,9 +720,7 @@ export function describeEventStoreContract(
         const start = await store.lastPosition();
         const streamId = newStreamId();
         const controller = new AbortController();
-        const iterator = store
-          .subscribeAll({ after: start, signal: controller.signal })
-          [Symbol.asyncIterator]();
+        const iterator = store.subscribeAll({ after: start, signal: controller.signal })[Symbol.asyncIterator]();
         // Wait for a live event first, so the adapter has had to listen for one.
         const live = within(nextOf(iterator, streamId), 'the live event');
         await store.append(streamId, 0, newEvents(3));
@@ -884,10 +751,7 @@ export function describeEventStoreContract(
     });
 
     describe('two writers race', () => {
-      const race = async (
-        writerA: EventStore,
-        writerB: EventStore,
-      ): Promise<void> => {
+      const race = async (writerA: EventStore, writerB: EventStore): Promise<void> => {
         for (let round = 0; round < 4; round++) {
           const streamId = newStreamId();
           const base = round % 2; // expected version 0 and n
@@ -899,12 +763,8 @@ export function describeEventStoreContract(
             writerB.append(streamId, base, b),
           ]);
 
-          const fulfilled = outcomes.flatMap((o, i) =>
-            o.status === 'fulfilled' ? [i] : [],
-          );
-          const rejected = outcomes.flatMap((o): unknown[] =>
-            o.status === 'rejected' ? [o.reason] : [],
-          );
+          const fulfilled = outcomes.flatMap((o, i) => (o.status === 'fulfilled' ? [i] : []));
+          const rejected = outcomes.flatMap((o): unknown[] => (o.status === 'rejected' ? [o.reason] : []));
           expect(fulfilled).toHaveLength(1);
           expect(rejected).toHaveLength(1);
           const winner = fulfilled[0] === 0 ? a : b;
@@ -916,9 +776,7 @@ export function describeEventStoreContract(
           });
 
           const stored = await store.readStream(streamId);
-          expect(stored.slice(base).map((e) => e.eventId)).toEqual(
-            winner.map((e) => e.eventId),
-          );
+          expect(stored.slice(base).map((e) => e.eventId)).toEqual(winner.map((e) => e.eventId));
           expect(stored).toHaveLength(base + winner.length);
           expect(verifyChain(stored).ok).toBe(true);
         }
@@ -936,8 +794,7 @@ export function describeEventStoreContract(
     describe('durability', () => {
       it('acknowledged appends are still there after reopening', async (context) => {
         const reopen = subject.reopen?.bind(subject);
-        if (reopen === undefined)
-          return context.skip(`${name} cannot be reopened`);
+        if (reopen === undefined) return context.skip(`${name} cannot be reopened`);
         const start = await store.lastPosition();
         const streamId = newStreamId();
         await store.append(streamId, 0, newEvents(2));
@@ -948,10 +805,7 @@ export function describeEventStoreContract(
         expect(await reopened.readStream(streamId)).toStrictEqual(before);
         expect(await reopened.streamVersion(streamId)).toBe(3);
         const last = await reopened.lastPosition();
-        expect(
-          last !== undefined &&
-            reopened.comparePositions(last, result.position) >= 0,
-        ).toBe(true);
+        expect(last !== undefined && reopened.comparePositions(last, result.position) >= 0).toBe(true);
 
         // The chain goes on from where it was.
         await reopened.append(streamId, 3, newEvents(1));
@@ -1012,8 +866,7 @@ export async function appendManyResuming(
     try {
       return [...done, ...(await store.appendMany(appends.slice(done.length)))];
     } catch (error) {
-      if (!(error instanceof PartialAppendError) || attempt >= attempts)
-        throw error;
+      if (!(error instanceof PartialAppendError) || attempt >= attempts) throw error;
       done.push(...error.completed);
     }
   }
@@ -1023,45 +876,28 @@ function idsOf(append: StreamAppend | undefined): string[] {
   return append?.events.map((e) => e.eventId) ?? [];
 }
 
-async function eventIdsOf(
-  store: EventStore,
-  streamId: string,
-): Promise<string[]> {
+async function eventIdsOf(store: EventStore, streamId: string): Promise<string[]> {
   return (await store.readStream(streamId)).map((e) => e.eventId);
 }
 
-function withoutPosition({
-  position: _position,
-  ...event
-}: StoredEvent): Omit<StoredEvent, 'position'> {
+function withoutPosition({ position: _position, ...event }: StoredEvent): Omit<StoredEvent, 'position'> {
   return event;
 }
 
-function ownEvents(
-  events: readonly StoredEvent[],
-  streamIds: readonly string[],
-): StoredEvent[] {
+function ownEvents(events: readonly StoredEvent[], streamIds: readonly string[]): StoredEvent[] {
   return events.filter((e) => streamIds.includes(e.streamId));
 }
 
 /** Every event after `after`, page by page (the adapter may cap a page). */
-async function readAllAfter(
-  store: EventStore,
-  after: string | undefined,
-): Promise<StoredEvent[]> {
+async function readAllAfter(store: EventStore, after: string | undefined): Promise<StoredEvent[]> {
   const all: StoredEvent[] = [];
   for (;;) {
     const page = await store.readAll({ after, limit: 500 });
     const [first, last] = [page[0], page.at(-1)];
     if (first === undefined || last === undefined) return all;
     // A store that does not move past `after` would loop here forever.
-    if (
-      after !== undefined &&
-      store.comparePositions(first.position, after) <= 0
-    ) {
-      throw new Error(
-        `readAll after ${after} returned position ${first.position}`,
-      );
+    if (after !== undefined && store.comparePositions(first.position, after) <= 0) {
+      throw new Error(`readAll after ${after} returned position ${first.position}`);
     }
     all.push(...page);
     after = last.position;
@@ -1088,10 +924,7 @@ async function expectVersionConflict(
 async function within<T>(work: Promise<T>, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
   const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(
-      () => reject(new Error(`no ${what} within ${DEADLINE_MS} ms`)),
-      DEADLINE_MS,
-    );
+    timer = setTimeout(() => reject(new Error(`no ${what} within ${DEADLINE_MS} ms`)), DEADLINE_MS);
   });
   try {
     return await Promise.race([work, deadline]);
@@ -1101,14 +934,10 @@ async function within<T>(work: Promise<T>, what: string): Promise<T> {
 }
 
 /** The iterator's next result that is `streamId`'s event or the end. */
-async function nextOf(
-  iterator: AsyncIterator<StoredEvent>,
-  streamId: string,
-): Promise<IteratorResult<StoredEvent>> {
+async function nextOf(iterator: AsyncIterator<StoredEvent>, streamId: string): Promise<IteratorResult<StoredEvent>> {
   for (;;) {
     const result = await iterator.next();
-    if (result.done === true || result.value.streamId === streamId)
-      return result;
+    if (result.done === true || result.value.streamId === streamId) return result;
   }
 }
 
@@ -1122,27 +951,21 @@ function ownIterator(
   options: { after?: string | undefined; signal: AbortSignal },
 ): { next(): Promise<StoredEvent>; stop(): Promise<void> } {
   const { after, signal } = options;
-  const iterator = store
-    .subscribeAll(after === undefined ? { signal } : { after, signal })
-    [Symbol.asyncIterator]();
+  const iterator = store.subscribeAll(after === undefined ? { signal } : { after, signal })[Symbol.asyncIterator]();
   return {
     next: () =>
       within(
         (async () => {
           for (;;) {
             const result = await iterator.next();
-            if (result.done === true)
-              throw new Error('the subscription ended early');
+            if (result.done === true) throw new Error('the subscription ended early');
             if (result.value.streamId === streamId) return result.value;
           }
         })(),
         `event of ${streamId}`,
       ),
     stop: async () => {
-      await within(
-        Promise.resolve(iterator.return?.()),
-        'the subscription to stop',
-      );
+      await within(Promise.resolve(iterator.return?.()), 'the subscription to stop');
     },
   };
 }

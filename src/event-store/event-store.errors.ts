@@ -15,9 +15,7 @@ export class WrongExpectedVersionError extends Error {
     readonly expectedVersion: number,
     readonly actualVersion: number,
   ) {
-    super(
-      `stream ${streamId} is at version ${actualVersion}, not the expected ${expectedVersion}`,
-    );
+    super(`stream ${streamId} is at version ${actualVersion}, not the expected ${expectedVersion}`);
     this.name = 'WrongExpectedVersionError';
   }
 }
@@ -101,12 +99,7 @@ export class PartialAppendError extends Error {
  * the engine's limit for one append), `invalid-request` (the engine rejected
  * an argument), `failed` (anything else the engine reported).
  */
-export type EventStoreFailure =
-  | 'access-denied'
-  | 'stream-deleted'
-  | 'append-too-large'
-  | 'invalid-request'
-  | 'failed';
+export type EventStoreFailure = 'access-denied' | 'stream-deleted' | 'append-too-large' | 'invalid-request' | 'failed';
 
 /** The store refused or failed the request; retrying will not help (see `EventStoreFailure`). */
 export class EventStoreFailedError extends Error {

@@ -16,7 +16,10 @@ export class ListSitesQueryDto {
   @IsLedgerId({ required: false, example: 'cust-77', description: 'Only sites of this customer' })
   customerId?: string;
 
-  @ApiPropertyOptional({ type: Boolean, description: "Only the provider's own sites (true) or only customer sites (false)" })
+  @ApiPropertyOptional({
+    type: Boolean,
+    description: "Only the provider's own sites (true) or only customer sites (false)",
+  })
   @IsOptional()
   // Query strings are text: only the words true and false mean a boolean.
   @Transform(({ value }) => (value === 'true' ? true : value === 'false' ? false : value))
@@ -59,7 +62,8 @@ export class SiteSummaryResponse extends OmitType(SiteResponse, ['contacts', 'as
 export class SitesPageResponse {
   @ApiProperty({
     type: [SiteSummaryResponse],
-    description: 'Oldest registration first. Without contacts: they are personal data, shown only by GET /v1/sites/{siteId}',
+    description:
+      'Oldest registration first. Without contacts: they are personal data, shown only by GET /v1/sites/{siteId}',
   })
   sites: SiteSummaryResponse[];
 

@@ -39,7 +39,13 @@ describe('FleetProjection', () => {
   it('lists sites in registration order with their summary, never their contacts', () => {
     apply(events.registered('b', at(1), { customerId: 'cust-9' }), events.registered('a', at(2)));
     const [first] = fleet.page({ snapshot: ordinal, afterSite: 0, limit: 10 });
-    expect(first?.site).toMatchObject({ siteId: 'b', customerId: 'cust-9', status: 'active', version: 1, updatedAt: at(1) });
+    expect(first?.site).toMatchObject({
+      siteId: 'b',
+      customerId: 'cust-9',
+      status: 'active',
+      version: 1,
+      updatedAt: at(1),
+    });
     expect(first?.site).not.toHaveProperty('contacts');
     expect(JSON.stringify(db.prepare('SELECT state FROM fleet_intervals').all())).not.toContain('sealed');
     expect(list()).toEqual(['b:active', 'a:active']);
@@ -110,8 +116,23 @@ describe('FleetProjection', () => {
       { siteId: 'a', operationId: 'op_1', previousStatus: 'active', purgeAfter: at(1000) },
       deletedAt,
     );
-    apply(softDelete, events.event('site-b', 'SiteSoftDeleted', { siteId: 'b', operationId: 'op_1', previousStatus: 'active', purgeAfter: at(40) }, deletedAt));
-    apply(events.event('site-a', 'SiteRestored', { siteId: 'a', compensates: softDelete.eventId, status: 'active' }, at(30)));
+    apply(
+      softDelete,
+      events.event(
+        'site-b',
+        'SiteSoftDeleted',
+        { siteId: 'b', operationId: 'op_1', previousStatus: 'active', purgeAfter: at(40) },
+        deletedAt,
+      ),
+    );
+    apply(
+      events.event(
+        'site-a',
+        'SiteRestored',
+        { siteId: 'a', compensates: softDelete.eventId, status: 'active' },
+        at(30),
+      ),
+    );
     apply(events.event('site-b', 'SitePurged', { siteId: 'b' }, at(50)));
 
     const [, b] = fleet.page({ snapshot: ordinal, afterSite: 0, limit: 10 });
@@ -135,10 +156,11 @@ describe('FleetProjection', () => {
     apply(events.registered('a', at(1)), events.registered('b', at(2)));
     const restarted = new FleetProjection(db);
     restarted.apply(events.event('site-a', 'SiteSuspended', { siteId: 'a' }, at(3)), ++ordinal);
-    expect(restarted.page({ snapshot: ordinal, afterSite: 0, limit: 10 }).map(({ site }) => `${site.siteId}:${site.status}:${site.version}`)).toEqual([
-      'a:suspended:2',
-      'b:active:1',
-    ]);
+    expect(
+      restarted
+        .page({ snapshot: ordinal, afterSite: 0, limit: 10 })
+        .map(({ site }) => `${site.siteId}:${site.status}:${site.version}`),
+    ).toEqual(['a:suspended:2', 'b:active:1']);
     expect(restarted.countByStatus()).toEqual({ active: 1, suspended: 1, deleted: 0, purged: 0 });
   });
 
@@ -164,7 +186,9 @@ describe('FleetProjection', () => {
 
   describe('answers from indexes', () => {
     const plan = (sql: string, params: unknown) =>
-      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[]).map((row) => row.detail).join(' | ');
+      (db.prepare(`EXPLAIN QUERY PLAN ${sql}`).all(params) as { detail: string }[])
+        .map((row) => row.detail)
+        .join(' | ');
     const pageSql = (filter: FleetFilter) =>
       (fleet as unknown as { pageQuery(filter: FleetFilter): Database.Statement }).pageQuery(filter).source;
     const params = { afterSite: 0, snapshot: 1, at: 1, limit: 1, status: 'active', customerId: 'c', internal: 1 };

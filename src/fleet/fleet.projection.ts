@@ -118,7 +118,10 @@ export class FleetProjection implements Projection {
     'fleet_intervals_by_time',
   ];
   private readonly saveSite: Database.Statement;
-  private readonly findCurrent: Database.Statement<[string], { siteOrdinal: number; intervalOrdinal: number; state: string }>;
+  private readonly findCurrent: Database.Statement<
+    [string],
+    { siteOrdinal: number; intervalOrdinal: number; state: string }
+  >;
   private readonly closeInterval: Database.Statement;
   private readonly openInterval: Database.Statement;
   private readonly count: Database.Statement<[SiteStatus, number]>;
@@ -162,9 +165,7 @@ export class FleetProjection implements Projection {
        FROM fleet_sites s JOIN fleet_intervals i ON i.from_ordinal = s.interval_ordinal
        WHERE s.site_id = ?`,
     );
-    this.closeInterval = db.prepare(
-      'UPDATE fleet_intervals SET to_ordinal = ?, valid_to = ? WHERE from_ordinal = ?',
-    );
+    this.closeInterval = db.prepare('UPDATE fleet_intervals SET to_ordinal = ?, valid_to = ? WHERE from_ordinal = ?');
     this.openInterval = db.prepare(
       `INSERT INTO fleet_intervals (from_ordinal, to_ordinal, valid_from, valid_to, site_ordinal, status, customer_id,
          internal, state)
@@ -235,7 +236,10 @@ export class FleetProjection implements Projection {
       status: request.status,
       customerId: request.customerId,
     }) as { siteOrdinal: number; state: string }[];
-    return rows.map((row) => ({ siteOrdinal: row.siteOrdinal, site: toSummary(JSON.parse(row.state) as RegisteredSite) }));
+    return rows.map((row) => ({
+      siteOrdinal: row.siteOrdinal,
+      site: toSummary(JSON.parse(row.state) as RegisteredSite),
+    }));
   }
 
   /** How many sites were in each status at `atMs`, or now. */
@@ -251,7 +255,11 @@ export class FleetProjection implements Projection {
     if (cached !== undefined) return cached;
     const row = this.findCurrent.get(siteId);
     if (row === undefined) return undefined;
-    return { siteOrdinal: row.siteOrdinal, intervalOrdinal: row.intervalOrdinal, state: JSON.parse(row.state) as SiteState };
+    return {
+      siteOrdinal: row.siteOrdinal,
+      intervalOrdinal: row.intervalOrdinal,
+      state: JSON.parse(row.state) as SiteState,
+    };
   }
 
   private pageQuery(filter: FleetFilter): Database.Statement {
@@ -280,7 +288,10 @@ export class FleetProjection implements Projection {
 
 /** The event as `evolveSite` folds it, minus contacts: they never enter this read model. */
 function withoutContacts(event: StoredEvent): Recorded<SiteEvent> {
-  return toRecorded<SiteEvent>(event, Array.isArray(event.data['contacts']) ? { ...event.data, contacts: [] } : event.data);
+  return toRecorded<SiteEvent>(
+    event,
+    Array.isArray(event.data['contacts']) ? { ...event.data, contacts: [] } : event.data,
+  );
 }
 
 function toSummary(site: RegisteredSite): SiteSummary {

@@ -53,7 +53,9 @@ export class ListSitesHandler implements IQueryHandler<ListSitesQuery> {
     const last = page.at(-1);
     return {
       sites: page.map((entry) => entry.site),
-      ...(entries.length > limit && last ? { nextCursor: encodeCursor(CURSOR_KIND, [last.siteOrdinal, snapshot!]) } : {}),
+      ...(entries.length > limit && last
+        ? { nextCursor: encodeCursor(CURSOR_KIND, [last.siteOrdinal, snapshot!]) }
+        : {}),
       ...(asOf === undefined ? {} : { asOf }),
     };
   }

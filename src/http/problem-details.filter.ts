@@ -1,11 +1,4 @@
-import {
-  type ArgumentsHost,
-  Catch,
-  type ExceptionFilter,
-  HttpException,
-  HttpStatus,
-  Logger,
-} from '@nestjs/common';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import { DomainError, type ErrorKind, type Problem } from '../common/domain-error.js';
 import {
@@ -88,7 +81,11 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (exception instanceof PartialAppendError) {
       // Answered as its cause, so a conflict stays a 409 and an outage a 503; the code tells it apart.
       const cause = this.toProblem(exception.cause);
-      return problem(cause.status, exception.code, `part of the change was recorded before the store failed: ${cause.detail}`);
+      return problem(
+        cause.status,
+        exception.code,
+        `part of the change was recorded before the store failed: ${cause.detail}`,
+      );
     }
     // The Express adapter wraps body-parser errors in an HttpException; the cause says what was wrong.
     const bodyError = exception instanceof HttpException ? exception.cause : exception;

@@ -44,7 +44,9 @@ export function IsRevertTarget(): PropertyDecorator {
     validator: {
       validate: (value: unknown) =>
         (typeof value === 'number' && Number.isInteger(value) && value >= 1) ||
-        (typeof value === 'string' && isISO8601(value, { strict: true, strictSeparator: true }) && ZONED_TIME.test(value)),
+        (typeof value === 'string' &&
+          isISO8601(value, { strict: true, strictSeparator: true }) &&
+          ZONED_TIME.test(value)),
       defaultMessage: () => '$property must be an ISO 8601 date-time with a zone, or a version (integer ≥ 1)',
     },
   });

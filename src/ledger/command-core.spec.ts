@@ -131,7 +131,10 @@ describe('CommandCore: the one write path', () => {
   });
 
   it('records nothing and answers at once when the decision holds no events', async () => {
-    const answer = await core.execute(async () => ({ appends: [{ streamId: 'policy-purge', expectedVersion: 7, events: [] }], answer: () => 'unchanged' }));
+    const answer = await core.execute(async () => ({
+      appends: [{ streamId: 'policy-purge', expectedVersion: 7, events: [] }],
+      answer: () => 'unchanged',
+    }));
     expect(answer).toBe('unchanged');
     expect(await store.lastPosition()).toBeUndefined();
   });

@@ -113,6 +113,10 @@ export class ConcurrentChangeError extends DomainError {
     readonly streamId: string,
     attempts: number,
   ) {
-    super('conflict', 'ledger.concurrent-change', `${streamId} kept changing under this request (${attempts} attempts); retry it`);
+    super(
+      'conflict',
+      'ledger.concurrent-change',
+      `${streamId} kept changing under this request (${attempts} attempts); retry it`,
+    );
   }
 }

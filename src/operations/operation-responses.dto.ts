@@ -48,7 +48,18 @@ export class ProgressResponse {
 export class PlanProblemResponse {
   @ApiPropertyOptional() id?: string;
   @ApiProperty({
-    enum: ['unknown-id', 'not-a-site', 'duplicate-id', 'already-deleted', 'purged', 'deletion-protected', 'legal-hold', 'unsupported-action', 'too-many-targets', 'no-targets'],
+    enum: [
+      'unknown-id',
+      'not-a-site',
+      'duplicate-id',
+      'already-deleted',
+      'purged',
+      'deletion-protected',
+      'legal-hold',
+      'unsupported-action',
+      'too-many-targets',
+      'no-targets',
+    ],
   })
   problem: string;
   @ApiProperty() detail: string;
@@ -66,13 +77,20 @@ export class RollbackRecordResponse {
 export class OperationResponse {
   @ApiProperty({ example: 'op_0f8e2c1a-9b7d-4c1e-8f00-3d2a1b0c9e8f' }) operationId: string;
   @ApiProperty({ example: 'soft-delete' }) action: string;
-  @ApiProperty({ enum: ['planned', 'approved', 'running', 'paused', 'completed', 'rejected', 'aborted', 'rolled-back'] })
+  @ApiProperty({
+    enum: ['planned', 'approved', 'running', 'paused', 'completed', 'rejected', 'aborted', 'rolled-back'],
+  })
   status: string;
   @ApiProperty() reason: string;
   @ApiProperty({ type: String, nullable: true }) ticket: string | null;
   @ApiProperty() requestedBy: string;
   @ApiProperty({ format: 'date-time' }) createdAt: string;
-  @ApiProperty({ type: String, nullable: true, example: `sha256:${'0'.repeat(64)}`, description: 'null for a rejected plan' })
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: `sha256:${'0'.repeat(64)}`,
+    description: 'null for a rejected plan',
+  })
   digest: string | null;
   @ApiProperty({ type: [OperationTargetResponse] }) targets: OperationTargetResponse[];
   @ApiProperty({ type: OperationSummaryResponse }) summary: OperationSummaryResponse;
@@ -80,7 +98,8 @@ export class OperationResponse {
   @ApiProperty({ type: [ApprovalResponse] }) approvals: ApprovalResponse[];
   @ApiProperty({ type: [WaveResponse] }) waves: WaveResponse[];
   @ApiProperty({ type: ProgressResponse }) progress: ProgressResponse;
-  @ApiPropertyOptional({ type: [PlanProblemResponse], description: 'Only on a rejected plan' }) problems?: PlanProblemResponse[];
+  @ApiPropertyOptional({ type: [PlanProblemResponse], description: 'Only on a rejected plan' })
+  problems?: PlanProblemResponse[];
   @ApiProperty({ type: [RollbackRecordResponse] }) rollbacks: RollbackRecordResponse[];
   @ApiProperty() version: number;
   @ApiProperty({ format: 'date-time' }) updatedAt: string;

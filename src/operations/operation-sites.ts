@@ -30,7 +30,11 @@ export class OperationSites {
   }
 
   /** The appends of what was decided, each at the version its site was read at. */
-  async appends(read: readonly ReadSite[], decided: readonly SiteEvents[], context: RequestContext): Promise<StreamAppend[]> {
+  async appends(
+    read: readonly ReadSite[],
+    decided: readonly SiteEvents[],
+    context: RequestContext,
+  ): Promise<StreamAppend[]> {
     const byId = new Map(read.map((site) => [site.siteId, site.loaded]));
     return Promise.all(
       decided.map(async ({ siteId, now, events }) => {

@@ -10,11 +10,24 @@ import { OperationStreams } from './operation-streams.js';
 
 const policy: OperationPolicy = { maxOperationSites: 1000, largeOperationSites: 10, canarySites: 5 };
 const operationId = 'op_cache';
-const context = (id: string): RequestContext => ({ principal: { id, roles: new Set() }, correlationId: 'c', causationId: null });
+const context = (id: string): RequestContext => ({
+  principal: { id, roles: new Set() },
+  correlationId: 'c',
+  causationId: null,
+});
 const site = (siteId: string): ResolvedId => ({
   kind: 'site',
   id: siteId,
-  site: { siteId, customerId: 'c1', name: siteId, internal: false, products: [], status: 'active', deletionProtection: false, legalHold: false },
+  site: {
+    siteId,
+    customerId: 'c1',
+    name: siteId,
+    internal: false,
+    products: [],
+    status: 'active',
+    deletionProtection: false,
+    legalHold: false,
+  },
 });
 
 describe('OperationStreams.load with its fold cache', () => {
@@ -34,7 +47,14 @@ describe('OperationStreams.load with its fold cache', () => {
     await decideAndAppend(
       (now) => ({
         type: 'PlanOperation',
-        data: { operationId, action: 'soft-delete', siteIds: ids, resolved: new Map(ids.map((id) => [id, site(id)])), reason: 'r', ticket: null },
+        data: {
+          operationId,
+          action: 'soft-delete',
+          siteIds: ids,
+          resolved: new Map(ids.map((id) => [id, site(id)])),
+          reason: 'r',
+          ticket: null,
+        },
         metadata: { now, actor: { id: 'olivia' } },
       }),
       'olivia',
@@ -43,7 +63,11 @@ describe('OperationStreams.load with its fold cache', () => {
     const plan = await streams.load(operationId);
     if (plan.state.status !== 'planned') throw new Error(`planned, not ${plan.state.status}`);
     const digest = plan.state.plan.digest;
-    await decideAndAppend((now) => ({ type: 'ApproveOperation', data: { operationId, digest }, metadata: { now, actor: { id: 'amy' } } }), 'amy', 1);
+    await decideAndAppend(
+      (now) => ({ type: 'ApproveOperation', data: { operationId, digest }, metadata: { now, actor: { id: 'amy' } } }),
+      'amy',
+      1,
+    );
 
     const cached = await streams.load(operationId);
     const fresh = await new OperationStreams(store).load(operationId);
@@ -58,6 +82,10 @@ describe('OperationStreams.load with its fold cache', () => {
 
   it('loads an operation that does not exist as none, and caches nothing for it', async () => {
     const streams = new OperationStreams(new MemoryEventStore());
-    expect(await streams.load('op_missing')).toEqual({ state: { status: 'none' }, version: 0, lastOccurredAt: undefined });
+    expect(await streams.load('op_missing')).toEqual({
+      state: { status: 'none' },
+      version: 0,
+      lastOccurredAt: undefined,
+    });
   });
 });

@@ -16,7 +16,6 @@ export interface LoadedOperation {
   lastOccurredAt: string | undefined;
 }
 
-
 /** Operations whose latest fold is kept (their plans hold up to LEDGER_MAX_OPERATION_SITES targets each). */
 const CACHED_OPERATIONS = 64;
 
@@ -42,7 +41,11 @@ export class OperationStreams {
     if (last === undefined) return cached ?? { state: initialOperationState, version: 0, lastOccurredAt: undefined };
     let state = cached?.state ?? initialOperationState;
     for (const event of stored) state = evolveOperation(state, toRecorded<OperationEvent>(event));
-    const loaded: LoadedOperation = { state: deepFreeze(state), version: last.version, lastOccurredAt: last.metadata.occurredAt };
+    const loaded: LoadedOperation = {
+      state: deepFreeze(state),
+      version: last.version,
+      lastOccurredAt: last.metadata.occurredAt,
+    };
     this.folds.set(operationId, loaded);
     return loaded;
   }

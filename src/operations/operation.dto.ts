@@ -1,13 +1,28 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, IsArray, IsBoolean, IsIn, IsInt, IsOptional, IsString, Length, Matches, Max, Min } from 'class-validator';
+import {
+  ArrayMaxSize,
+  IsArray,
+  IsBoolean,
+  IsIn,
+  IsInt,
+  IsOptional,
+  IsString,
+  Length,
+  Matches,
+  Max,
+  Min,
+} from 'class-validator';
 import { ID_PATTERN, ID_RULE } from '../common/ids.js';
 
 const DIGEST = /^sha256:[0-9a-f]{64}$/;
 const STATUSES = ['planned', 'approved', 'running', 'paused', 'completed', 'rejected', 'aborted', 'rolled-back'];
 
 export class PlanOperationDto {
-  @ApiProperty({ example: 'soft-delete', description: 'The only action there is; anything else is a rejected plan (422)' })
+  @ApiProperty({
+    example: 'soft-delete',
+    description: 'The only action there is; anything else is a rejected plan (422)',
+  })
   @IsString()
   @Length(1, 64)
   action: string;

@@ -86,7 +86,11 @@ export class PlanOperationHandler implements ICommandHandler<PlanOperationComman
       const resolved = await this.resolver.resolve(request.siteIds);
       const now = nextEventTime(this.clock, loaded.lastOccurredAt);
       const events = decideOperation(
-        { type: 'PlanOperation', data: { operationId, ...request, resolved }, metadata: { now, actor: { id: context.principal.id } } },
+        {
+          type: 'PlanOperation',
+          data: { operationId, ...request, resolved },
+          metadata: { now, actor: { id: context.principal.id } },
+        },
         loaded.state,
         this.policies.operation,
       );
@@ -143,11 +147,17 @@ export class RollbackOperationHandler implements ICommandHandler<RollbackOperati
       const decision = decideRollback(loaded.state, sites, { operationId, reason, now, actor }, this.policies);
       const { restored, skipped } = decision;
       if (dryRun) {
-        return { appends: [], answer: () => ({ operationId, dryRun, restored, skipped, operation: viewOf(operationId, loaded.state) }) };
+        return {
+          appends: [],
+          answer: () => ({ operationId, dryRun, restored, skipped, operation: viewOf(operationId, loaded.state) }),
+        };
       }
       const change = this.operations.change(operationId, loaded, decision.operation, withReason, now);
       const appends = [...(await this.sites.appends(sites, decision.sites, withReason)), change.append];
-      return { appends, answer: () => ({ operationId, dryRun, restored, skipped, operation: viewOf(operationId, change.state) }) };
+      return {
+        appends,
+        answer: () => ({ operationId, dryRun, restored, skipped, operation: viewOf(operationId, change.state) }),
+      };
     });
   }
 }

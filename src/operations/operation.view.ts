@@ -23,7 +23,14 @@ export interface OperationView {
   summary: OperationSummary;
   requiredApprovals: number;
   approvals: { approvedBy: string; approvedAt: string }[];
-  waves: { index: number; kind: WaveKind; siteIds: string[]; status: WaveStatus; deleted: string[]; skipped: SkippedSite[] }[];
+  waves: {
+    index: number;
+    kind: WaveKind;
+    siteIds: string[];
+    status: WaveStatus;
+    deleted: string[];
+    skipped: SkippedSite[];
+  }[];
   progress: { deleted: number; skipped: number; restored: number; total: number };
   problems?: PlanProblem[];
   abort?: { abortedBy: string; reason: string; at: string };

@@ -44,7 +44,11 @@ export class OperationsController {
   @Roles('operator')
   @ApiOperation({ summary: 'Plan a soft delete; every ID is resolved, one problem rejects the whole plan (422)' })
   @ApiResponse({ status: 201, description: 'Planned: review targets, waves and digest', type: OperationResponse })
-  @ApiResponse({ status: 422, description: 'Rejected and recorded: errors lists every problem; operationId names the record', type: ProblemResponse })
+  @ApiResponse({
+    status: 422,
+    description: 'Rejected and recorded: errors lists every problem; operationId names the record',
+    type: ProblemResponse,
+  })
   plan(@Body() body: PlanOperationDto, @RequestCtx() context: RequestContext): Promise<OperationView> {
     return this.commands.execute(
       new PlanOperationCommand(
@@ -81,8 +85,14 @@ export class OperationsController {
   @Roles('approver')
   @ApiOperation({ summary: 'Approve the plan with its digest; never by the requester, once per approver' })
   @ApiOkResponse({ type: OperationResponse })
-  approve(@Param() { operationId }: OperationParams, @Body() { digest }: DigestDto, @RequestCtx() context: RequestContext): Promise<OperationView> {
-    return this.commands.execute(new RunOperationCommand({ type: 'ApproveOperation', data: { operationId, digest } }, context));
+  approve(
+    @Param() { operationId }: OperationParams,
+    @Body() { digest }: DigestDto,
+    @RequestCtx() context: RequestContext,
+  ): Promise<OperationView> {
+    return this.commands.execute(
+      new RunOperationCommand({ type: 'ApproveOperation', data: { operationId, digest } }, context),
+    );
   }
 
   @Post(':operationId/execute')
@@ -90,8 +100,14 @@ export class OperationsController {
   @Roles('operator')
   @ApiOperation({ summary: 'Start the waves once approvals are complete; wave 1 runs, then the operation pauses' })
   @ApiAcceptedResponse({ description: 'Running in the background', type: OperationResponse })
-  execute(@Param() { operationId }: OperationParams, @Body() { digest }: DigestDto, @RequestCtx() context: RequestContext): Promise<OperationView> {
-    return this.commands.execute(new RunOperationCommand({ type: 'ExecuteOperation', data: { operationId, digest } }, context));
+  execute(
+    @Param() { operationId }: OperationParams,
+    @Body() { digest }: DigestDto,
+    @RequestCtx() context: RequestContext,
+  ): Promise<OperationView> {
+    return this.commands.execute(
+      new RunOperationCommand({ type: 'ExecuteOperation', data: { operationId, digest } }, context),
+    );
   }
 
   @Post(':operationId/continue')
@@ -100,7 +116,9 @@ export class OperationsController {
   @ApiOperation({ summary: 'Run the next wave of a paused operation' })
   @ApiAcceptedResponse({ description: 'Running in the background', type: OperationResponse })
   continue(@Param() { operationId }: OperationParams, @RequestCtx() context: RequestContext): Promise<OperationView> {
-    return this.commands.execute(new RunOperationCommand({ type: 'ContinueOperation', data: { operationId } }, context));
+    return this.commands.execute(
+      new RunOperationCommand({ type: 'ContinueOperation', data: { operationId } }, context),
+    );
   }
 
   @Post(':operationId/abort')
@@ -108,7 +126,11 @@ export class OperationsController {
   @Roles('operator')
   @ApiOperation({ summary: 'Stop further waves (sites already deleted stay deleted until a rollback)' })
   @ApiOkResponse({ type: OperationResponse })
-  abort(@Param() { operationId }: OperationParams, @Body() { reason }: AbortDto, @RequestCtx() context: RequestContext): Promise<OperationView> {
+  abort(
+    @Param() { operationId }: OperationParams,
+    @Body() { reason }: AbortDto,
+    @RequestCtx() context: RequestContext,
+  ): Promise<OperationView> {
     return this.commands.execute(
       new RunOperationCommand({ type: 'AbortOperation', data: { operationId, reason } }, { ...context, reason }),
     );
@@ -117,9 +139,16 @@ export class OperationsController {
   @Post(':operationId/rollback')
   @HttpCode(200)
   @Roles('operator')
-  @ApiOperation({ summary: 'Restore every site this operation deleted that is still deleted (no approval: restoring is never destructive)' })
+  @ApiOperation({
+    summary:
+      'Restore every site this operation deleted that is still deleted (no approval: restoring is never destructive)',
+  })
   @ApiOkResponse({ type: RollbackResponse })
-  rollback(@Param() { operationId }: OperationParams, @Body() body: RollbackDto, @RequestCtx() context: RequestContext): Promise<RollbackResult> {
+  rollback(
+    @Param() { operationId }: OperationParams,
+    @Body() body: RollbackDto,
+    @RequestCtx() context: RequestContext,
+  ): Promise<RollbackResult> {
     return this.commands.execute(new RollbackOperationCommand(operationId, body.reason, body.dryRun ?? false, context));
   }
 }

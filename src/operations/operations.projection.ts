@@ -62,7 +62,9 @@ export class OperationsProjection implements Projection {
     );
     const columns = 'seq, operation_id AS operationId, status, created_at AS createdAt, position';
     this.page = db.prepare(`SELECT ${columns} FROM operations WHERE seq > ? ORDER BY seq LIMIT ?`);
-    this.pageByStatus = db.prepare(`SELECT ${columns} FROM operations WHERE status = ? AND seq > ? ORDER BY seq LIMIT ?`);
+    this.pageByStatus = db.prepare(
+      `SELECT ${columns} FROM operations WHERE status = ? AND seq > ? ORDER BY seq LIMIT ?`,
+    );
     this.byStatus = db.prepare('SELECT operation_id AS operationId FROM operations WHERE status = ? ORDER BY seq');
   }
 

@@ -32,7 +32,16 @@ export class PlanResolver {
       return {
         kind: 'site',
         id,
-        site: { siteId, customerId, name, internal, products, status, deletionProtection, legalHold: legalHold !== null },
+        site: {
+          siteId,
+          customerId,
+          name,
+          internal,
+          products,
+          status,
+          deletionProtection,
+          legalHold: legalHold !== null,
+        },
       };
     }
     const siteId = this.installations.siteOf(id);

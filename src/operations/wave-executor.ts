@@ -111,7 +111,9 @@ export class WaveExecutor implements OnApplicationBootstrap, BeforeApplicationSh
     } catch (error) {
       if (!(error instanceof ConcurrentChangeError)) throw error;
       // The operation stays running; the next resume pass decides the wave again.
-      this.logger.warn(`wave of ${operationId} kept losing races to other writers; it will be retried (${error.message})`);
+      this.logger.warn(
+        `wave of ${operationId} kept losing races to other writers; it will be retried (${error.message})`,
+      );
     }
   }
 }

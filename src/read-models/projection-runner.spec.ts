@@ -15,7 +15,12 @@ const newEvent = (i: number): NewEvent => ({
   eventId: `00000000-0000-4000-8000-${String(i).padStart(12, '0')}`,
   type: 'SiteSuspended',
   data: { siteId: `s${i}` },
-  metadata: { actor: 'operator', occurredAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(), correlationId: 'c', causationId: null },
+  metadata: {
+    actor: 'operator',
+    occurredAt: new Date(Date.UTC(2026, 0, 1, 0, 0, i)).toISOString(),
+    correlationId: 'c',
+    causationId: null,
+  },
 });
 
 /** Remembers what it was given, and whether its query index existed at the time. */
@@ -41,7 +46,10 @@ class Recorder implements Projection {
   }
 
   hasIndex(): boolean {
-    return this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'recorded_by_type'").get() !== undefined;
+    return (
+      this.db.prepare("SELECT 1 FROM sqlite_master WHERE type = 'index' AND name = 'recorded_by_type'").get() !==
+      undefined
+    );
   }
 
   rows(): number {

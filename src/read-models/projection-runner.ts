@@ -46,8 +46,7 @@ export class ProjectionRunner implements OnApplicationBootstrap, BeforeApplicati
        ON CONFLICT (name) DO UPDATE SET position = excluded.position, events = excluded.events`,
     );
     const row = db.prepare('SELECT position, events FROM checkpoints WHERE name = ?').get(CHECKPOINT) as
-      | { position: string; events: number }
-      | undefined;
+      { position: string; events: number } | undefined;
     this.checkpoint = row?.position;
     this.applied = row?.events ?? 0;
   }

@@ -29,7 +29,9 @@ export class PolicyController {
 
   @Put('purge')
   @Roles('admin')
-  @ApiOperation({ summary: 'Freeze or resume all purging (admin) — the first move in an incident; recorded as an event' })
+  @ApiOperation({
+    summary: 'Freeze or resume all purging (admin) — the first move in an incident; recorded as an event',
+  })
   set(@Body() { paused, reason }: PurgePolicyDto, @RequestCtx() context: RequestContext): Promise<PurgePolicyState> {
     return this.policy.set(paused, { ...context, reason });
   }

@@ -33,7 +33,9 @@ export class PurgePolicy {
 
   async load(): Promise<LoadedPurgePolicy> {
     const stored = await this.store.readStream(PURGE_POLICY_STREAM);
-    const state = stored.map((event) => toRecorded<PurgePolicyEvent>(event)).reduce(evolvePurgePolicy, initialPurgePolicy);
+    const state = stored
+      .map((event) => toRecorded<PurgePolicyEvent>(event))
+      .reduce(evolvePurgePolicy, initialPurgePolicy);
     const last = stored.at(-1);
     return { state, version: last?.version ?? 0, lastOccurredAt: last?.metadata.occurredAt };
   }
@@ -52,7 +54,11 @@ export class PurgePolicy {
       const loaded = await this.load();
       const { state } = loaded;
       const events = decidePurgePolicy(
-        { type: 'SetPurgePaused', data: { paused, reason: context.reason ?? '' }, metadata: { actor: { id: context.principal.id } } },
+        {
+          type: 'SetPurgePaused',
+          data: { paused, reason: context.reason ?? '' },
+          metadata: { actor: { id: context.principal.id } },
+        },
         state,
       );
       const now = nextEventTime(this.clock, loaded.lastOccurredAt);

@@ -1,4 +1,10 @@
-import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
+import {
+  Inject,
+  Injectable,
+  Logger,
+  type OnApplicationBootstrap,
+  type BeforeApplicationShutdown,
+} from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
 import { DomainError } from '../common/domain-error.js';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
@@ -102,7 +108,10 @@ export class RetentionSweeper implements OnApplicationBootstrap, BeforeApplicati
   private async purge(siteId: string, context: RequestContext): Promise<boolean> {
     try {
       return await this.core.execute(async () => {
-        const [policy, site] = await Promise.all([this.policy.load(), this.sites.load(siteId, {}, { contacts: 'withheld' })]);
+        const [policy, site] = await Promise.all([
+          this.policy.load(),
+          this.sites.load(siteId, {}, { contacts: 'withheld' }),
+        ]);
         const now = nextEventTime(this.clock, site.lastOccurredAt);
         const events = policy.state.paused ? [] : this.purgeEvents(siteId, site.state, now);
         const change = await this.sites.change(siteId, site, events, context, now);
@@ -117,7 +126,11 @@ export class RetentionSweeper implements OnApplicationBootstrap, BeforeApplicati
   /** SitePurged if the site may be purged now; nothing if it was restored, is held or is not yet due: its stream has the last word. */
   private purgeEvents(siteId: string, state: SiteState, now: string): SiteEvent[] {
     try {
-      return decideSite({ type: 'PurgeSite', data: { siteId }, metadata: { now, actor: { id: RETENTION_ACTOR, admin: false } } }, state, this.sitePolicy);
+      return decideSite(
+        { type: 'PurgeSite', data: { siteId }, metadata: { now, actor: { id: RETENTION_ACTOR, admin: false } } },
+        state,
+        this.sitePolicy,
+      );
     } catch (error) {
       if (error instanceof DomainError) return [];
       throw error;

@@ -39,7 +39,9 @@ export class RetentionProjection implements Projection {
     this.dueQuery = db.prepare(
       "SELECT site_id AS siteId FROM retention WHERE state = 'deleted' AND held = 0 AND purge_after <= ? ORDER BY purge_after LIMIT ?",
     );
-    this.unshreddedQuery = db.prepare("SELECT site_id AS siteId FROM retention WHERE state = 'purged' AND shredded = 0 LIMIT ?");
+    this.unshreddedQuery = db.prepare(
+      "SELECT site_id AS siteId FROM retention WHERE state = 'purged' AND shredded = 0 LIMIT ?",
+    );
     this.shredded = db.prepare('UPDATE retention SET shredded = 1 WHERE site_id = ?');
   }
 

@@ -31,10 +31,16 @@ export class InstallationsProjection implements Projection {
   }
 
   apply(event: StoredEvent): void {
-    const data = event.data as { siteId?: string; installationId?: string; productKey?: string; products?: { installationId: string; productKey: string }[] };
+    const data = event.data as {
+      siteId?: string;
+      installationId?: string;
+      productKey?: string;
+      products?: { installationId: string; productKey: string }[];
+    };
     switch (event.type) {
       case 'SiteRegistered':
-        for (const product of data.products ?? []) this.upsert.run(product.installationId, data.siteId, product.productKey);
+        for (const product of data.products ?? [])
+          this.upsert.run(product.installationId, data.siteId, product.productKey);
         break;
       case 'SiteProductAdded':
         this.upsert.run(data.installationId, data.siteId, data.productKey);

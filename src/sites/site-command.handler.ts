@@ -53,7 +53,8 @@ export class SiteCommandHandler implements ICommandHandler<ExecuteSiteCommand> {
     return this.core.execute(async () => {
       const site = await this.streams.load(siteId);
       // Checked on every attempt: after a lost race the site has moved on, and If-Match then fails.
-      if (ifMatch !== undefined && ifMatch !== site.version) throw new VersionMismatchError(siteId, ifMatch, site.version);
+      if (ifMatch !== undefined && ifMatch !== site.version)
+        throw new VersionMismatchError(siteId, ifMatch, site.version);
       const now = nextEventTime(this.clock, site.lastOccurredAt);
       const events = decideSite({ ...input, metadata: { now, actor } } as SiteCommand, site.state, this.policy);
       const change = await this.streams.change(siteId, site, events, context, now);

@@ -80,7 +80,10 @@ export class RegisterSiteDto {
   @Type(() => ContactDto)
   contacts?: ContactDto[];
 
-  @ApiPropertyOptional({ example: 'P30D', description: 'ISO 8601 duration from soft delete to purge; at least LEDGER_MIN_RETENTION' })
+  @ApiPropertyOptional({
+    example: 'P30D',
+    description: 'ISO 8601 duration from soft delete to purge; at least LEDGER_MIN_RETENTION',
+  })
   @IsOptional()
   @IsString()
   @IsIsoDuration()
@@ -114,7 +117,10 @@ export class PlaceLegalHoldDto extends ReasonDto {
 
 export class RevertSiteDto extends ReasonDto {
   @ApiProperty({
-    oneOf: [{ type: 'string', format: 'date-time' }, { type: 'integer', minimum: 1 }],
+    oneOf: [
+      { type: 'string', format: 'date-time' },
+      { type: 'integer', minimum: 1 },
+    ],
     example: '2026-11-21T07:37:00Z',
     description: 'The moment (ISO time) or version to bring the site back to',
   })

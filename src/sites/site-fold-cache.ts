@@ -55,7 +55,10 @@ export class SiteFoldCache {
   readonly #streams: LRUCache<string, SiteCheckpoint[]>;
 
   constructor(readonly limits: FoldCacheLimits = DEFAULT_FOLD_CACHE_LIMITS) {
-    this.#streams = new LRUCache({ maxSize: limits.maxCheckpoints, sizeCalculation: (checkpoints) => checkpoints.length });
+    this.#streams = new LRUCache({
+      maxSize: limits.maxCheckpoints,
+      sizeCalculation: (checkpoints) => checkpoints.length,
+    });
   }
 
   /** How many checkpoints are held (for tests and metrics). */
@@ -115,7 +118,9 @@ export class SiteFoldCache {
     if (at === -1) checkpoints.push(checkpoint);
     else checkpoints.splice(at, 0, checkpoint);
     // Only interval checkpoints and the newest one stay.
-    const kept = checkpoints.filter((each, index) => index === checkpoints.length - 1 || each.version % this.limits.interval === 0);
+    const kept = checkpoints.filter(
+      (each, index) => index === checkpoints.length - 1 || each.version % this.limits.interval === 0,
+    );
     this.#streams.set(siteId, kept);
   }
 

@@ -25,7 +25,11 @@ const at = (minute: number): string => new Date(START + minute * 60_000).toISOSt
 const contact = (n: number) => ({ name: `Owner ${n}`, email: `owner${n}@example.com`, role: 'owner' });
 
 /** The fold as it was first written: every event's data opened, then folded. The definition the cache must keep. */
-async function replay(store: MemoryEventStore, codec: PersonalDataCodec, upTo: { toVersion?: number; toTime?: string } = {}) {
+async function replay(
+  store: MemoryEventStore,
+  codec: PersonalDataCodec,
+  upTo: { toVersion?: number; toTime?: string } = {},
+) {
   const stored = await store.readStream(siteStreamId(SITE), upTo);
   const reveal = await codec.revealer(SITE);
   let state: SiteState = initialSiteState;
@@ -61,8 +65,10 @@ function history(length: number): SiteEvent[] {
     },
   ];
   for (let n = 1; events.length < length; n += 1) {
-    if (n % 5 === 0) events.push({ type: 'SiteContactsUpdated', data: { siteId: SITE, contacts: [contact(n), contact(n + 1000)] } });
-    else if (n % 3 === 0) events.push({ type: 'SiteProductAdded', data: { siteId: SITE, installationId: `i${n}`, productKey: 'p' } });
+    if (n % 5 === 0)
+      events.push({ type: 'SiteContactsUpdated', data: { siteId: SITE, contacts: [contact(n), contact(n + 1000)] } });
+    else if (n % 3 === 0)
+      events.push({ type: 'SiteProductAdded', data: { siteId: SITE, installationId: `i${n}`, productKey: 'p' } });
     else events.push({ type: n % 2 === 0 ? 'SiteSuspended' : 'SiteReactivated', data: { siteId: SITE } });
   }
   return events;
@@ -96,7 +102,9 @@ describe('SiteStreams.load with the fold cache', () => {
     await write(history(30));
     // Late reads first: they leave checkpoints that earlier reads must not misuse.
     for (const version of [30, 17, 16, 15, 4, 3, 1, 0, 31]) {
-      expect(await streams.load(SITE, { toVersion: version })).toEqual(await replay(store, codec, { toVersion: version }));
+      expect(await streams.load(SITE, { toVersion: version })).toEqual(
+        await replay(store, codec, { toVersion: version }),
+      );
     }
     expect(cache.size).toBeGreaterThan(1);
     for (const minute of [29.5, 12, 11.99, 8, 0, -1, 45]) {
@@ -149,7 +157,10 @@ describe('SiteStreams.load with the fold cache', () => {
 
   it('starts a read as of a time only from a checkpoint whose events all happened by then, even when times go backwards', async () => {
     await write(history(7)); // minutes 0..6
-    await write([{ type: 'SiteProductAdded', data: { siteId: SITE, installationId: 'at-minute-7', productKey: 'p' } }], 7);
+    await write(
+      [{ type: 'SiteProductAdded', data: { siteId: SITE, installationId: 'at-minute-7', productKey: 'p' } }],
+      7,
+    );
     // Three events stamped earlier than the ones before them (another writer's clock).
     const late: NewEvent[] = ['SiteSuspended', 'SiteReactivated', 'SiteSuspended'].map((type, i) => ({
       eventId: randomUUID(),
@@ -180,7 +191,11 @@ describe('SiteStreams.load with the fold cache', () => {
     expect(JSON.stringify(asOfEarlier.state)).toContain('owner5@example.com');
 
     await keys.destroyKey(SITE); // what a purge does
-    for (const read of [streams.load(SITE), streams.load(SITE, { toTime: at(6) }), streams.load(SITE, { toVersion: 1 })]) {
+    for (const read of [
+      streams.load(SITE),
+      streams.load(SITE, { toTime: at(6) }),
+      streams.load(SITE, { toVersion: 1 }),
+    ]) {
       const { state } = await read;
       expect(state.status).not.toBe('unregistered');
       if (state.status === 'unregistered') continue;

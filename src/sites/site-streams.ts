@@ -25,8 +25,6 @@ export interface LoadedSite {
   lastOccurredAt: string | undefined;
 }
 
-
-
 /**
  * Site streams on the event store: reading and folding a site, and turning
  * decided events into sealed, encrypted events to append. The only place
@@ -72,8 +70,13 @@ export class SiteStreams {
     let stored: StoredEvent[];
     if (bound && afterVersion < bound.skipFrom) {
       // The same events as one read from afterVersion, minus a stretch known to lie after the moment.
-      stored = await this.store.readStream(streamId, { ...upTo, afterVersion, toVersion: Math.min(toVersion, bound.skipFrom - 1) });
-      if (toVersion > bound.newest) stored = stored.concat(await this.store.readStream(streamId, { ...upTo, afterVersion: bound.newest }));
+      stored = await this.store.readStream(streamId, {
+        ...upTo,
+        afterVersion,
+        toVersion: Math.min(toVersion, bound.skipFrom - 1),
+      });
+      if (toVersion > bound.newest)
+        stored = stored.concat(await this.store.readStream(streamId, { ...upTo, afterVersion: bound.newest }));
     } else {
       stored = await this.store.readStream(streamId, { ...upTo, afterVersion });
     }
@@ -97,7 +100,8 @@ export class SiteStreams {
         this.folds.put(siteId, { version, state, lastOccurredAt, maxOccurredAtMs, inTimeOrder });
       }
     }
-    if (prefix && stored.length > 0) this.folds.put(siteId, { version, state, lastOccurredAt, maxOccurredAtMs, inTimeOrder });
+    if (prefix && stored.length > 0)
+      this.folds.put(siteId, { version, state, lastOccurredAt, maxOccurredAtMs, inTimeOrder });
     const shown = contacts === 'open' ? await this.openContacts(siteId, state) : withheldContacts(state);
     return { state: shown, version, lastOccurredAt };
   }
@@ -136,9 +140,18 @@ export class SiteStreams {
   }
 
   /** Events ready to append: personal data sealed, metadata added. */
-  async prepare(siteId: string, events: readonly SiteEvent[], context: RequestContext, occurredAt: string): Promise<NewEvent[]> {
+  async prepare(
+    siteId: string,
+    events: readonly SiteEvent[],
+    context: RequestContext,
+    occurredAt: string,
+  ): Promise<NewEvent[]> {
     const sealed = await this.seal(siteId, events);
-    return toNewEvents(events.map((event, index) => ({ type: event.type, data: sealed[index]! })), context, occurredAt);
+    return toNewEvents(
+      events.map((event, index) => ({ type: event.type, data: sealed[index]! })),
+      context,
+      occurredAt,
+    );
   }
 
   /** Each event's data as stored: contacts sealed with the site's key. */

@@ -243,7 +243,8 @@ export class SitesController {
   @HttpCode(200)
   @Roles('operator')
   @ApiOperation({
-    summary: 'Bring the site back to its state at a time or version with compensating events; never deletes (409 site.revert-would-delete)',
+    summary:
+      'Bring the site back to its state at a time or version with compensating events; never deletes (409 site.revert-would-delete)',
   })
   @ApiOkResponse({ description: '{dryRun, events, site}' })
   revert(
@@ -252,7 +253,9 @@ export class SitesController {
     @RequestCtx() context: RequestContext,
   ): Promise<RevertResult> {
     const to = typeof body.to === 'number' ? { version: body.to } : { asOf: toUtcIso(body.to) };
-    return this.commands.execute(new RevertSiteCommand(siteId, to, body.dryRun ?? false, { ...context, reason: body.reason }));
+    return this.commands.execute(
+      new RevertSiteCommand(siteId, to, body.dryRun ?? false, { ...context, reason: body.reason }),
+    );
   }
 
   @Delete(':siteId')

@@ -14,14 +14,10 @@ import { openStores } from './open-stores.js';
 
 const dirs: string[] = [];
 afterEach(() => {
-  for (const dir of dirs.splice(0))
-    rmSync(dir, { recursive: true, force: true });
+  for (const dir of dirs.splice(0)) rmSync(dir, { recursive: true, force: true });
 });
 
-function configFor(
-  store: string,
-  connectionString = 'esdb://localhost:2113?tls=false',
-) {
+function configFor(store: string, connectionString = 'esdb://localhost:2113?tls=false') {
   const dir = mkdtempSync(join(tmpdir(), 'ledger-stores-'));
   dirs.push(dir);
   return loadConfig({
@@ -63,23 +59,14 @@ describe('openStores', () => {
       expect(stores.keys).toBeInstanceOf(keys);
 
       await Promise.all([stores.close(), stores.close()]);
-      await expect(stores.events.ping()).rejects.toBeInstanceOf(
-        EventStoreUnavailableError,
-      );
+      await expect(stores.events.ping()).rejects.toBeInstanceOf(EventStoreUnavailableError);
       if (keysRefuseOnceClosed)
-        await expect(stores.keys.findKey('s1')).rejects.toBeInstanceOf(
-          EventStoreUnavailableError,
-        );
+        await expect(stores.keys.findKey('s1')).rejects.toBeInstanceOf(EventStoreUnavailableError);
     },
   );
 
   it('refuses an EventStoreDB connection string with throwOnAppendFailure=false', () => {
-    const config = configFor(
-      'eventstoredb',
-      'esdb://localhost:2113?tls=false&throwOnAppendFailure=false',
-    );
-    expect(() => openStores(config, ignore)).toThrow(
-      /throwOnAppendFailure=false/,
-    );
+    const config = configFor('eventstoredb', 'esdb://localhost:2113?tls=false&throwOnAppendFailure=false');
+    expect(() => openStores(config, ignore)).toThrow(/throwOnAppendFailure=false/);
   });
 });

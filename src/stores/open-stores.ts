@@ -5,10 +5,7 @@ import type { KeyStore } from '../crypto/key-store.port.js';
 import { MemoryKeyStore } from '../crypto/memory-key-store.js';
 import { SqliteKeyStore } from '../crypto/sqlite-key-store.js';
 import type { EventStore } from '../event-store/event-store.port.js';
-import {
-  connectionUser,
-  openEventStoreDbClient,
-} from '../event-store/eventstoredb/eventstoredb.client.js';
+import { connectionUser, openEventStoreDbClient } from '../event-store/eventstoredb/eventstoredb.client.js';
 import { EventStoreDbEventStore } from '../event-store/eventstoredb/eventstoredb-event-store.js';
 import { MemoryEventStore } from '../event-store/memory/memory-event-store.js';
 import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store.js';
@@ -26,10 +23,7 @@ export interface Stores {
  * (SPEC §3), so keys live beside the data they unlock. This is the one place
  * that knows every engine; neither `event-store/` nor `crypto/` imports it.
  */
-export function openStores(
-  config: LedgerConfig,
-  log: (message: string) => void,
-): Stores {
+export function openStores(config: LedgerConfig, log: (message: string) => void): Stores {
   switch (config.store) {
     case 'sqlite':
       return closedTogether(
@@ -59,11 +53,7 @@ export function openStores(
   }
 }
 
-function closedTogether(
-  events: EventStore,
-  keys: KeyStore,
-  afterwards?: () => Promise<void>,
-): Stores {
+function closedTogether(events: EventStore, keys: KeyStore, afterwards?: () => Promise<void>): Stores {
   let closing: Promise<void> | undefined;
   return {
     events,

@@ -1,6 +1,14 @@
 import { Controller, Get, Headers, Query, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiBearerAuth,
+  ApiHeader,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiResponse,
+  ApiTags,
+} from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Roles } from '../auth/roles.decorator.js';
 import { DomainError } from '../common/domain-error.js';
@@ -14,7 +22,11 @@ const LAST_EVENT_ID = 'Last-Event-ID';
 
 @ApiTags('events')
 @ApiBearerAuth()
-@ApiResponse({ status: 400, description: 'Bad input (from, Last-Event-ID or types); `errors` names the field', type: ProblemResponse })
+@ApiResponse({
+  status: 400,
+  description: 'Bad input (from, Last-Event-ID or types); `errors` names the field',
+  type: ProblemResponse,
+})
 @ApiResponse({ status: 401, description: 'No valid bearer token', type: ProblemResponse })
 @Controller('events')
 export class EventStreamController {
@@ -33,7 +45,11 @@ export class EventStreamController {
       'position, `event:` the type, `data:` the event view as JSON (contacts opened, or redacted after a purge). ' +
       'Idle streams get a `: heartbeat` comment. Events are read from the ledger only as fast as the client reads them.',
   })
-  @ApiHeader({ name: LAST_EVENT_ID, required: false, description: 'Resume after this position (EventSource sends it when reconnecting)' })
+  @ApiHeader({
+    name: LAST_EVENT_ID,
+    required: false,
+    description: 'Resume after this position (EventSource sends it when reconnecting)',
+  })
   @ApiProduces('text/event-stream')
   @ApiOkResponse({
     description: 'One frame per event: `id: <position>`, `event: <type>`, `data: <event view as JSON>`',
@@ -41,7 +57,8 @@ export class EventStreamController {
       'text/event-stream': {
         schema: {
           type: 'string',
-          example: 'id: 1042\nevent: SiteSuspended\ndata: {"eventId":"…","type":"SiteSuspended","position":"1042",…}\n\n',
+          example:
+            'id: 1042\nevent: SiteSuspended\ndata: {"eventId":"…","type":"SiteSuspended","position":"1042",…}\n\n',
         },
       },
     },
@@ -53,7 +70,11 @@ export class EventStreamController {
   ): Promise<void> {
     if (lastEventId !== undefined && !POSITION_TEXT.test(lastEventId)) {
       throw new DomainError('invalid', 'request.invalid', `invalid request: ${LAST_EVENT_ID}`, [
-        { field: LAST_EVENT_ID, problem: 'invalid', detail: `${LAST_EVENT_ID} must be a position (an event id) this ledger issued` },
+        {
+          field: LAST_EVENT_ID,
+          problem: 'invalid',
+          detail: `${LAST_EVENT_ID} must be a position (an event id) this ledger issued`,
+        },
       ]);
     }
     // A reconnecting EventSource repeats the original URL (and its `from`): the header is the later word.

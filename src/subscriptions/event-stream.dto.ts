@@ -17,7 +17,10 @@ export class EventStreamQueryDto {
   @Matches(POSITION_TEXT, { message: 'from must be a position (an event id) this ledger issued' })
   from?: string;
 
-  @ApiPropertyOptional({ example: 'SiteSoftDeleted,SiteRestored,SitePurged', description: 'Only events of these types (comma list)' })
+  @ApiPropertyOptional({
+    example: 'SiteSoftDeleted,SiteRestored,SitePurged',
+    description: 'Only events of these types (comma list)',
+  })
   @IsOptional()
   @IsString()
   @Matches(EVENT_TYPE_LIST, { message: 'types must be event type names separated by commas (at most 20)' })

@@ -68,5 +68,7 @@ export class StreamEventsHandler implements IQueryHandler<StreamEventsQuery> {
 }
 
 function invalidPosition(field: string, detail: string): DomainError {
-  return new DomainError('invalid', 'request.invalid', `invalid request: ${field}`, [{ field, problem: 'invalid', detail }]);
+  return new DomainError('invalid', 'request.invalid', `invalid request: ${field}`, [
+    { field, problem: 'invalid', detail },
+  ]);
 }

@@ -25,9 +25,7 @@ export function record<E extends Event>(events: readonly E[], start = '2026-01-0
  * Given/when/then for a decider:
  * `spec.given([...]).when(command).thenEmits([...])` or `.thenThrows(code)`.
  */
-export function deciderSpec<Command, E extends Event, State>(
-  decider: DeciderUnderTest<Command, E, State>,
-) {
+export function deciderSpec<Command, E extends Event, State>(decider: DeciderUnderTest<Command, E, State>) {
   return {
     given(history: readonly E[]) {
       const state = record(history).reduce(decider.evolve, decider.initialState);

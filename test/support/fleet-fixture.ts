@@ -82,7 +82,11 @@ export async function appendFleetFixture(
 
   const versions = new Map<number, number>();
   const softDeletes = new Map<number, string>();
-  const write = async (selected: (i: number) => boolean, make: (i: number) => { event: SiteEvent; actor: string }, phase: Phase) => {
+  const write = async (
+    selected: (i: number) => boolean,
+    make: (i: number) => { event: SiteEvent; actor: string },
+    phase: Phase,
+  ) => {
     const appends: { i: number; append: StreamAppend }[] = [];
     for (let i = 0; i < sites; i += 1) {
       if (!selected(i)) continue;
@@ -90,12 +94,23 @@ export async function appendFleetFixture(
       const occurredAt = new Date(phases[phase] + i).toISOString();
       const [newEvent] = toNewEvents(
         [{ type: event.type, data: event.data as unknown as JsonObject }],
-        { principal: { id: actor, roles: new Set(['operator']) }, correlationId: `fixture-${phase}`, causationId: null },
+        {
+          principal: { id: actor, roles: new Set(['operator']) },
+          correlationId: `fixture-${phase}`,
+          causationId: null,
+        },
         occurredAt,
       ) as [NewEvent];
       if (event.type === 'SiteSoftDeleted') softDeletes.set(i, newEvent.eventId);
       fixture.counts[event.type] = (fixture.counts[event.type] ?? 0) + 1;
-      appends.push({ i, append: { streamId: siteStreamId(fixture.siteId(i)), expectedVersion: versions.get(i) ?? 0, events: [newEvent] } });
+      appends.push({
+        i,
+        append: {
+          streamId: siteStreamId(fixture.siteId(i)),
+          expectedVersion: versions.get(i) ?? 0,
+          events: [newEvent],
+        },
+      });
     }
     for (let from = 0; from < appends.length; from += BATCH) {
       const batch = appends.slice(from, from + BATCH);
@@ -152,7 +167,10 @@ export async function appendFleetFixture(
       i % 20 === 2
         ? {
             actor: 'operator',
-            event: { type: 'SiteRestored', data: { siteId: fixture.siteId(i), compensates: softDeletes.get(i)!, status: 'active' } },
+            event: {
+              type: 'SiteRestored',
+              data: { siteId: fixture.siteId(i), compensates: softDeletes.get(i)!, status: 'active' },
+            },
           }
         : { actor: 'system:retention', event: { type: 'SitePurged', data: { siteId: fixture.siteId(i) } } },
     'restored',

@@ -51,22 +51,42 @@ export interface OperationBody {
   status: string;
   digest: string;
   requiredApprovals: number;
-  waves: { index: number; kind: string; siteIds: string[]; status: string; deleted: string[]; skipped: { siteId: string; reason: string }[] }[];
+  waves: {
+    index: number;
+    kind: string;
+    siteIds: string[];
+    status: string;
+    deleted: string[];
+    skipped: { siteId: string; reason: string }[];
+  }[];
   progress: { deleted: number; skipped: number; restored: number; total: number };
   [key: string]: unknown;
 }
 
 export function approve(t: AppUnderTest, operation: OperationBody, by: TestPrincipal = 'approver') {
-  return t.http().post(`/v1/operations/${operation.operationId}/approve`).set('Authorization', t.auth(by)).send({ digest: operation.digest });
+  return t
+    .http()
+    .post(`/v1/operations/${operation.operationId}/approve`)
+    .set('Authorization', t.auth(by))
+    .send({ digest: operation.digest });
 }
 
 export async function getOperation(t: AppUnderTest, operationId: string): Promise<OperationBody> {
-  const response = await t.http().get(`/v1/operations/${operationId}`).set('Authorization', t.auth('viewer')).expect(200);
+  const response = await t
+    .http()
+    .get(`/v1/operations/${operationId}`)
+    .set('Authorization', t.auth('viewer'))
+    .expect(200);
   return response.body as OperationBody;
 }
 
 /** Polls the operation until it reaches `status`. */
-export function waitForStatus(t: AppUnderTest, operationId: string, status: string, timeoutMs = 20_000): Promise<OperationBody> {
+export function waitForStatus(
+  t: AppUnderTest,
+  operationId: string,
+  status: string,
+  timeoutMs = 20_000,
+): Promise<OperationBody> {
   return waitForAny(t, operationId, [status], timeoutMs);
 }
 
@@ -86,12 +106,22 @@ export async function continueUntilCompleted(t: AppUnderTest, operationId: strin
   for (;;) {
     const state = await waitForAny(t, operationId, ['paused', 'completed']);
     if (state.status === 'completed') return state;
-    await t.http().post(`/v1/operations/${operationId}/continue`).set('Authorization', t.auth('operator')).send({}).expect(202);
+    await t
+      .http()
+      .post(`/v1/operations/${operationId}/continue`)
+      .set('Authorization', t.auth('operator'))
+      .send({})
+      .expect(202);
   }
 }
 
 /** Polls the operation until it reaches one of `statuses`. */
-export function waitForAny(t: AppUnderTest, operationId: string, statuses: string[], timeoutMs = 20_000): Promise<OperationBody> {
+export function waitForAny(
+  t: AppUnderTest,
+  operationId: string,
+  statuses: string[],
+  timeoutMs = 20_000,
+): Promise<OperationBody> {
   return pollUntil(() => getOperation(t, operationId), {
     what: `operation ${operationId} to be ${statuses.join(' or ')}`,
     done: (operation) => statuses.includes(operation.status),

@@ -50,7 +50,8 @@ export class StreamClient {
       this.pending += chunk;
       const end = this.pending.lastIndexOf('\n\n');
       if (end >= 0) {
-        for (const block of this.pending.slice(0, end).split('\n\n')) if (block !== '') this.parsed.push(parseFrame(block));
+        for (const block of this.pending.slice(0, end).split('\n\n'))
+          if (block !== '') this.parsed.push(parseFrame(block));
         this.pending = this.pending.slice(end + 2);
       }
     });
@@ -87,7 +88,9 @@ export class StreamClient {
 
   /** Frames that carry an event. */
   events(): (SseFrame & { id: string; event: string; data: string })[] {
-    return this.frames().filter((frame): frame is SseFrame & { id: string; event: string; data: string } => frame.data !== undefined);
+    return this.frames().filter(
+      (frame): frame is SseFrame & { id: string; event: string; data: string } => frame.data !== undefined,
+    );
   }
 
   /** Complete lines received so far. */

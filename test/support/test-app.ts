@@ -146,7 +146,8 @@ export function useTestApp(options: UseTestAppOptions = {}): AppUnderTest {
   const { per = 'test', ...startOptions } = options;
   let running: TestApp | undefined;
   const current = (): TestApp => {
-    if (running === undefined) throw new Error(`useTestApp: no app is running here; it runs in tests and hooks (per ${per})`);
+    if (running === undefined)
+      throw new Error(`useTestApp: no app is running here; it runs in tests and hooks (per ${per})`);
     return running;
   };
   const [before, after] = per === 'test' ? [beforeEach, afterEach] : [beforeAll, afterAll];

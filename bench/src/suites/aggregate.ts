@@ -81,7 +81,9 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
       for (let start = 0; start < prepared.length; start += 1_000) {
         const chunk = prepared.slice(start, start + 1_000);
         await ledger.store.append(siteStreamId(siteId), start, chunk);
-        await connection.withTransaction(() => peerAppend(connection, siteStreamId(siteId), start, chunk.map(toPeerEvent)));
+        await connection.withTransaction(() =>
+          peerAppend(connection, siteStreamId(siteId), start, chunk.map(toPeerEvent)),
+        );
       }
     }
   } finally {
@@ -121,7 +123,8 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
           value: timingOf(timings, names.cold).medianMs,
           unit: 'ms',
           baseline: peerMs,
-          baselineName: "emmett-sqlite aggregateStream: the same events, the same evolve, contacts opened with the same key",
+          baselineName:
+            'emmett-sqlite aggregateStream: the same events, the same evolve, contacts opened with the same key',
           better: 'lower',
           note: spread(timingOf(timings, names.cold)),
         }),
@@ -150,13 +153,18 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
       const pit = { ours: `${label} as of ours`, peer: `${label} as of emmett` };
       const pitTimings = await timeTasks(
         [
-          { name: pit.ours, run: async () => void (await warm.load(siteId, { toTime: new Date(pick()).toISOString() })) },
+          {
+            name: pit.ours,
+            run: async () => void (await warm.load(siteId, { toTime: new Date(pick()).toISOString() })),
+          },
           { name: pit.peer, run: async () => void (await peerLoad(peer, ledger, siteId, pick())) },
         ],
         { iterations: iterations * 2, warmup: 5, rounds: quick ? 1 : 2 },
       );
       const oursPit = timingOf(pitTimings, pit.ours);
-      log(`${label} as of a random time: ours ${oursPit.medianMs.toFixed(3)} ms (p99 ${oursPit.p99Ms.toFixed(2)}), emmett ${timingOf(pitTimings, pit.peer).medianMs.toFixed(2)} ms`);
+      log(
+        `${label} as of a random time: ours ${oursPit.medianMs.toFixed(3)} ms (p99 ${oursPit.p99Ms.toFixed(2)}), emmett ${timingOf(pitTimings, pit.peer).medianMs.toFixed(2)} ms`,
+      );
       figures.push(
         figure({
           name: `point-in-time read, ${label}, random time`,

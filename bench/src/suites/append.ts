@@ -123,7 +123,11 @@ async function compare(
     },
     ({ ledger }) => ledger.close(),
   );
-  const raw = new Fresh<RawLedger>(`${label}-raw`, (dir) => openRawLedger(join(dir, 'ledger.db')), (db) => db.close());
+  const raw = new Fresh<RawLedger>(
+    `${label}-raw`,
+    (dir) => openRawLedger(join(dir, 'ledger.db')),
+    (db) => db.close(),
+  );
   const peer = new Fresh<SQLiteConnection>(
     `${label}-emmett`,
     (dir) => openPeerConnection(join(dir, 'emmett.db')),
@@ -257,10 +261,15 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
     }),
   );
   figures.push(
-    ...(await compare(`${durable.toLocaleString('en-US')} streams x 1 event, a durable commit each`, perCommit, 'commit-each', {
-      iterations: 1,
-      rounds: quick ? 2 : 3,
-    })),
+    ...(await compare(
+      `${durable.toLocaleString('en-US')} streams x 1 event, a durable commit each`,
+      perCommit,
+      'commit-each',
+      {
+        iterations: 1,
+        rounds: quick ? 2 : 3,
+      },
+    )),
   );
   return {
     suite: 'append',

@@ -104,7 +104,9 @@ function drain(url: string, maxBytes = Number.POSITIVE_INFINITY): Promise<number
  * with --expose-gc; a heap that stays flat while gigabytes stream by is
  * what "memory stays flat" means.
  */
-async function heapWhile(work: () => Promise<number>): Promise<{ bytes: number; beforeMb: number; peakMb: number; rssGrowthMb: number }> {
+async function heapWhile(
+  work: () => Promise<number>,
+): Promise<{ bytes: number; beforeMb: number; peakMb: number; rssGrowthMb: number }> {
   const gc = (globalThis as { gc?: () => void }).gc;
   const live = () => {
     gc?.();
@@ -136,7 +138,8 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
     const rounds = quick ? 2 : 10;
     const started = performance.now();
     const fleet: FleetLedger = await writeFleetLedger(data.dir, sites, rounds);
-    facts['fleet ledger'] = `${fleet.sites.toLocaleString('en-US')} sites, ${fleet.events.toLocaleString('en-US')} events, written in ${((performance.now() - started) / 1000).toFixed(1)} s`;
+    facts['fleet ledger'] =
+      `${fleet.sites.toLocaleString('en-US')} sites, ${fleet.events.toLocaleString('en-US')} events, written in ${((performance.now() - started) / 1000).toFixed(1)} s`;
     log(facts['fleet ledger']);
     const config = benchConfig(data.dir);
 
@@ -146,7 +149,8 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
       // Twice in a full run, unless one rebuild already takes long enough to average out noise.
       for (let i = 0; i < (quick ? 1 : 2); i += 1) {
         const result = await rebuildReadModels(config);
-        if (result.events !== fleet.events) throw new Error(`rebuild applied ${result.events} of ${fleet.events} events`);
+        if (result.events !== fleet.events)
+          throw new Error(`rebuild applied ${result.events} of ${fleet.events} events`);
         rebuilds.push(result.seconds * 1000);
         if (result.seconds > 30) break;
       }
@@ -157,7 +161,10 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
         const db = new Database(join(data.dir, 'ledger.db'), { readonly: true });
         const start = performance.now();
         let n = 0;
-        for (const row of db.prepare('SELECT * FROM events ORDER BY position').iterate() as Iterable<{ data: string; metadata: string }>) {
+        for (const row of db.prepare('SELECT * FROM events ORDER BY position').iterate() as Iterable<{
+          data: string;
+          metadata: string;
+        }>) {
           JSON.parse(row.data);
           JSON.parse(row.metadata);
           n += 1;
@@ -168,7 +175,9 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
       }
       const readTiming = summarize('read', reads);
       const rate = (fleet.events / rebuildTiming.medianMs) * 1000;
-      log(`rebuild ${rate.toFixed(0)} events/s, raw read ${((fleet.events / readTiming.medianMs) * 1000).toFixed(0)} events/s`);
+      log(
+        `rebuild ${rate.toFixed(0)} events/s, raw read ${((fleet.events / readTiming.medianMs) * 1000).toFixed(0)} events/s`,
+      );
       figures.push(
         figure({
           name: `projection rebuild over ${fleet.events.toLocaleString('en-US')} events (all read models)`,
@@ -197,15 +206,16 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
         const pick = () => times[turn++ % times.length]!;
         type Stats = { total: number; byStatus: Record<string, number> };
         type Page = { sites: unknown[] };
-        const stats = (asOf: string) =>
-          queries.execute(new GetFleetStatsQuery(asOf) as never) as Promise<Stats>;
+        const stats = (asOf: string) => queries.execute(new GetFleetStatsQuery(asOf) as never) as Promise<Stats>;
         const list = (asOf: string) =>
           queries.execute(new ListSitesQuery({ status: 'suspended' }, asOf, 100, undefined) as never) as Promise<Page>;
         // A sanity check: the as-of counts cover every site registered by then.
         const late = await stats(new Date(fleet.toMs).toISOString());
         if (late.total !== sites) throw new Error(`fleet stats count ${late.total} sites, not ${sites}`);
         const plainStats = plain.prepare('SELECT status, count(*) AS n FROM sites GROUP BY status');
-        const plainPage = plain.prepare('SELECT state FROM sites WHERE status = ? AND site_ordinal > ? ORDER BY site_ordinal LIMIT 101');
+        const plainPage = plain.prepare(
+          'SELECT state FROM sites WHERE status = ? AND site_ordinal > ? ORDER BY site_ordinal LIMIT 101',
+        );
         const names = { stats: 'stats ours', statsRaw: 'stats raw', list: 'list ours', listRaw: 'list raw' };
         const timings = await timeTasks(
           [
@@ -214,14 +224,19 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
             { name: names.list, run: async () => void (await list(pick())) },
             {
               name: names.listRaw,
-              run: () => void (plainPage.all('suspended', 0) as { state: string }[]).map((row) => JSON.parse(row.state) as unknown),
+              run: () =>
+                void (plainPage.all('suspended', 0) as { state: string }[]).map(
+                  (row) => JSON.parse(row.state) as unknown,
+                ),
             },
           ],
           { iterations: quick ? 20 : 64, warmup: 3, rounds: quick ? 1 : 2 },
         );
         const ours = timingOf(timings, names.stats);
         const oursList = timingOf(timings, names.list);
-        log(`fleet stats asOf ${ours.medianMs.toFixed(1)} ms (p99 ${ours.p99Ms.toFixed(1)}), listing ${oursList.medianMs.toFixed(1)} ms`);
+        log(
+          `fleet stats asOf ${ours.medianMs.toFixed(1)} ms (p99 ${ours.p99Ms.toFixed(1)}), listing ${oursList.medianMs.toFixed(1)} ms`,
+        );
         figures.push(
           figure({
             name: `fleet stats as of a random time, ${sites.toLocaleString('en-US')} sites`,
@@ -254,7 +269,8 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
     const http = await startHttpService(config);
     try {
       // The export reads the audit index: let it cover the whole ledger first.
-      if (!(await http.app.get(ProjectionRunner, { strict: false }).catchUp(600_000))) throw new Error('read models did not catch up');
+      if (!(await http.app.get(ProjectionRunner, { strict: false }).catchUp(600_000)))
+        throw new Error('read models did not catch up');
       const exportRun = await heapWhile(() => drain(`${http.url}/v1/audit/events?format=ndjson`));
       const sseBytes = quick ? 100 * 2 ** 20 : 400 * 2 ** 20;
       const sseRun = await heapWhile(() => drain(`${http.url}/v1/events/stream`, sseBytes));
@@ -265,7 +281,9 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
         [`SSE /v1/events/stream from the first event, ${(sseBytes / 2 ** 20).toFixed(0)} MiB read`, sseRun],
       ] as const) {
         const growth = Math.max(0.1, result.peakMb - result.beforeMb);
-        log(`${name}: ${(result.bytes / 2 ** 20).toFixed(0)} MiB streamed, live heap +${growth.toFixed(1)} MiB, RSS +${result.rssGrowthMb.toFixed(0)} MiB`);
+        log(
+          `${name}: ${(result.bytes / 2 ** 20).toFixed(0)} MiB streamed, live heap +${growth.toFixed(1)} MiB, RSS +${result.rssGrowthMb.toFixed(0)} MiB`,
+        );
         figures.push(
           figure({
             name: `memory: ${name}`,

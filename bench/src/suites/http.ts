@@ -97,7 +97,8 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
     method: 'PUT' as const,
     path: (n: number) => `/v1/sites/${siteOf(n)}/contacts`,
     // A different owner every time, so every request records an event.
-    body: (n: number) => JSON.stringify({ contacts: [{ name: `Owner ${n}`, email: `owner${n}@example.com`, role: 'owner' }] }),
+    body: (n: number) =>
+      JSON.stringify({ contacts: [{ name: `Owner ${n}`, email: `owner${n}@example.com`, role: 'owner' }] }),
   };
   try {
     const bare = await startServer(['--mode', 'bare']);
@@ -133,8 +134,11 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
       ['read', readLoad],
       ['command', commandLoad],
     ] as const) {
-      log(`${name}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms, ${run.requests} requests, non-2xx ${run.non2xx}, errors ${run.errors}`);
-      if (run.non2xx > 0 || run.errors > 0) throw new Error(`${name}: ${run.non2xx} non-2xx answers, ${run.errors} errors`);
+      log(
+        `${name}: ${run.rps.toFixed(0)} req/s, p50 ${run.p50} ms, p99 ${run.p99} ms, ${run.requests} requests, non-2xx ${run.non2xx}, errors ${run.errors}`,
+      );
+      if (run.non2xx > 0 || run.errors > 0)
+        throw new Error(`${name}: ${run.non2xx} non-2xx answers, ${run.errors} errors`);
     }
     const bareName = `bare NestJS GET route (same machine, same run, ${CONNECTIONS} connections)`;
     figures.push(

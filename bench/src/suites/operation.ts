@@ -50,19 +50,24 @@ async function runOperation(service: Service, siteIds: readonly string[]): Promi
     ),
   );
   const { operationId, digest } = planned;
-  if (digest === undefined || digest === null) throw new Error(`the plan was not accepted: ${JSON.stringify(planned).slice(0, 500)}`);
+  if (digest === undefined || digest === null)
+    throw new Error(`the plan was not accepted: ${JSON.stringify(planned).slice(0, 500)}`);
   for (const approver of ['approver', 'approver2'] as const) {
     await commands.execute(
       new RunOperationCommand({ type: 'ApproveOperation', data: { operationId, digest } }, contextOf(approver)),
     );
   }
-  await commands.execute(new RunOperationCommand({ type: 'ExecuteOperation', data: { operationId, digest } }, contextOf('operator')));
+  await commands.execute(
+    new RunOperationCommand({ type: 'ExecuteOperation', data: { operationId, digest } }, contextOf('operator')),
+  );
   for (;;) {
     await executor.idle();
     const view = await queries.execute(new GetOperationQuery(operationId));
     if (view.status === 'completed') return view;
     if (view.status !== 'paused') throw new Error(`operation ${operationId} is ${view.status} after a wave`);
-    await commands.execute(new RunOperationCommand({ type: 'ContinueOperation', data: { operationId } }, contextOf('operator')));
+    await commands.execute(
+      new RunOperationCommand({ type: 'ContinueOperation', data: { operationId } }, contextOf('operator')),
+    );
   }
 }
 
@@ -74,7 +79,11 @@ async function rollback(service: Service, operationId: string): Promise<number> 
   return result.restored.length;
 }
 
-async function eventsBetween(store: EventStore, after: string | undefined, through: string | undefined): Promise<StoredEvent[]> {
+async function eventsBetween(
+  store: EventStore,
+  after: string | undefined,
+  through: string | undefined,
+): Promise<StoredEvent[]> {
   const events: StoredEvent[] = [];
   let cursor = after;
   for (;;) {
@@ -127,11 +136,16 @@ function commitsOf(events: readonly StoredEvent[]): StoredEvent[][] {
  * made, read the streams it touched (a plan reads all its targets) and
  * insert the same rows in one transaction.
  */
-function rawReplay(raw: { db: Database.Database; ledger: RawLedger }, commits: readonly StoredEvent[][], targets: readonly string[]): void {
+function rawReplay(
+  raw: { db: Database.Database; ledger: RawLedger },
+  commits: readonly StoredEvent[][],
+  targets: readonly string[],
+): void {
   const read = raw.db.prepare('SELECT * FROM events WHERE stream_id = ? ORDER BY version');
   for (const commit of commits) {
     const streams = new Set(commit.map((event) => event.streamId));
-    if (commit.some((event) => event.type === 'OperationPlanned')) for (const siteId of targets) streams.add(`site-${siteId}`);
+    if (commit.some((event) => event.type === 'OperationPlanned'))
+      for (const siteId of targets) streams.add(`site-${siteId}`);
     for (const streamId of streams) read.all(streamId);
     raw.ledger.insertAll(commit.map(toRow));
   }
@@ -159,7 +173,8 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
   };
   const figures: Figure[] = [];
   try {
-    if (!(await app.get(ProjectionRunner, { strict: false }).catchUp(120_000))) throw new Error('read models did not catch up');
+    if (!(await app.get(ProjectionRunner, { strict: false }).catchUp(120_000)))
+      throw new Error('read models did not catch up');
 
     // One untimed cycle: warms the JIT and records the commits the raw baseline replays.
     const before = await service.store.lastPosition();
@@ -170,7 +185,9 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
     const operationCommits = commitsOf(await eventsBetween(service.store, before, afterOperation));
     const rollbackCommits = commitsOf(await eventsBetween(service.store, afterOperation, afterRollback));
     const operationRows = operationCommits.flat().map(toRow);
-    log(`883-site operation: ${first.waves.length} waves, ${operationCommits.length} commits; rollback: ${rollbackCommits.length} commit`);
+    log(
+      `883-site operation: ${first.waves.length} waves, ${operationCommits.length} commits; rollback: ${rollbackCommits.length} commit`,
+    );
 
     let lastOperation = first.operationId;
     let rawDir: ReturnType<typeof tempDir> | undefined;
@@ -225,7 +242,9 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
     const operationRaw = timingOf(timings, names.operationRaw);
     const rolledBack = timingOf(timings, names.rollback);
     const rollbackRaw = timingOf(timings, names.rollbackRaw);
-    log(`operation ${operation.medianMs.toFixed(0)} ms (raw ${operationRaw.medianMs.toFixed(0)}), rollback ${rolledBack.medianMs.toFixed(0)} ms (raw ${rollbackRaw.medianMs.toFixed(0)})`);
+    log(
+      `operation ${operation.medianMs.toFixed(0)} ms (raw ${operationRaw.medianMs.toFixed(0)}), rollback ${rolledBack.medianMs.toFixed(0)} ms (raw ${rollbackRaw.medianMs.toFixed(0)})`,
+    );
     figures.push(
       figure({
         name: `883-site operation through all ${first.waves.length} waves (service layer)`,

@@ -9,11 +9,7 @@ import {
   type Position,
 } from '@eventstore/db-client';
 import { describe, expect, it } from 'vitest';
-import {
-  EMPTY_STREAM_HEAD,
-  chainEvents,
-  type NewEvent,
-} from '../event-envelope.js';
+import { EMPTY_STREAM_HEAD, chainEvents, type NewEvent } from '../event-envelope.js';
 import {
   EventStoreFailedError,
   EventStoreUnavailableError,
@@ -25,14 +21,8 @@ import { describeEventStoreContract } from '../event-store.contract.js';
 import type { EventStore, StreamAppend } from '../event-store.port.js';
 import { LEDGER_STREAM_PREFIXES } from '../ledger-streams.js';
 import { EventStoreDbEventStore } from './eventstoredb-event-store.js';
-import {
-  openEventStoreDbClient,
-  type EventStoreDbClient,
-} from './eventstoredb.client.js';
-import {
-  toEventStoreDbEvent,
-  type EventStoreDbRecord,
-} from './eventstoredb.codec.js';
+import { openEventStoreDbClient, type EventStoreDbClient } from './eventstoredb.client.js';
+import { toEventStoreDbEvent, type EventStoreDbRecord } from './eventstoredb.codec.js';
 import { encodeEventStoreDbPosition } from './eventstoredb.positions.js';
 
 const connectionString = process.env.EVENTSTORE_CONNECTION_STRING;
@@ -43,49 +33,45 @@ if (!connectionString) {
   );
 }
 
-describe.skipIf(!connectionString)(
-  'EventStoreDB (server at EVENTSTORE_CONNECTION_STRING)',
-  () => {
-    describeEventStoreContract('eventstoredb', async () => {
-      if (!connectionString)
-        throw new Error('EVENTSTORE_CONNECTION_STRING is not set');
-      const clients: EventStoreDbClient[] = [];
-      // Contract streams are `contract-<uuid>`; the ledger's own prefixes stay
-      // in so the suite sees the global order as the service would. Each
-      // store has its own client, so the second writer is truly independent.
-      const connect = (): EventStore => {
-        const client = openEventStoreDbClient(connectionString);
-        clients.push(client);
-        return new EventStoreDbEventStore(client, {
-          streamPrefixes: [...LEDGER_STREAM_PREFIXES, 'contract-'],
-        });
-      };
-      let store = connect();
-      const others: EventStore[] = [];
-      return {
-        get store() {
-          return store;
-        },
-        async openSecondWriter() {
-          const other = connect();
-          others.push(other);
-          return other;
-        },
-        async reopen() {
-          await store.close();
-          store = connect();
-          return store;
-        },
-        // The server outlives the run; the contract's streams stay behind
-        // under fresh names and the suite never reads from before its start.
-        async cleanup() {
-          await Promise.all([store, ...others].map((s) => s.close()));
-          await Promise.all(clients.map((client) => client.dispose()));
-        },
-      };
-    });
-  },
-);
+describe.skipIf(!connectionString)('EventStoreDB (server at EVENTSTORE_CONNECTION_STRING)', () => {
+  describeEventStoreContract('eventstoredb', async () => {
+    if (!connectionString) throw new Error('EVENTSTORE_CONNECTION_STRING is not set');
+    const clients: EventStoreDbClient[] = [];
+    // Contract streams are `contract-<uuid>`; the ledger's own prefixes stay
+    // in so the suite sees the global order as the service would. Each
+    // store has its own client, so the second writer is truly independent.
+    const connect = (): EventStore => {
+      const client = openEventStoreDbClient(connectionString);
+      clients.push(client);
+      return new EventStoreDbEventStore(client, {
+        streamPrefixes: [...LEDGER_STREAM_PREFIXES, 'contract-'],
+      });
+    };
+    let store = connect();
+    const others: EventStore[] = [];
+    return {
+      get store() {
+        return store;
+      },
+      async openSecondWriter() {
+        const other = connect();
+        others.push(other);
+        return other;
+      },
+      async reopen() {
+        await store.close();
+        store = connect();
+        return store;
+      },
+      // The server outlives the run; the contract's streams stay behind
+      // under fresh names and the suite never reads from before its start.
+      async cleanup() {
+        await Promise.all([store, ...others].map((s) => s.close()));
+        await Promise.all(clients.map((client) => client.dispose()));
+      },
+    };
+  });
+});
 
 /*
  * What follows needs no server. It tests the adapter's own logic — what it
@@ -95,10 +81,7 @@ describe.skipIf(!connectionString)(
  * above does that, when one is configured.
  */
 
-type AppendScript = (
-  events: readonly EventData[],
-  commit: () => EsdbAppendResult,
-) => Promise<EsdbAppendResult>;
+type AppendScript = (events: readonly EventData[], commit: () => EsdbAppendResult) => Promise<EsdbAppendResult>;
 
 /** Commits as a server would. */
 const commits: AppendScript = async (_events, commit) => commit();
@@ -119,17 +102,12 @@ class ScriptedClient {
     const stream = this.streams.get(streamId) ?? [];
     for (const event of events) {
       this.nextPosition += 100n;
-      stream.push(
-        recordOf(streamId, event, BigInt(stream.length), this.nextPosition),
-      );
+      stream.push(recordOf(streamId, event, BigInt(stream.length), this.nextPosition));
     }
     this.streams.set(streamId, stream);
   }
 
-  async appendToStream(
-    streamId: string,
-    events: EventData[],
-  ): Promise<EsdbAppendResult> {
+  async appendToStream(streamId: string, events: EventData[]): Promise<EsdbAppendResult> {
     this.appendCalls.push(streamId);
     const script = this.scripts.get(streamId)?.shift() ?? commits;
     return script(events, () => {
@@ -153,15 +131,11 @@ class ScriptedClient {
     },
   ): Readable & { cancel(): Promise<void> } {
     const stream = this.streams.get(streamId);
-    if (stream === undefined)
-      return failing(new StreamNotFoundError(undefined, streamId));
+    if (stream === undefined) return failing(new StreamNotFoundError(undefined, streamId));
     const records =
       options.fromRevision === 'end'
         ? stream.slice(-options.maxCount).reverse()
-        : stream.slice(
-            Number(options.fromRevision),
-            Number(options.fromRevision) + options.maxCount,
-          );
+        : stream.slice(Number(options.fromRevision), Number(options.fromRevision) + options.maxCount);
     return reading(records.map((event) => ({ event })));
   }
 
@@ -170,9 +144,7 @@ class ScriptedClient {
     return reading(this.allRecords.map((event) => ({ event })));
   }
 
-  subscribeToAll(options: {
-    fromPosition?: Position | 'start';
-  }): Readable & { unsubscribe(): Promise<void> } {
+  subscribeToAll(options: { fromPosition?: Position | 'start' }): Readable & { unsubscribe(): Promise<void> } {
     this.subscribeCalls.push(options.fromPosition);
     const next = this.subscriptionScripts.shift();
     if (next === undefined) throw new Error('no subscription scripted');
@@ -185,12 +157,7 @@ class ScriptedClient {
   }
 }
 
-function recordOf(
-  streamId: string,
-  event: EventData,
-  revision: bigint,
-  commit: bigint,
-): EventStoreDbRecord {
+function recordOf(streamId: string, event: EventData, revision: bigint, commit: bigint): EventStoreDbRecord {
   return {
     streamId,
     id: event.id,
@@ -203,9 +170,7 @@ function recordOf(
   };
 }
 
-function reading(
-  items: readonly unknown[],
-): Readable & { cancel(): Promise<void> } {
+function reading(items: readonly unknown[]): Readable & { cancel(): Promise<void> } {
   return Object.assign(Readable.from(items), { cancel: async () => undefined });
 }
 
@@ -233,22 +198,12 @@ function newEvent(): NewEvent {
   };
 }
 
-const newEvents = (count: number): NewEvent[] =>
-  Array.from({ length: count }, () => newEvent());
+const newEvents = (count: number): NewEvent[] => Array.from({ length: count }, () => newEvent());
 
 /** The records a server would hold for `events` appended to a new stream. */
-function ledgerRecords(
-  streamId: string,
-  events: readonly NewEvent[],
-  firstCommit: bigint,
-): EventStoreDbRecord[] {
+function ledgerRecords(streamId: string, events: readonly NewEvent[], firstCommit: bigint): EventStoreDbRecord[] {
   return chainEvents(streamId, EMPTY_STREAM_HEAD, events).map((event, i) =>
-    recordOf(
-      streamId,
-      toEventStoreDbEvent(event),
-      BigInt(i),
-      firstCommit + BigInt(i) * 100n,
-    ),
+    recordOf(streamId, toEventStoreDbEvent(event), BigInt(i), firstCommit + BigInt(i) * 100n),
   );
 }
 
@@ -263,8 +218,7 @@ function threeStreams(): StreamAppend[] {
 const idsIn = (client: ScriptedClient, streamId: string): string[] =>
   (client.streams.get(streamId) ?? []).map((record) => record.id);
 
-const idsOf = (append: StreamAppend | undefined): string[] =>
-  append?.events.map((event) => event.eventId) ?? [];
+const idsOf = (append: StreamAppend | undefined): string[] => append?.events.map((event) => event.eventId) ?? [];
 
 describe('EventStoreDbEventStore.appendMany, against a scripted client', () => {
   it('throws PartialAppendError carrying exactly the committed results when a later stream fails', async () => {
@@ -320,8 +274,7 @@ describe('EventStoreDbEventStore.appendMany, against a scripted client', () => {
       ['site-b', 2],
       ['site-c', 2],
     ]);
-    for (const append of appends)
-      expect(idsIn(client, append.streamId)).toEqual(idsOf(append));
+    for (const append of appends) expect(idsIn(client, append.streamId)).toEqual(idsOf(append));
   });
 
   it('an append that committed although its deadline passed is a success, not a retry or a conflict', async () => {
@@ -343,8 +296,7 @@ describe('EventStoreDbEventStore.appendMany, against a scripted client', () => {
       ['site-c', 2],
     ]);
     expect(client.appendCalls).toEqual(['site-a', 'site-b', 'site-c']);
-    for (const append of appends)
-      expect(idsIn(client, append.streamId)).toEqual(idsOf(append));
+    for (const append of appends) expect(idsIn(client, append.streamId)).toEqual(idsOf(append));
   });
 
   it('a retry whose events the stream already holds, in order, succeeds without appending', async () => {
@@ -370,9 +322,7 @@ describe('EventStoreDbEventStore.appendMany, against a scripted client', () => {
     client.streams.set('site-b', ledgerRecords('site-b', newEvents(1), 5_000n));
     const store = new EventStoreDbEventStore(client.asClient());
 
-    await expect(store.appendMany(threeStreams())).rejects.toEqual(
-      new WrongExpectedVersionError('site-b', 0, 1),
-    );
+    await expect(store.appendMany(threeStreams())).rejects.toEqual(new WrongExpectedVersionError('site-b', 0, 1));
     expect(client.appendCalls).toEqual([]);
   });
 
@@ -402,8 +352,7 @@ describe('EventStoreDbEventStore reads, against a scripted client', () => {
   it('readAll skips and reports a $streamDeleted record in a ledger stream instead of failing for good', async () => {
     const client = new ScriptedClient();
     const [first, second] = ledgerRecords('site-a', newEvents(2), 100n);
-    if (first === undefined || second === undefined)
-      throw new Error('no records');
+    if (first === undefined || second === undefined) throw new Error('no records');
     client.allRecords = [
       first,
       {
@@ -433,12 +382,8 @@ describe('EventStoreDbEventStore reads, against a scripted client', () => {
   it('refuses a position it did not issue before any I/O', async () => {
     const client = new ScriptedClient();
     const store = new EventStoreDbEventStore(client.asClient());
-    await expect(
-      store.readAll({ after: '42', limit: 1 }),
-    ).rejects.toBeInstanceOf(InvalidPositionError);
-    expect(() => store.subscribeAll({ after: '42' })).toThrow(
-      InvalidPositionError,
-    );
+    await expect(store.readAll({ after: '42', limit: 1 })).rejects.toBeInstanceOf(InvalidPositionError);
+    expect(() => store.subscribeAll({ after: '42' })).toThrow(InvalidPositionError);
     expect(client.readAllCalls).toEqual([]);
     expect(client.subscribeCalls).toEqual([]);
   });
@@ -446,12 +391,8 @@ describe('EventStoreDbEventStore reads, against a scripted client', () => {
   it('a subscription the server ends by itself resumes after the last event, and fails as unavailable when nothing comes', async () => {
     const client = new ScriptedClient();
     const [first, second] = ledgerRecords('site-a', newEvents(2), 100n);
-    if (first?.position === undefined || second?.position === undefined)
-      throw new Error('no records');
-    client.subscriptionScripts = [
-      () => Readable.from([{ event: first }, { event: second }]),
-      () => Readable.from([]),
-    ];
+    if (first?.position === undefined || second?.position === undefined) throw new Error('no records');
+    client.subscriptionScripts = [() => Readable.from([{ event: first }, { event: second }]), () => Readable.from([])];
     const warnings: string[] = [];
     const store = new EventStoreDbEventStore(client.asClient(), {
       warn: (message) => warnings.push(message),
@@ -459,8 +400,7 @@ describe('EventStoreDbEventStore reads, against a scripted client', () => {
 
     const delivered: string[] = [];
     const ended = await (async () => {
-      for await (const event of store.subscribeAll())
-        delivered.push(event.eventId);
+      for await (const event of store.subscribeAll()) delivered.push(event.eventId);
     })().catch((e: unknown) => e);
 
     expect(delivered).toEqual([first.id, second.id]);

@@ -9,10 +9,7 @@ import type {
   StreamAppend,
   SubscribeAllOptions,
 } from '../event-store.port.js';
-import {
-  LEDGER_STREAM_PREFIXES,
-  SITE_KEY_STREAM_PREFIX,
-} from '../ledger-streams.js';
+import { LEDGER_STREAM_PREFIXES, SITE_KEY_STREAM_PREFIX } from '../ledger-streams.js';
 import { LedgerAppends } from './eventstoredb.appends.js';
 import { LEADER_READ, type EventStoreDbClient } from './eventstoredb.client.js';
 import { toPortError } from './eventstoredb.errors.js';
@@ -59,13 +56,9 @@ export class EventStoreDbEventStore implements EventStore {
   ) {
     this.prefixes = [...(options.streamPrefixes ?? LEDGER_STREAM_PREFIXES)];
     for (const prefix of this.prefixes) {
-      const exposesKeys =
-        SITE_KEY_STREAM_PREFIX.startsWith(prefix) ||
-        prefix.startsWith(SITE_KEY_STREAM_PREFIX);
+      const exposesKeys = SITE_KEY_STREAM_PREFIX.startsWith(prefix) || prefix.startsWith(SITE_KEY_STREAM_PREFIX);
       if (prefix === '' || prefix.startsWith('$') || exposesKeys) {
-        throw new RangeError(
-          `stream prefix ${JSON.stringify(prefix)} would expose system or key streams`,
-        );
+        throw new RangeError(`stream prefix ${JSON.stringify(prefix)} would expose system or key streams`);
       }
     }
     this.warn = options.warn ?? ((message) => console.warn(message));
@@ -73,16 +66,9 @@ export class EventStoreDbEventStore implements EventStore {
     this.appends = new LedgerAppends(client, this.reads);
   }
 
-  async append(
-    streamId: string,
-    expectedVersion: number,
-    events: readonly NewEvent[],
-  ): Promise<AppendResult> {
-    const [result] = await this.appendMany([
-      { streamId, expectedVersion, events },
-    ]);
-    if (result === undefined)
-      throw new Error('appendMany returned no result for one append');
+  async append(streamId: string, expectedVersion: number, events: readonly NewEvent[]): Promise<AppendResult> {
+    const [result] = await this.appendMany([{ streamId, expectedVersion, events }]);
+    if (result === undefined) throw new Error('appendMany returned no result for one append');
     return result;
   }
 
@@ -96,10 +82,7 @@ export class EventStoreDbEventStore implements EventStore {
     return (await this.reads.headOf(streamId)).version;
   }
 
-  async readStream(
-    streamId: string,
-    options?: ReadStreamOptions,
-  ): Promise<StoredEvent[]> {
+  async readStream(streamId: string, options?: ReadStreamOptions): Promise<StoredEvent[]> {
     this.assertOpen();
     return this.reads.readStream(streamId, options);
   }
@@ -111,10 +94,7 @@ export class EventStoreDbEventStore implements EventStore {
 
   subscribeAll(options: SubscribeAllOptions = {}): AsyncIterable<StoredEvent> {
     // Checked now, not at the first next(): a bad position is the caller's bug.
-    const after =
-      options.after === undefined
-        ? undefined
-        : decodeEventStoreDbPosition(options.after);
+    const after = options.after === undefined ? undefined : decodeEventStoreDbPosition(options.after);
     return ledgerSubscription({
       client: this.client,
       prefixes: this.prefixes,
@@ -156,12 +136,7 @@ export class EventStoreDbEventStore implements EventStore {
     let timer: NodeJS.Timeout | undefined;
     const timedOut = new Promise<never>((_resolve, reject) => {
       timer = setTimeout(
-        () =>
-          reject(
-            new EventStoreUnavailableError(
-              `EventStoreDB did not answer within ${PING_TIMEOUT_MS} ms`,
-            ),
-          ),
+        () => reject(new EventStoreUnavailableError(`EventStoreDB did not answer within ${PING_TIMEOUT_MS} ms`)),
         PING_TIMEOUT_MS,
       );
     });
@@ -191,17 +166,10 @@ export class EventStoreDbEventStore implements EventStore {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
-    await Promise.all(
-      [...this.subscriptions].map((subscription) =>
-        subscription.unsubscribe().catch(() => undefined),
-      ),
-    );
+    await Promise.all([...this.subscriptions].map((subscription) => subscription.unsubscribe().catch(() => undefined)));
   }
 
   private assertOpen(): void {
-    if (this.closed)
-      throw new EventStoreUnavailableError(
-        'the EventStoreDB event store is closed',
-      );
+    if (this.closed) throw new EventStoreUnavailableError('the EventStoreDB event store is closed');
   }
 }

@@ -4,30 +4,14 @@ import {
 } from '@eventstore/db-client';
 import { checkAppends } from '../adapter-kit.js';
 import { chainEvents, type ChainedEvent } from '../event-envelope.js';
-import {
-  EventStoreUnavailableError,
-  PartialAppendError,
-  WrongExpectedVersionError,
-} from '../event-store.errors.js';
+import { EventStoreUnavailableError, PartialAppendError, WrongExpectedVersionError } from '../event-store.errors.js';
 import type { AppendResult, StreamAppend } from '../event-store.port.js';
 import { SITE_KEY_STREAM_PREFIX } from '../ledger-streams.js';
 import type { EventStoreDbClient } from './eventstoredb.client.js';
-import {
-  expectedRevisionFor,
-  toEventStoreDbEvent,
-  versionAfter,
-  versionOf,
-} from './eventstoredb.codec.js';
+import { expectedRevisionFor, toEventStoreDbEvent, versionAfter, versionOf } from './eventstoredb.codec.js';
 import { toPortError } from './eventstoredb.errors.js';
-import {
-  START_POSITION,
-  encodeEventStoreDbPosition,
-} from './eventstoredb.positions.js';
-import {
-  EMPTY_HEAD_AT,
-  type HeadAt,
-  type LedgerReads,
-} from './eventstoredb.reads.js';
+import { START_POSITION, encodeEventStoreDbPosition } from './eventstoredb.positions.js';
+import { EMPTY_HEAD_AT, type HeadAt, type LedgerReads } from './eventstoredb.reads.js';
 
 /** One append of an `appendMany`, decided before the first write. */
 type Step =
@@ -69,15 +53,11 @@ export class LedgerAppends {
     const written = new Map<string, AppendResult>();
     for (const step of steps) {
       try {
-        const earlier =
-          step.kind === 'write' && step.chained.length === 0
-            ? written.get(step.streamId)
-            : undefined;
+        const earlier = step.kind === 'write' && step.chained.length === 0 ? written.get(step.streamId) : undefined;
         const result =
           step.kind === 'committed'
             ? step.result
-            : (earlier ??
-              (await this.write(step.streamId, step.head, step.chained)));
+            : (earlier ?? (await this.write(step.streamId, step.head, step.chained)));
         written.set(result.streamId, result);
         results.push(result);
       } catch (error) {
@@ -94,12 +74,8 @@ export class LedgerAppends {
    */
   private async plan(appends: readonly StreamAppend[]): Promise<Step[]> {
     const distinct = [...new Set(appends.map(({ streamId }) => streamId))];
-    const fetched = await Promise.all(
-      distinct.map((streamId) => this.reads.headOf(streamId)),
-    );
-    const heads = new Map(
-      distinct.map((streamId, i) => [streamId, fetched[i] ?? EMPTY_HEAD_AT]),
-    );
+    const fetched = await Promise.all(distinct.map((streamId) => this.reads.headOf(streamId)));
+    const heads = new Map(distinct.map((streamId, i) => [streamId, fetched[i] ?? EMPTY_HEAD_AT]));
     const planned = new Set<string>();
     const steps: Step[] = [];
     for (const { streamId, expectedVersion, events } of appends) {
@@ -108,12 +84,7 @@ export class LedgerAppends {
         const retried = planned.has(streamId)
           ? undefined
           : await this.reads.committedRetry(streamId, expectedVersion, events);
-        if (retried === undefined)
-          throw new WrongExpectedVersionError(
-            streamId,
-            expectedVersion,
-            head.version,
-          );
+        if (retried === undefined) throw new WrongExpectedVersionError(streamId, expectedVersion, head.version);
         steps.push({ kind: 'committed', result: retried });
         continue;
       }
@@ -132,11 +103,7 @@ export class LedgerAppends {
   }
 
   /** Appends events already sealed onto `head`, expecting the stream to still be there. */
-  private async write(
-    streamId: string,
-    head: HeadAt,
-    chained: readonly ChainedEvent[],
-  ): Promise<AppendResult> {
+  private async write(streamId: string, head: HeadAt, chained: readonly ChainedEvent[]): Promise<AppendResult> {
     if (chained.length === 0) {
       // Nothing appended: the version check is all an empty append does.
       return {
@@ -147,29 +114,22 @@ export class LedgerAppends {
     }
     let result: EsdbAppendResult;
     try {
-      result = await this.client.appendToStream(
-        streamId,
-        chained.map(toEventStoreDbEvent),
-        { expectedRevision: expectedRevisionFor(head.version) },
-      );
+      result = await this.client.appendToStream(streamId, chained.map(toEventStoreDbEvent), {
+        expectedRevision: expectedRevisionFor(head.version),
+      });
     } catch (error) {
-      const conflict =
-        error instanceof EsdbWrongExpectedVersionError ? error : undefined;
+      const conflict = error instanceof EsdbWrongExpectedVersionError ? error : undefined;
       const translated = toPortError(error, {
         action: `appending to ${streamId}`,
       });
       // After a deadline or a lost connection the append may have committed;
       // a conflict may be that same append, committed by an earlier attempt.
       if (conflict || translated instanceof EventStoreUnavailableError) {
-        const retried = await this.reads
-          .committedRetry(streamId, head.version, chained)
-          .catch(() => undefined);
+        const retried = await this.reads.committedRetry(streamId, head.version, chained).catch(() => undefined);
         if (retried !== undefined) return retried;
       }
       if (conflict) {
-        const actual =
-          versionOf(conflict.actualVersion) ??
-          (await this.reads.headOf(streamId)).version;
+        const actual = versionOf(conflict.actualVersion) ?? (await this.reads.headOf(streamId)).version;
         throw new WrongExpectedVersionError(streamId, head.version, actual);
       }
       throw translated;
@@ -179,11 +139,7 @@ export class LedgerAppends {
       // append with `success: false` (openEventStoreDbClient refuses that
       // option; a client built elsewhere may have it). Its revision is not
       // reliable then, so read the stream.
-      const retried = await this.reads.committedRetry(
-        streamId,
-        head.version,
-        chained,
-      );
+      const retried = await this.reads.committedRetry(streamId, head.version, chained);
       if (retried !== undefined) return retried;
       const actual = (await this.reads.headOf(streamId)).version;
       throw new WrongExpectedVersionError(streamId, head.version, actual);
@@ -209,14 +165,8 @@ export class LedgerAppends {
 function assertWritable(appends: readonly StreamAppend[]): void {
   checkAppends(appends);
   for (const { streamId } of appends) {
-    if (
-      streamId === '' ||
-      streamId.startsWith('$') ||
-      streamId.startsWith(SITE_KEY_STREAM_PREFIX)
-    ) {
-      throw new RangeError(
-        `${JSON.stringify(streamId)} is not a ledger stream`,
-      );
+    if (streamId === '' || streamId.startsWith('$') || streamId.startsWith(SITE_KEY_STREAM_PREFIX)) {
+      throw new RangeError(`${JSON.stringify(streamId)} is not a ledger stream`);
     }
   }
 }

@@ -1,8 +1,4 @@
-import {
-  EventStoreDBClient,
-  type BaseOptions,
-  type StreamingRead,
-} from '@eventstore/db-client';
+import { EventStoreDBClient, type BaseOptions, type StreamingRead } from '@eventstore/db-client';
 
 /**
  * The one EventStoreDB client of a process, and what every user of it shares.
@@ -27,9 +23,7 @@ export type EventStoreDbClient = EventStoreDBClient;
  *   report a refused append as a result with `success: false` instead of an
  *   error, and a store that missed it would call the append written.
  */
-export function openEventStoreDbClient(
-  connectionString: string,
-): EventStoreDbClient {
+export function openEventStoreDbClient(connectionString: string): EventStoreDbClient {
   if (settings(connectionString).get('throwonappendfailure') === 'false') {
     throw new Error(
       'EVENTSTORE_CONNECTION_STRING sets throwOnAppendFailure=false, which the ledger refuses: a refused append must be an error, never a result',
@@ -78,12 +72,7 @@ function settings(connectionString: string): Map<string, string> {
       .flatMap(([key, value]) =>
         key === undefined || value === undefined
           ? []
-          : [
-              [
-                key.trim().toLowerCase().replace(/[_-]/g, ''),
-                value.trim(),
-              ] as const,
-            ],
+          : [[key.trim().toLowerCase().replace(/[_-]/g, ''), value.trim()] as const],
       ),
   );
 }
@@ -92,9 +81,7 @@ function settings(connectionString: string): Map<string, string> {
  * Iterates a read and cancels the server-side call if the consumer stops
  * early, so a `break` never leaves a gRPC stream open.
  */
-export async function* iterateRead<T>(
-  read: StreamingRead<T>,
-): AsyncGenerator<T, void, undefined> {
+export async function* iterateRead<T>(read: StreamingRead<T>): AsyncGenerator<T, void, undefined> {
   let finished = false;
   try {
     for await (const item of read) yield item;

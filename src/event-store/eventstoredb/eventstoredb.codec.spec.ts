@@ -1,10 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import {
-  EMPTY_STREAM_HEAD,
-  chainEvents,
-  type NewEvent,
-} from '../event-envelope.js';
+import { EMPTY_STREAM_HEAD, chainEvents, type NewEvent } from '../event-envelope.js';
 import {
   ForeignEventError,
   decodeLedgerRecord,
@@ -61,18 +57,11 @@ const tombstone: EventStoreDbRecord = {
 
 describe('EventStoreDB codec', () => {
   it('maps an event to ESDB and back to exactly the chained event (revision r is version r + 1)', () => {
-    const chained = chainEvents('site-s1', EMPTY_STREAM_HEAD, [
-      newEvent(),
-      newEvent({ reason: 'why' }),
-    ]);
+    const chained = chainEvents('site-s1', EMPTY_STREAM_HEAD, [newEvent(), newEvent({ reason: 'why' })]);
     const read = chained.map((event, index) =>
-      fromEventStoreDbRecord(
-        asRead(toEventStoreDbEvent(event), 'site-s1', BigInt(index)),
-      ),
+      fromEventStoreDbRecord(asRead(toEventStoreDbEvent(event), 'site-s1', BigInt(index))),
     );
-    expect(
-      read.map(({ position: _position, ...event }) => event),
-    ).toStrictEqual(chained);
+    expect(read.map(({ position: _position, ...event }) => event)).toStrictEqual(chained);
     expect(read.map((event) => [event.version, event.position])).toEqual([
       [1, encodeEventStoreDbPosition({ commit: 100n, prepare: 100n })],
       [2, encodeEventStoreDbPosition({ commit: 101n, prepare: 101n })],
@@ -101,17 +90,13 @@ describe('EventStoreDB codec', () => {
       position: { commit: 1n, prepare: 1n },
     };
     expect(() => fromEventStoreDbRecord(foreign)).toThrow(ForeignEventError);
-    expect(() => decodeLedgerRecord(foreign, () => undefined)).toThrow(
-      ForeignEventError,
-    );
+    expect(() => decodeLedgerRecord(foreign, () => undefined)).toThrow(ForeignEventError);
   });
 
   it('skips a $-typed record (a tombstone) and says so, instead of failing on it for good', () => {
     expect(() => fromEventStoreDbRecord(tombstone)).toThrow(ForeignEventError);
     const skipped: string[] = [];
-    expect(
-      decodeLedgerRecord(tombstone, (message) => skipped.push(message)),
-    ).toBeUndefined();
+    expect(decodeLedgerRecord(tombstone, (message) => skipped.push(message))).toBeUndefined();
     expect(skipped).toHaveLength(1);
     expect(skipped[0]).toMatch(/\$streamDeleted.*site-s1/);
   });
@@ -121,9 +106,10 @@ describe('EventStoreDB codec', () => {
     if (!chained) throw new Error('no event');
     const skipped: string[] = [];
     const record = asRead(toEventStoreDbEvent(chained), 'site-s1', 0n);
-    expect(
-      decodeLedgerRecord(record, (message) => skipped.push(message)),
-    ).toMatchObject({ eventId: chained.eventId, version: 1 });
+    expect(decodeLedgerRecord(record, (message) => skipped.push(message))).toMatchObject({
+      eventId: chained.eventId,
+      version: 1,
+    });
     expect(skipped).toEqual([]);
   });
 });

@@ -7,15 +7,8 @@ import {
   type Position,
 } from '@eventstore/db-client';
 import type { JsonObject } from '../../common/json.js';
-import type {
-  ChainedEvent,
-  EventMetadata,
-  StoredEvent,
-} from '../event-envelope.js';
-import {
-  NO_LOG_POSITION,
-  encodeEventStoreDbPosition,
-} from './eventstoredb.positions.js';
+import type { ChainedEvent, EventMetadata, StoredEvent } from '../event-envelope.js';
+import { NO_LOG_POSITION, encodeEventStoreDbPosition } from './eventstoredb.positions.js';
 
 /**
  * Ledger events ⇄ EventStoreDB records. EventStoreDB keeps id, type, data
@@ -53,9 +46,7 @@ export interface EventStoreDbRecord {
 /** Thrown when a ledger stream holds something this adapter did not write. */
 export class ForeignEventError extends Error {
   constructor(record: EventStoreDbRecord, problem: string) {
-    super(
-      `${record.streamId}@${record.revision} (${record.id}) is not a ledger event: ${problem}`,
-    );
+    super(`${record.streamId}@${record.revision} (${record.id}) is not a ledger event: ${problem}`);
     this.name = 'ForeignEventError';
   }
 }
@@ -89,9 +80,7 @@ export function decodeLedgerRecord(
 }
 
 /** Rebuilds our stored event from what the server returned; the inverse of `toEventStoreDbEvent`. */
-export function fromEventStoreDbRecord(
-  record: EventStoreDbRecord,
-): StoredEvent {
+export function fromEventStoreDbRecord(record: EventStoreDbRecord): StoredEvent {
   if (!record.isJson || !isJsonObject(record.data)) {
     throw new ForeignEventError(record, 'data is not a JSON object');
   }
@@ -103,10 +92,7 @@ export function fromEventStoreDbRecord(
     throw new ForeignEventError(record, 'metadata lacks prevHash/hash');
   }
   if (!isEventMetadata(metadata)) {
-    throw new ForeignEventError(
-      record,
-      'metadata lacks actor/occurredAt/correlationId/causationId',
-    );
+    throw new ForeignEventError(record, 'metadata lacks actor/occurredAt/correlationId/causationId');
   }
   const position = record.position;
   if (position === undefined || position.commit === NO_LOG_POSITION) {
@@ -136,9 +122,7 @@ export const expectedRevisionFor = (version: number): AppendExpectedRevision =>
   version === 0 ? NO_STREAM : BigInt(version - 1);
 
 /** Our version for ESDB's "current revision", if an error carried one. */
-export function versionOf(
-  current: CurrentRevision | undefined,
-): number | undefined {
+export function versionOf(current: CurrentRevision | undefined): number | undefined {
   if (current === NO_STREAM) return 0;
   return typeof current === 'bigint' ? versionAfter(current) : undefined;
 }
@@ -148,19 +132,11 @@ export function versionOf(
  * `JSON.parse`, so every member is already a JSON value.
  */
 function isJsonObject(value: unknown): value is JsonObject {
-  return (
-    typeof value === 'object' &&
-    value !== null &&
-    !Array.isArray(value) &&
-    !(value instanceof Uint8Array)
-  );
+  return typeof value === 'object' && value !== null && !Array.isArray(value) && !(value instanceof Uint8Array);
 }
 
-function isEventMetadata(
-  value: Record<string, unknown>,
-): value is EventMetadata & Record<string, unknown> {
-  const optionalString = (key: string) =>
-    value[key] === undefined || typeof value[key] === 'string';
+function isEventMetadata(value: Record<string, unknown>): value is EventMetadata & Record<string, unknown> {
+  const optionalString = (key: string) => value[key] === undefined || typeof value[key] === 'string';
   return (
     typeof value.actor === 'string' &&
     typeof value.occurredAt === 'string' &&

@@ -12,11 +12,7 @@ import {
   convertToCommandError,
 } from '@eventstore/db-client';
 import { describe, expect, it } from 'vitest';
-import {
-  EventStoreFailedError,
-  EventStoreUnavailableError,
-  InvalidPositionError,
-} from '../event-store.errors.js';
+import { EventStoreFailedError, EventStoreUnavailableError, InvalidPositionError } from '../event-store.errors.js';
 import { toPortError } from './eventstoredb.errors.js';
 
 /**
@@ -24,11 +20,7 @@ import { toPortError } from './eventstoredb.errors.js';
  * `details` and `metadata`), turned into the client's error class by the
  * client's own converter: the shapes the adapter really receives.
  */
-function fromServer(
-  code: number,
-  details: string,
-  metadata: Record<string, string> = {},
-): Error {
+function fromServer(code: number, details: string, metadata: Record<string, string> = {}): Error {
   const raw = Object.assign(new Error(`${code} ${details}`), {
     code,
     details,
@@ -103,9 +95,7 @@ describe('EventStoreDB errors → port errors', () => {
     },
     {
       case: 'a client-side invalid argument',
-      error: new InvalidArgumentError(
-        'fromRevision value must be a non-negative integer',
-      ),
+      error: new InvalidArgumentError('fromRevision value must be a non-negative integer'),
       reason: 'invalid-request',
     },
     {
@@ -123,34 +113,21 @@ describe('EventStoreDB errors → port errors', () => {
       error: new UnknownError(),
       reason: 'failed',
     },
-  ])(
-    '$case is not transient: EventStoreFailedError ($reason)',
-    ({ error, reason }) => {
-      const translated = toPortError(error, context);
-      expect(translated).toBeInstanceOf(EventStoreFailedError);
-      expect(translated).not.toBeInstanceOf(EventStoreUnavailableError);
-      expect(translated).toMatchObject({ reason, code: `store.${reason}` });
-      expect((translated as Error).cause).toBe(error);
-    },
-  );
+  ])('$case is not transient: EventStoreFailedError ($reason)', ({ error, reason }) => {
+    const translated = toPortError(error, context);
+    expect(translated).toBeInstanceOf(EventStoreFailedError);
+    expect(translated).not.toBeInstanceOf(EventStoreUnavailableError);
+    expect(translated).toMatchObject({ reason, code: `store.${reason}` });
+    expect((translated as Error).cause).toBe(error);
+  });
 
   it('names the limit and the stream in its message', () => {
-    expect(
-      (
-        toPortError(
-          MaxAppendSizeExceededError.fromMaxAppendSize(1_048_576),
-          context,
-        ) as Error
-      ).message,
-    ).toMatch(/appending to site-a.*1048576 bytes/);
-    expect(
-      (
-        toPortError(
-          StreamDeletedError.fromStreamName('site-a'),
-          context,
-        ) as Error
-      ).message,
-    ).toMatch(/stream site-a was deleted/);
+    expect((toPortError(MaxAppendSizeExceededError.fromMaxAppendSize(1_048_576), context) as Error).message).toMatch(
+      /appending to site-a.*1048576 bytes/,
+    );
+    expect((toPortError(StreamDeletedError.fromStreamName('site-a'), context) as Error).message).toMatch(
+      /stream site-a was deleted/,
+    );
   });
 
   it('an INVALID_ARGUMENT answering a position the caller sent is InvalidPositionError', () => {

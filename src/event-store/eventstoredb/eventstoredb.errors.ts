@@ -1,14 +1,5 @@
-import {
-  ErrorType,
-  convertToCommandError,
-  isCommandError,
-  type CommandError,
-} from '@eventstore/db-client';
-import {
-  EventStoreFailedError,
-  EventStoreUnavailableError,
-  InvalidPositionError,
-} from '../event-store.errors.js';
+import { ErrorType, convertToCommandError, isCommandError, type CommandError } from '@eventstore/db-client';
+import { EventStoreFailedError, EventStoreUnavailableError, InvalidPositionError } from '../event-store.errors.js';
 
 /**
  * The client's errors → the port's errors, by `error.type`.
@@ -73,9 +64,7 @@ export function toPortError(error: unknown, context: ErrorContext): unknown {
   const command = asCommandError(error);
   if (command === undefined) {
     // Cluster discovery gives up with a plain Error.
-    return error.message.startsWith('Failed to discover')
-      ? unavailable(error, context)
-      : error;
+    return error.message.startsWith('Failed to discover') ? unavailable(error, context) : error;
   }
   if (TRANSIENT_TYPES.has(command.type)) return unavailable(command, context);
   const what = `EventStoreDB refused ${context.action}`;
@@ -102,17 +91,11 @@ export function toPortError(error: unknown, context: ErrorContext): unknown {
       return invalidArgument(command, context);
     case ErrorType.UNKNOWN:
       // The client names only errors the server tags; the rest keep their gRPC code.
-      if (command.code === GRPC.INVALID_ARGUMENT)
-        return invalidArgument(command, context);
-      if (command.code !== undefined && TRANSIENT_GRPC_CODES.has(command.code))
-        return unavailable(command, context);
+      if (command.code === GRPC.INVALID_ARGUMENT) return invalidArgument(command, context);
+      if (command.code !== undefined && TRANSIENT_GRPC_CODES.has(command.code)) return unavailable(command, context);
       break;
   }
-  return new EventStoreFailedError(
-    'failed',
-    `${what}: ${command.type}: ${command.message}`,
-    { cause: command },
-  );
+  return new EventStoreFailedError('failed', `${what}: ${command.type}: ${command.message}`, { cause: command });
 }
 
 /**
@@ -121,33 +104,20 @@ export function toPortError(error: unknown, context: ErrorContext): unknown {
  */
 function asCommandError(error: Error): CommandError | undefined {
   if (isCommandError(error)) return error;
-  const isGrpcStatus =
-    'code' in error && typeof error.code === 'number' && 'details' in error;
+  const isGrpcStatus = 'code' in error && typeof error.code === 'number' && 'details' in error;
   if (!isGrpcStatus) return undefined;
   const converted = convertToCommandError(error);
   return isCommandError(converted) ? converted : undefined;
 }
 
-function unavailable(
-  cause: Error & { type?: string },
-  { action }: ErrorContext,
-): EventStoreUnavailableError {
+function unavailable(cause: Error & { type?: string }, { action }: ErrorContext): EventStoreUnavailableError {
   const type = cause.type === undefined ? '' : ` (${cause.type})`;
-  return new EventStoreUnavailableError(
-    `EventStoreDB ${action} failed${type}: ${cause.message}`,
-    { cause },
-  );
+  return new EventStoreUnavailableError(`EventStoreDB ${action} failed${type}: ${cause.message}`, { cause });
 }
 
-function invalidArgument(
-  command: CommandError,
-  { action, position }: ErrorContext,
-): Error {
+function invalidArgument(command: CommandError, { action, position }: ErrorContext): Error {
   if (position !== undefined) {
-    return new InvalidPositionError(
-      position,
-      `is not a position in this EventStoreDB log (${command.message})`,
-    );
+    return new InvalidPositionError(position, `is not a position in this EventStoreDB log (${command.message})`);
   }
   return new EventStoreFailedError(
     'invalid-request',

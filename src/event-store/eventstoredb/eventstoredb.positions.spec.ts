@@ -8,8 +8,7 @@ import {
   isEventStoreDbPosition,
 } from './eventstoredb.positions.js';
 
-const at = (commit: bigint, prepare = commit): string =>
-  encodeEventStoreDbPosition({ commit, prepare });
+const at = (commit: bigint, prepare = commit): string => encodeEventStoreDbPosition({ commit, prepare });
 
 describe('EventStoreDB positions', () => {
   it('carry commit and prepare position and decode to exactly them', () => {
@@ -25,20 +24,14 @@ describe('EventStoreDB positions', () => {
     expect(compareEventStoreDbPositions(at(9n), at(10n))).toBeLessThan(0);
     expect(compareEventStoreDbPositions(at(10n), at(9n))).toBeGreaterThan(0);
     expect(compareEventStoreDbPositions(at(42n), at(42n))).toBe(0);
-    expect(
-      compareEventStoreDbPositions(at(42n, 40n), at(42n, 41n)),
-    ).toBeLessThan(0);
-    expect(compareEventStoreDbPositions(START_POSITION, at(1n))).toBeLessThan(
-      0,
-    );
+    expect(compareEventStoreDbPositions(at(42n, 40n), at(42n, 41n))).toBeLessThan(0);
+    expect(compareEventStoreDbPositions(START_POSITION, at(1n))).toBeLessThan(0);
   });
 
   it('stay exact beyond 2^53', () => {
     const big = 2n ** 60n + 1n;
     expect(decodeEventStoreDbPosition(at(big)).commit).toBe(big);
-    expect(
-      compareEventStoreDbPositions(at(big), at(2n ** 60n)),
-    ).toBeGreaterThan(0);
+    expect(compareEventStoreDbPositions(at(big), at(2n ** 60n))).toBeGreaterThan(0);
   });
 
   it.each([
@@ -55,12 +48,8 @@ describe('EventStoreDB positions', () => {
     { case: 'spaces', text: ` ${at(7n)}` },
   ])('reject $case', ({ text }) => {
     expect(isEventStoreDbPosition(text)).toBe(false);
-    expect(() => decodeEventStoreDbPosition(text)).toThrow(
-      InvalidPositionError,
-    );
-    expect(() => compareEventStoreDbPositions(text, at(1n))).toThrow(
-      InvalidPositionError,
-    );
+    expect(() => decodeEventStoreDbPosition(text)).toThrow(InvalidPositionError);
+    expect(() => compareEventStoreDbPositions(text, at(1n))).toThrow(InvalidPositionError);
   });
 
   it('accept every position they issue', () => {

@@ -36,10 +36,7 @@ function checkOf(commit: bigint, prepare: bigint): string {
   return crc32(`esdb:${commit}-${prepare}`).toString(16).padStart(8, '0');
 }
 
-export function encodeEventStoreDbPosition({
-  commit,
-  prepare,
-}: Position): string {
+export function encodeEventStoreDbPosition({ commit, prepare }: Position): string {
   return `${commit}-${prepare}-${checkOf(commit, prepare)}`;
 }
 
@@ -71,10 +68,7 @@ export function compareLogPositions(a: Position, b: Position): number {
 
 /** Orders two positions issued by this adapter (<0, 0, >0). */
 export function compareEventStoreDbPositions(a: string, b: string): number {
-  return compareLogPositions(
-    decodeEventStoreDbPosition(a),
-    decodeEventStoreDbPosition(b),
-  );
+  return compareLogPositions(decodeEventStoreDbPosition(a), decodeEventStoreDbPosition(b));
 }
 
 /** Before every event: what an empty append on a stream that does not exist answers. */
@@ -90,7 +84,5 @@ function tryDecode(position: string): Position | undefined {
   const prepare = BigInt(match[2]);
   // A prepare never lies after its commit (the server's own Position refuses that).
   if (commit >= NO_LOG_POSITION || prepare > commit) return undefined;
-  return match[3] === checkOf(commit, prepare)
-    ? { commit, prepare }
-    : undefined;
+  return match[3] === checkOf(commit, prepare) ? { commit, prepare } : undefined;
 }

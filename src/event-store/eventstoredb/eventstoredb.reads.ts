@@ -1,32 +1,9 @@
-import {
-  BACKWARDS,
-  END,
-  FORWARDS,
-  START,
-  StreamNotFoundError,
-} from '@eventstore/db-client';
+import { BACKWARDS, END, FORWARDS, START, StreamNotFoundError } from '@eventstore/db-client';
 import { isCommittedRetry, readAllLimit, streamRange } from '../adapter-kit.js';
-import {
-  EMPTY_STREAM_HEAD,
-  type NewEvent,
-  type StoredEvent,
-  type StreamHead,
-} from '../event-envelope.js';
-import type {
-  AppendResult,
-  ReadAllOptions,
-  ReadStreamOptions,
-} from '../event-store.port.js';
-import {
-  LEADER_READ,
-  iterateRead,
-  type EventStoreDbClient,
-} from './eventstoredb.client.js';
-import {
-  decodeLedgerRecord,
-  isSystemRecord,
-  type EventStoreDbRecord,
-} from './eventstoredb.codec.js';
+import { EMPTY_STREAM_HEAD, type NewEvent, type StoredEvent, type StreamHead } from '../event-envelope.js';
+import type { AppendResult, ReadAllOptions, ReadStreamOptions } from '../event-store.port.js';
+import { LEADER_READ, iterateRead, type EventStoreDbClient } from './eventstoredb.client.js';
+import { decodeLedgerRecord, isSystemRecord, type EventStoreDbRecord } from './eventstoredb.codec.js';
 import { toPortError } from './eventstoredb.errors.js';
 import {
   compareLogPositions,
@@ -65,15 +42,9 @@ export class LedgerReads {
     return decodeLedgerRecord(record, this.warn);
   }
 
-  async readStream(
-    streamId: string,
-    options: ReadStreamOptions = {},
-  ): Promise<StoredEvent[]> {
+  async readStream(streamId: string, options: ReadStreamOptions = {}): Promise<StoredEvent[]> {
     const { afterVersion, toVersion, toTimeMs, limit } = streamRange(options);
-    const maxCount = Math.min(
-      toVersion - afterVersion,
-      limit < 0 ? Number.MAX_SAFE_INTEGER : limit,
-    );
+    const maxCount = Math.min(toVersion - afterVersion, limit < 0 ? Number.MAX_SAFE_INTEGER : limit);
     if (maxCount <= 0) return [];
     const events: StoredEvent[] = [];
     try {
@@ -128,10 +99,7 @@ export class LedgerReads {
    * @throws InvalidPositionError for an `after` this adapter did not issue, before any I/O.
    */
   async readAll(options: ReadAllOptions): Promise<StoredEvent[]> {
-    const after =
-      options.after === undefined
-        ? undefined
-        : decodeEventStoreDbPosition(options.after);
+    const after = options.after === undefined ? undefined : decodeEventStoreDbPosition(options.after);
     const limit = readAllLimit(options.limit);
     if (limit === 0) return [];
     const events: StoredEvent[] = [];
@@ -147,11 +115,7 @@ export class LedgerReads {
       for await (const { event } of iterateRead(read)) {
         if (!event || !this.isLedgerStream(event.streamId)) continue;
         // Forward reads include the record at `after`.
-        if (
-          after !== undefined &&
-          compareLogPositions(event.position, after) <= 0
-        )
-          continue;
+        if (after !== undefined && compareLogPositions(event.position, after) <= 0) continue;
         const stored = this.decode(event);
         if (!stored) continue;
         events.push(stored);
@@ -180,11 +144,7 @@ export class LedgerReads {
         resolveLinkTos: false,
       });
       for await (const { event } of iterateRead(read)) {
-        if (
-          event &&
-          this.isLedgerStream(event.streamId) &&
-          !isSystemRecord(event)
-        )
+        if (event && this.isLedgerStream(event.streamId) && !isSystemRecord(event))
           return encodeEventStoreDbPosition(event.position);
       }
     } catch (error) {
@@ -209,8 +169,7 @@ export class LedgerReads {
       limit: events.length,
     });
     const last = following.at(-1);
-    if (last === undefined || !isCommittedRetry(following, events))
-      return undefined;
+    if (last === undefined || !isCommittedRetry(following, events)) return undefined;
     return { streamId, nextVersion: last.version, position: last.position };
   }
 }

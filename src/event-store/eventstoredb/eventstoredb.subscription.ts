@@ -4,10 +4,7 @@ import { EventStoreUnavailableError } from '../event-store.errors.js';
 import { LEADER_READ, type EventStoreDbClient } from './eventstoredb.client.js';
 import type { EventStoreDbRecord } from './eventstoredb.codec.js';
 import { toPortError } from './eventstoredb.errors.js';
-import {
-  compareLogPositions,
-  encodeEventStoreDbPosition,
-} from './eventstoredb.positions.js';
+import { compareLogPositions, encodeEventStoreDbPosition } from './eventstoredb.positions.js';
 
 export interface LedgerSubscriptionSource {
   client: EventStoreDbClient;
@@ -64,17 +61,9 @@ export async function* ledgerSubscription(
         if (stopped()) return;
         // The server filters by prefix already; checking again keeps key
         // streams out even if a server ignored the filter.
-        if (
-          !event ||
-          !source.prefixes.some((p) => event.streamId.startsWith(p))
-        )
-          continue;
+        if (!event || !source.prefixes.some((p) => event.streamId.startsWith(p))) continue;
         // A subscription from a position starts with the record at it.
-        if (
-          after !== undefined &&
-          compareLogPositions(event.position, after) <= 0
-        )
-          continue;
+        if (after !== undefined && compareLogPositions(event.position, after) <= 0) continue;
         const stored = source.decode(event);
         after = event.position;
         delivered = true;
@@ -88,8 +77,7 @@ export async function* ledgerSubscription(
       await subscription.unsubscribe().catch(() => undefined);
     }
     if (stopped()) return;
-    const position =
-      after === undefined ? undefined : encodeEventStoreDbPosition(after);
+    const position = after === undefined ? undefined : encodeEventStoreDbPosition(after);
     const error =
       failure === undefined
         ? new EventStoreUnavailableError(
@@ -98,12 +86,9 @@ export async function* ledgerSubscription(
         : toPortError(failure, {
             action: 'subscribing to $all',
             // Only the caller's own position can be a bad one.
-            ...(round === 1 && !delivered && position !== undefined
-              ? { position }
-              : {}),
+            ...(round === 1 && !delivered && position !== undefined ? { position } : {}),
           });
-    if (!(delivered && error instanceof EventStoreUnavailableError))
-      throw error;
+    if (!(delivered && error instanceof EventStoreUnavailableError)) throw error;
     source.warn(
       `${error instanceof Error ? error.message : String(error)}; resubscribing after ${position ?? 'the start'}`,
     );

@@ -1,10 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import type { NewEvent } from '../event-envelope.js';
-import {
-  DuplicateEventIdError,
-  EventStoreUnavailableError,
-} from '../event-store.errors.js';
+import { DuplicateEventIdError, EventStoreUnavailableError } from '../event-store.errors.js';
 import { describeEventStoreContract } from '../event-store.contract.js';
 import { LEDGER_STREAM_PREFIXES } from '../ledger-streams.js';
 import { MemoryEventStore } from './memory-event-store.js';
@@ -44,9 +41,7 @@ describe('MemoryEventStore', () => {
     const site = await store.append('site-a', 0, [newEvent()]);
     await store.append('sitekey-a', 0, [newEvent()]);
 
-    expect((await store.readAll({ limit: 10 })).map((e) => e.streamId)).toEqual(
-      ['site-a'],
-    );
+    expect((await store.readAll({ limit: 10 })).map((e) => e.streamId)).toEqual(['site-a']);
     expect(await store.lastPosition()).toBe(site.position);
     expect(await store.readStream('sitekey-a')).toHaveLength(1);
   });
@@ -55,13 +50,9 @@ describe('MemoryEventStore', () => {
     const store = new MemoryEventStore();
     const event = newEvent();
     await store.append('site-a', 0, [event]);
-    await expect(
-      store.append('site-b', 0, [newEvent(event.eventId)]),
-    ).rejects.toBeInstanceOf(DuplicateEventIdError);
+    await expect(store.append('site-b', 0, [newEvent(event.eventId)])).rejects.toBeInstanceOf(DuplicateEventIdError);
     const twice = newEvent();
-    await expect(
-      store.append('site-c', 0, [twice, twice]),
-    ).rejects.toBeInstanceOf(DuplicateEventIdError);
+    await expect(store.append('site-c', 0, [twice, twice])).rejects.toBeInstanceOf(DuplicateEventIdError);
     expect(await store.readAll({ limit: 10 })).toHaveLength(1);
   });
 
@@ -89,11 +80,7 @@ describe('MemoryEventStore', () => {
     const pending = iterator.next();
     await store.close();
     expect(await pending).toEqual({ done: true, value: undefined });
-    await expect(
-      store.append('site-a', 0, [newEvent()]),
-    ).rejects.toBeInstanceOf(EventStoreUnavailableError);
-    await expect(store.ping()).rejects.toBeInstanceOf(
-      EventStoreUnavailableError,
-    );
+    await expect(store.append('site-a', 0, [newEvent()])).rejects.toBeInstanceOf(EventStoreUnavailableError);
+    await expect(store.ping()).rejects.toBeInstanceOf(EventStoreUnavailableError);
   });
 });

@@ -10,17 +10,8 @@ import {
   streamPrefixFilter,
   streamRange,
 } from '../adapter-kit.js';
-import {
-  EMPTY_STREAM_HEAD,
-  chainEvents,
-  type NewEvent,
-  type StoredEvent,
-} from '../event-envelope.js';
-import {
-  DuplicateEventIdError,
-  EventStoreUnavailableError,
-  WrongExpectedVersionError,
-} from '../event-store.errors.js';
+import { EMPTY_STREAM_HEAD, chainEvents, type NewEvent, type StoredEvent } from '../event-envelope.js';
+import { DuplicateEventIdError, EventStoreUnavailableError, WrongExpectedVersionError } from '../event-store.errors.js';
 import type {
   AppendResult,
   EventStore,
@@ -64,21 +55,12 @@ export class MemoryEventStore implements EventStore {
   #closed = false;
 
   constructor(options: MemoryEventStoreOptions = {}) {
-    this.#inLedger = streamPrefixFilter(
-      options.streamPrefixes ?? LEDGER_STREAM_PREFIXES,
-    );
+    this.#inLedger = streamPrefixFilter(options.streamPrefixes ?? LEDGER_STREAM_PREFIXES);
   }
 
-  async append(
-    streamId: string,
-    expectedVersion: number,
-    events: readonly NewEvent[],
-  ): Promise<AppendResult> {
-    const [result] = await this.appendMany([
-      { streamId, expectedVersion, events },
-    ]);
-    if (result === undefined)
-      throw new Error('appendMany returned no result for one append');
+  async append(streamId: string, expectedVersion: number, events: readonly NewEvent[]): Promise<AppendResult> {
+    const [result] = await this.appendMany([{ streamId, expectedVersion, events }]);
+    if (result === undefined) throw new Error('appendMany returned no result for one append');
     return result;
   }
 
@@ -88,34 +70,20 @@ export class MemoryEventStore implements EventStore {
 
     // Check and seal everything before changing anything: all or nothing.
     // `heads` lets one call append to the same stream twice, in order.
-    const heads = new Map<
-      string,
-      { version: number; hash: string; position: string }
-    >();
+    const heads = new Map<string, { version: number; hash: string; position: string }>();
     let lastPosition = this.#log.length;
     const planned = appends.map(({ streamId, expectedVersion, events }, i) => {
       const stream = this.#streams.get(streamId) ?? [];
       const last = stream.at(-1)?.event;
-      const head = heads.get(streamId) ??
-        last ?? { ...EMPTY_STREAM_HEAD, position: '0' };
+      const head = heads.get(streamId) ?? last ?? { ...EMPTY_STREAM_HEAD, position: '0' };
       if (head.version !== expectedVersion) {
-        const retried = heads.has(streamId)
-          ? undefined
-          : committedRetry(stream, expectedVersion, events);
+        const retried = heads.has(streamId) ? undefined : committedRetry(stream, expectedVersion, events);
         if (retried === undefined) {
-          throw new WrongExpectedVersionError(
-            streamId,
-            expectedVersion,
-            head.version,
-          );
+          throw new WrongExpectedVersionError(streamId, expectedVersion, head.version);
         }
         return { entries: [], result: retried };
       }
-      const entries: Entry[] = chainEvents(
-        streamId,
-        head,
-        structuredClone(events),
-      ).map((event, j) => {
+      const entries: Entry[] = chainEvents(streamId, head, structuredClone(events)).map((event, j) => {
         lastPosition += 1;
         return {
           event: { ...event, position: String(lastPosition) },
@@ -137,8 +105,7 @@ export class MemoryEventStore implements EventStore {
     });
     for (const { entries } of planned) {
       for (const { event } of entries) {
-        if (this.#eventIds.has(event.eventId))
-          throw new DuplicateEventIdError(event.eventId);
+        if (this.#eventIds.has(event.eventId)) throw new DuplicateEventIdError(event.eventId);
       }
     }
 
@@ -147,13 +114,11 @@ export class MemoryEventStore implements EventStore {
         this.#log.push(entry);
         this.#eventIds.add(entry.event.eventId);
         const stream = this.#streams.get(entry.event.streamId);
-        if (stream === undefined)
-          this.#streams.set(entry.event.streamId, [entry]);
+        if (stream === undefined) this.#streams.set(entry.event.streamId, [entry]);
         else stream.push(entry);
       }
     }
-    if (planned.some(({ entries }) => entries.length > 0))
-      this.#notifier.notify();
+    if (planned.some(({ entries }) => entries.length > 0)) this.#notifier.notify();
     return planned.map(({ result }) => result);
   }
 
@@ -162,21 +127,14 @@ export class MemoryEventStore implements EventStore {
     return this.#streams.get(streamId)?.at(-1)?.event.version ?? 0;
   }
 
-  async readStream(
-    streamId: string,
-    options?: ReadStreamOptions,
-  ): Promise<StoredEvent[]> {
+  async readStream(streamId: string, options?: ReadStreamOptions): Promise<StoredEvent[]> {
     this.#assertOpen();
     const { afterVersion, toVersion, toTimeMs, limit } = streamRange(options);
     const matches = (this.#streams.get(streamId) ?? []).filter(
       ({ event, occurredAtMs }) =>
-        event.version > afterVersion &&
-        event.version <= toVersion &&
-        occurredAtMs <= toTimeMs,
+        event.version > afterVersion && event.version <= toVersion && occurredAtMs <= toTimeMs,
     );
-    return (limit < 0 ? matches : matches.slice(0, limit)).map(({ event }) =>
-      structuredClone(event),
-    );
+    return (limit < 0 ? matches : matches.slice(0, limit)).map(({ event }) => structuredClone(event));
   }
 
   async readAll(options: ReadAllOptions): Promise<StoredEvent[]> {
@@ -197,8 +155,7 @@ export class MemoryEventStore implements EventStore {
 
   async lastPosition(): Promise<string | undefined> {
     this.#assertOpen();
-    return this.#log.findLast(({ event }) => this.#inLedger(event.streamId))
-      ?.event.position;
+    return this.#log.findLast(({ event }) => this.#inLedger(event.streamId))?.event.position;
   }
 
   isPosition(value: string): boolean {
@@ -223,11 +180,7 @@ export class MemoryEventStore implements EventStore {
     this.#assertOpen();
     const page: StoredEvent[] = [];
     // Positions are indexes + 1, so the first event after `after` is at index `after`.
-    for (
-      let i = after === undefined ? 0 : parseSequencePosition(after);
-      i < this.#log.length;
-      i++
-    ) {
+    for (let i = after === undefined ? 0 : parseSequencePosition(after); i < this.#log.length; i++) {
       if (page.length >= limit) break;
       const entry = this.#log[i];
       if (entry !== undefined && this.#inLedger(entry.event.streamId)) {
@@ -238,8 +191,7 @@ export class MemoryEventStore implements EventStore {
   }
 
   #assertOpen(): void {
-    if (this.#closed)
-      throw new EventStoreUnavailableError('the memory event store is closed');
+    if (this.#closed) throw new EventStoreUnavailableError('the memory event store is closed');
   }
 }
 
@@ -249,12 +201,9 @@ function committedRetry(
   expectedVersion: number,
   events: readonly NewEvent[],
 ): AppendResult | undefined {
-  const following = stream
-    .slice(expectedVersion, expectedVersion + events.length)
-    .map(({ event }) => event);
+  const following = stream.slice(expectedVersion, expectedVersion + events.length).map(({ event }) => event);
   const last = following.at(-1);
-  if (last === undefined || !isCommittedRetry(following, events))
-    return undefined;
+  if (last === undefined || !isCommittedRetry(following, events)) return undefined;
   return {
     streamId: last.streamId,
     nextVersion: last.version,

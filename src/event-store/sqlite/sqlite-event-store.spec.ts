@@ -7,17 +7,10 @@ import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { verifyChain, type NewEvent } from '../event-envelope.js';
-import {
-  DuplicateEventIdError,
-  EventStoreUnavailableError,
-  WrongExpectedVersionError,
-} from '../event-store.errors.js';
+import { DuplicateEventIdError, EventStoreUnavailableError, WrongExpectedVersionError } from '../event-store.errors.js';
 import { describeEventStoreContract } from '../event-store.contract.js';
 import { LEDGER_STREAM_PREFIXES } from '../ledger-streams.js';
-import {
-  SqliteEventStore,
-  type SqliteEventStoreOptions,
-} from './sqlite-event-store.js';
+import { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite-event-store.js';
 
 const CONTRACT_PREFIXES = [...LEDGER_STREAM_PREFIXES, 'contract-'];
 
@@ -25,8 +18,7 @@ describeEventStoreContract('sqlite', async () => {
   const dir = mkdtempSync(join(tmpdir(), 'ledger-sqlite-'));
   // A subdirectory that does not exist yet: the store creates it.
   const file = join(dir, 'data', 'ledger.db');
-  const open = (): SqliteEventStore =>
-    new SqliteEventStore(file, { streamPrefixes: CONTRACT_PREFIXES });
+  const open = (): SqliteEventStore => new SqliteEventStore(file, { streamPrefixes: CONTRACT_PREFIXES });
   const opened = [open()];
   const store = opened[0] as SqliteEventStore;
   return {
@@ -102,11 +94,7 @@ describe('SqliteEventStore', () => {
 
   it('catches a record edited in the file: verifyChain names it', async () => {
     const store = openStore();
-    await store.append('site-a', 0, [
-      newEvent(),
-      newEvent({ name: 'Acme' }),
-      newEvent(),
-    ]);
+    await store.append('site-a', 0, [newEvent(), newEvent({ name: 'Acme' }), newEvent()]);
     const intact = await store.readStream('site-a');
     expect(verifyChain(intact).ok).toBe(true);
 
@@ -133,9 +121,7 @@ describe('SqliteEventStore', () => {
     const intact = await store.readStream('site-a');
     const raw = openRaw();
     raw.exec('DROP TRIGGER events_are_never_deleted');
-    raw
-      .prepare(`DELETE FROM events WHERE stream_id = 'site-a' AND version = 2`)
-      .run();
+    raw.prepare(`DELETE FROM events WHERE stream_id = 'site-a' AND version = 2`).run();
 
     expect(verifyChain(await store.readStream('site-a'))).toEqual({
       ok: false,
@@ -150,18 +136,14 @@ describe('SqliteEventStore', () => {
     await store.append('siteXkey', 0, [newEvent()]);
     await store.append('sitekey-a', 0, [newEvent()]);
 
-    expect((await store.readAll({ limit: 10 })).map((e) => e.streamId)).toEqual(
-      ['site-a'],
-    );
+    expect((await store.readAll({ limit: 10 })).map((e) => e.streamId)).toEqual(['site-a']);
     expect(await store.lastPosition()).toBe(site.position);
     expect(await store.readStream('sitekey-a')).toHaveLength(1);
 
     // `_` is a LIKE wildcard: a prefix test built on LIKE would let site_
     // match site-a and siteXkey too.
     const custom = openStore({ streamPrefixes: ['sitekey-', 'site_'] });
-    expect(
-      (await custom.readAll({ limit: 10 })).map((e) => e.streamId),
-    ).toEqual(['sitekey-a']);
+    expect((await custom.readAll({ limit: 10 })).map((e) => e.streamId)).toEqual(['sitekey-a']);
   });
 
   it('orders positions as numbers, not as strings', async () => {
@@ -171,17 +153,13 @@ describe('SqliteEventStore', () => {
       0,
       Array.from({ length: 11 }, () => newEvent()),
     );
-    const positions = (await store.readAll({ limit: 20 })).map(
-      (e) => e.position,
-    );
+    const positions = (await store.readAll({ limit: 20 })).map((e) => e.position);
     expect(positions.slice(8, 10)).toEqual(['9', '10']);
     expect(store.comparePositions('9', '10')).toBeLessThan(0);
     expect(store.comparePositions('10', '9')).toBeGreaterThan(0);
     expect(store.comparePositions('10', '10')).toBe(0);
     expect(() => store.comparePositions('10', 'x')).toThrow(RangeError);
-    await expect(store.readAll({ after: '-1', limit: 1 })).rejects.toThrow(
-      RangeError,
-    );
+    await expect(store.readAll({ after: '-1', limit: 1 })).rejects.toThrow(RangeError);
   });
 
   it('wakes a waiting subscriber on its own append, without waiting for the poll', async () => {
@@ -197,10 +175,7 @@ describe('SqliteEventStore', () => {
 
   it('leaves no poll timer behind once a waiting subscription is woken or aborted', async () => {
     const store = openStore({ pollIntervalMs: 60_000 });
-    const timers = (): number =>
-      process
-        .getActiveResourcesInfo()
-        .filter((resource) => resource === 'Timeout').length;
+    const timers = (): number => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
     const before = timers();
 
     const woken = store.subscribeAll()[Symbol.asyncIterator]();
@@ -212,9 +187,7 @@ describe('SqliteEventStore', () => {
     await woken.return?.();
 
     const controller = new AbortController();
-    const aborted = store
-      .subscribeAll({ after: '1', signal: controller.signal })
-      [Symbol.asyncIterator]();
+    const aborted = store.subscribeAll({ after: '1', signal: controller.signal })[Symbol.asyncIterator]();
     const ended = aborted.next();
     expect(timers()).toBe(before + 1);
     controller.abort();
@@ -226,9 +199,9 @@ describe('SqliteEventStore', () => {
     const store = openStore();
     const event = newEvent();
     await store.append('site-a', 0, [event]);
-    await expect(
-      store.append('site-b', 0, [{ ...newEvent(), eventId: event.eventId }]),
-    ).rejects.toEqual(new DuplicateEventIdError(event.eventId));
+    await expect(store.append('site-b', 0, [{ ...newEvent(), eventId: event.eventId }])).rejects.toEqual(
+      new DuplicateEventIdError(event.eventId),
+    );
     expect(await store.streamVersion('site-b')).toBe(0);
   });
 
@@ -264,9 +237,7 @@ describe('SqliteEventStore', () => {
     const store = openStore({ busyTimeoutMs: 50 });
     const other = openRaw();
     other.exec('BEGIN IMMEDIATE');
-    const error = await store
-      .append('site-a', 0, [newEvent()])
-      .catch((e: unknown) => e);
+    const error = await store.append('site-a', 0, [newEvent()]).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(EventStoreUnavailableError);
     expect((error as Error).message).toMatch(/locked by another writer/);
     expect((error as Error).cause).toBeInstanceOf(Database.SqliteError);
@@ -279,9 +250,7 @@ describe('SqliteEventStore', () => {
       )
       .run();
     other.exec('COMMIT');
-    await expect(
-      store.append('site-a', 0, [newEvent()]),
-    ).rejects.toBeInstanceOf(WrongExpectedVersionError);
+    await expect(store.append('site-a', 0, [newEvent()])).rejects.toBeInstanceOf(WrongExpectedVersionError);
   });
 
   it('stays correct while another thread writes the same stream through its own connection', async () => {
@@ -307,23 +276,16 @@ describe('SqliteEventStore', () => {
       });
       worker.on('error', reject);
     });
-    await new Promise<void>((resolve) =>
-      worker.once('message', () => resolve()),
-    );
+    await new Promise<void>((resolve) => worker.once('message', () => resolve()));
 
     const ours: string[] = [];
     const conflicts: unknown[] = [];
     const deadline = Date.now() + 4_000;
     while (ours.length < 100 || Atomics.load(shared, 1) < 100) {
-      if (Date.now() > deadline)
-        throw new Error(
-          `only ${ours.length} + ${Atomics.load(shared, 1)} appends`,
-        );
+      if (Date.now() > deadline) throw new Error(`only ${ours.length} + ${Atomics.load(shared, 1)} appends`);
       const event = newEvent();
       try {
-        await store.append('site-a', await store.streamVersion('site-a'), [
-          event,
-        ]);
+        await store.append('site-a', await store.streamVersion('site-a'), [event]);
         ours.push(event.eventId);
       } catch (error) {
         conflicts.push(error);
@@ -336,13 +298,10 @@ describe('SqliteEventStore', () => {
     const raced = await workerDone;
 
     // Every failure was a clean version conflict, never a driver error.
-    for (const error of conflicts)
-      expect(error).toBeInstanceOf(WrongExpectedVersionError);
+    for (const error of conflicts) expect(error).toBeInstanceOf(WrongExpectedVersionError);
     const stream = await store.readStream('site-a');
     expect(stream.map((e) => e.version)).toEqual(stream.map((_, i) => i + 1));
-    expect(stream.filter((e) => ours.includes(e.eventId))).toHaveLength(
-      ours.length,
-    );
+    expect(stream.filter((e) => ours.includes(e.eventId))).toHaveLength(ours.length);
     expect(stream.filter((e) => e.type === 'Raced')).toHaveLength(raced);
     // The writers really interleaved: a raced row sits between two of ours.
     const kinds = stream.map((e) => (e.type === 'Raced' ? 'r' : 'o')).join('');
@@ -355,12 +314,8 @@ describe('SqliteEventStore', () => {
     const pending = iterator.next();
     await store.close();
     expect(await pending).toEqual({ done: true, value: undefined });
-    await expect(store.readAll({ limit: 1 })).rejects.toBeInstanceOf(
-      EventStoreUnavailableError,
-    );
-    await expect(store.ping()).rejects.toBeInstanceOf(
-      EventStoreUnavailableError,
-    );
+    await expect(store.readAll({ limit: 1 })).rejects.toBeInstanceOf(EventStoreUnavailableError);
+    await expect(store.ping()).rejects.toBeInstanceOf(EventStoreUnavailableError);
     await store.close(); // idempotent
   });
 });

@@ -21,11 +21,7 @@ import {
   type NewEvent,
   type StoredEvent,
 } from '../event-envelope.js';
-import {
-  DuplicateEventIdError,
-  EventStoreUnavailableError,
-  WrongExpectedVersionError,
-} from '../event-store.errors.js';
+import { DuplicateEventIdError, EventStoreUnavailableError, WrongExpectedVersionError } from '../event-store.errors.js';
 import type {
   AppendResult,
   EventStore,
@@ -85,8 +81,7 @@ CREATE TRIGGER IF NOT EXISTS events_are_never_deleted BEFORE DELETE ON events
 BEGIN SELECT RAISE(ABORT, 'ledger events are never deleted'); END;
 `;
 
-const EVENT_COLUMNS =
-  'position, stream_id, version, event_id, type, data, metadata, prev_hash, hash';
+const EVENT_COLUMNS = 'position, stream_id, version, event_id, type, data, metadata, prev_hash, hash';
 
 interface EventRow {
   position: number;
@@ -154,18 +149,9 @@ export class SqliteEventStore implements EventStore {
   readonly #insert: Database.Statement<[SqliteEventRow]>;
   readonly #readStream: Database.Statement<[StreamRangeParams], EventRow>;
   /** The same with a LIMIT, only for reads that ask for one: a bound LIMIT costs SQLite several µs per call. */
-  readonly #readStreamLimited: Database.Statement<
-    [StreamRangeParams & { limit: number }],
-    EventRow
-  >;
-  readonly #readAll: Database.Statement<
-    [PrefixParams & { after: number; limit: number }],
-    EventRow
-  >;
-  readonly #lastPosition: Database.Statement<
-    [PrefixParams],
-    { position: number }
-  >;
+  readonly #readStreamLimited: Database.Statement<[StreamRangeParams & { limit: number }], EventRow>;
+  readonly #readAll: Database.Statement<[PrefixParams & { after: number; limit: number }], EventRow>;
+  readonly #lastPosition: Database.Statement<[PrefixParams], { position: number }>;
   readonly #hasEventId: Database.Statement<[string], { found: number }>;
   readonly #following: Database.Statement<
     [{ streamId: string; afterVersion: number; limit: number }],
@@ -173,11 +159,7 @@ export class SqliteEventStore implements EventStore {
   >;
   readonly #ping: Database.Statement<[], unknown>;
   readonly #appendAll: Database.Transaction<
-    (
-      appends: readonly StreamAppend[],
-      occurredAtMs: readonly number[][],
-      readEveryHead: boolean,
-    ) => AppendResult[]
+    (appends: readonly StreamAppend[], occurredAtMs: readonly number[][], readEveryHead: boolean) => AppendResult[]
   >;
 
   /** Opens (creating it and its directory if missing) the store in `file`. */
@@ -185,9 +167,7 @@ export class SqliteEventStore implements EventStore {
     const prefixes = options.streamPrefixes ?? LEDGER_STREAM_PREFIXES;
     streamPrefixFilter(prefixes); // validates
     this.#pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
-    this.#prefixParams = Object.fromEntries(
-      prefixes.map((prefix, i) => [`prefix${i}`, prefix]),
-    );
+    this.#prefixParams = Object.fromEntries(prefixes.map((prefix, i) => [`prefix${i}`, prefix]));
     // instr(...) = 1 is "starts with" without LIKE's wildcards (`_` is one).
     const inLedger = `(${prefixes.map((_, i) => `instr(stream_id, @prefix${i}) = 1`).join(' OR ')})`;
 
@@ -215,13 +195,9 @@ export class SqliteEventStore implements EventStore {
         `SELECT ${EVENT_COLUMNS} FROM events
          WHERE position > @after AND ${inLedger} ORDER BY position LIMIT @limit`,
       );
-      this.#lastPosition = db.prepare(
-        `SELECT position FROM events WHERE ${inLedger} ORDER BY position DESC LIMIT 1`,
-      );
+      this.#lastPosition = db.prepare(`SELECT position FROM events WHERE ${inLedger} ORDER BY position DESC LIMIT 1`);
       this.#ping = db.prepare('SELECT 1');
-      this.#hasEventId = db.prepare(
-        'SELECT 1 AS found FROM events WHERE event_id = ?',
-      );
+      this.#hasEventId = db.prepare('SELECT 1 AS found FROM events WHERE event_id = ?');
       this.#following = db.prepare(
         `SELECT event_id AS eventId, position FROM events
          WHERE stream_id = @streamId AND version > @afterVersion ORDER BY version LIMIT @limit`,
@@ -234,12 +210,7 @@ export class SqliteEventStore implements EventStore {
         ): AppendResult[] => {
           const written = new Set<string>();
           return appends.map((append, i) =>
-            this.#appendInTransaction(
-              append,
-              occurredAtMs[i] ?? [],
-              written,
-              readEveryHead,
-            ),
+            this.#appendInTransaction(append, occurredAtMs[i] ?? [], written, readEveryHead),
           );
         },
       );
@@ -250,16 +221,9 @@ export class SqliteEventStore implements EventStore {
     this.#db = db;
   }
 
-  async append(
-    streamId: string,
-    expectedVersion: number,
-    events: readonly NewEvent[],
-  ): Promise<AppendResult> {
-    const [result] = await this.appendMany([
-      { streamId, expectedVersion, events },
-    ]);
-    if (result === undefined)
-      throw new Error('appendMany returned no result for one append');
+  async append(streamId: string, expectedVersion: number, events: readonly NewEvent[]): Promise<AppendResult> {
+    const [result] = await this.appendMany([{ streamId, expectedVersion, events }]);
+    if (result === undefined) throw new Error('appendMany returned no result for one append');
     return result;
   }
 
@@ -268,34 +232,21 @@ export class SqliteEventStore implements EventStore {
     const occurredAtMs = checkAppends(appends);
     let results: AppendResult[];
     try {
-      results = this.#guard(
-        () => this.#appendAll.immediate(appends, occurredAtMs, false),
-        appends,
-      );
+      results = this.#guard(() => this.#appendAll.immediate(appends, occurredAtMs, false), appends);
     } catch (error) {
       // New streams are inserted without reading their head first; if one
       // existed after all, its constraint violation rolled everything back
       // before the retry rule could look. Once more, reading every head: a
       // real conflict fails the same way again.
       if (
-        !(
-          error instanceof WrongExpectedVersionError ||
-          error instanceof DuplicateEventIdError
-        ) ||
-        !appends.some(
-          ({ expectedVersion, events }) =>
-            expectedVersion === 0 && events.length > 0,
-        )
+        !(error instanceof WrongExpectedVersionError || error instanceof DuplicateEventIdError) ||
+        !appends.some(({ expectedVersion, events }) => expectedVersion === 0 && events.length > 0)
       ) {
         throw error;
       }
-      results = this.#guard(
-        () => this.#appendAll.immediate(appends, occurredAtMs, true),
-        appends,
-      );
+      results = this.#guard(() => this.#appendAll.immediate(appends, occurredAtMs, true), appends);
     }
-    if (appends.some((append) => append.events.length > 0))
-      this.#notifier.notify();
+    if (appends.some((append) => append.events.length > 0)) this.#notifier.notify();
     return results;
   }
 
@@ -303,10 +254,7 @@ export class SqliteEventStore implements EventStore {
     return this.#guard(() => this.#head.get(streamId)?.version ?? 0);
   }
 
-  async readStream(
-    streamId: string,
-    options?: ReadStreamOptions,
-  ): Promise<StoredEvent[]> {
+  async readStream(streamId: string, options?: ReadStreamOptions): Promise<StoredEvent[]> {
     const { limit, ...range } = streamRange(options);
     return this.#guard(() =>
       (limit === -1
@@ -389,10 +337,7 @@ export class SqliteEventStore implements EventStore {
     // earlier in this same transaction is read: a rollback would hide it
     // from #translate.
     const head =
-      expectedVersion === 0 &&
-      events.length > 0 &&
-      !writtenBefore &&
-      !readEveryHead
+      expectedVersion === 0 && events.length > 0 && !writtenBefore && !readEveryHead
         ? undefined
         : this.#head.get(streamId);
     written.add(streamId);
@@ -400,29 +345,23 @@ export class SqliteEventStore implements EventStore {
     if (actualVersion !== expectedVersion) {
       const retried = writtenBefore ? undefined : this.#committedRetry(append);
       if (retried !== undefined) return retried;
-      throw new WrongExpectedVersionError(
-        streamId,
-        expectedVersion,
-        actualVersion,
-      );
+      throw new WrongExpectedVersionError(streamId, expectedVersion, actualVersion);
     }
     let position = head?.position ?? 0;
-    chainEvents(streamId, head ?? EMPTY_STREAM_HEAD, events).forEach(
-      (event, i) => {
-        const inserted = this.#insert.run({
-          stream_id: event.streamId,
-          version: event.version,
-          event_id: event.eventId,
-          type: event.type,
-          data: JSON.stringify(event.data),
-          metadata: JSON.stringify(event.metadata),
-          prev_hash: event.prevHash,
-          hash: event.hash,
-          occurred_at: occurredAtMs[i] ?? Number.NaN,
-        });
-        position = Number(inserted.lastInsertRowid);
-      },
-    );
+    chainEvents(streamId, head ?? EMPTY_STREAM_HEAD, events).forEach((event, i) => {
+      const inserted = this.#insert.run({
+        stream_id: event.streamId,
+        version: event.version,
+        event_id: event.eventId,
+        type: event.type,
+        data: JSON.stringify(event.data),
+        metadata: JSON.stringify(event.metadata),
+        prev_hash: event.prevHash,
+        hash: event.hash,
+        occurred_at: occurredAtMs[i] ?? Number.NaN,
+      });
+      position = Number(inserted.lastInsertRowid);
+    });
     return {
       streamId,
       nextVersion: actualVersion + events.length,
@@ -440,8 +379,7 @@ export class SqliteEventStore implements EventStore {
       limit: events.length,
     });
     const last = following.at(-1);
-    if (last === undefined || !isCommittedRetry(following, events))
-      return undefined;
+    if (last === undefined || !isCommittedRetry(following, events)) return undefined;
     return {
       streamId,
       nextVersion: expectedVersion + events.length,
@@ -450,12 +388,9 @@ export class SqliteEventStore implements EventStore {
   }
 
   #readAllNow(after: string | undefined, limit: number): StoredEvent[] {
-    const afterPosition =
-      after === undefined ? 0 : parseSequencePosition(after);
+    const afterPosition = after === undefined ? 0 : parseSequencePosition(after);
     return this.#guard(() =>
-      this.#readAll
-        .all({ ...this.#prefixParams, after: afterPosition, limit })
-        .map(toStoredEvent),
+      this.#readAll.all({ ...this.#prefixParams, after: afterPosition, limit }).map(toStoredEvent),
     );
   }
 
@@ -464,8 +399,7 @@ export class SqliteEventStore implements EventStore {
    * sees a SqliteError. `appends` lets a constraint violation name its cause.
    */
   #guard<T>(work: () => T, appends?: readonly StreamAppend[]): T {
-    if (!this.#db.open)
-      throw new EventStoreUnavailableError('the sqlite event store is closed');
+    if (!this.#db.open) throw new EventStoreUnavailableError('the sqlite event store is closed');
     try {
       return work();
     } catch (error) {
@@ -473,10 +407,7 @@ export class SqliteEventStore implements EventStore {
     }
   }
 
-  #translate(
-    error: unknown,
-    appends: readonly StreamAppend[] | undefined,
-  ): unknown {
+  #translate(error: unknown, appends: readonly StreamAppend[] | undefined): unknown {
     if (!(error instanceof Database.SqliteError)) return error;
     if (error.code === 'SQLITE_CONSTRAINT_UNIQUE' && appends !== undefined) {
       // BEGIN IMMEDIATE reads each head under the write lock, so these
@@ -485,37 +416,25 @@ export class SqliteEventStore implements EventStore {
         const duplicate = appends
           .flatMap((append) => append.events)
           .find((event) => this.#hasEventId.get(event.eventId) !== undefined);
-        if (duplicate !== undefined)
-          return new DuplicateEventIdError(duplicate.eventId);
+        if (duplicate !== undefined) return new DuplicateEventIdError(duplicate.eventId);
       }
       if (error.message.includes('events.stream_id, events.version')) {
         for (const { streamId, expectedVersion } of appends) {
           const actual = this.#head.get(streamId)?.version ?? 0;
           if (actual !== expectedVersion) {
-            return new WrongExpectedVersionError(
-              streamId,
-              expectedVersion,
-              actual,
-            );
+            return new WrongExpectedVersionError(streamId, expectedVersion, actual);
           }
         }
       }
     }
-    if (
-      error.code.startsWith('SQLITE_BUSY') ||
-      error.code.startsWith('SQLITE_LOCKED')
-    ) {
-      return new EventStoreUnavailableError(
-        'the ledger database is locked by another writer; retry the request',
-        { cause: error },
-      );
-    }
-    return new EventStoreUnavailableError(
-      `the ledger database failed: ${error.message}`,
-      {
+    if (error.code.startsWith('SQLITE_BUSY') || error.code.startsWith('SQLITE_LOCKED')) {
+      return new EventStoreUnavailableError('the ledger database is locked by another writer; retry the request', {
         cause: error,
-      },
-    );
+      });
+    }
+    return new EventStoreUnavailableError(`the ledger database failed: ${error.message}`, {
+      cause: error,
+    });
   }
 }
 

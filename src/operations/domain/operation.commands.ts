@@ -32,10 +32,7 @@ export type CompleteWave = Command<'CompleteWave', { index: number; deleted: str
 export type ContinueOperation = Command<'ContinueOperation'>;
 export type AbortOperation = Command<'AbortOperation', { reason: string }>;
 /** Sent once the sites to restore are decided. */
-export type RecordRollback = Command<
-  'RecordRollback',
-  { reason: string; restored: string[]; skipped: SkippedSite[] }
->;
+export type RecordRollback = Command<'RecordRollback', { reason: string; restored: string[]; skipped: SkippedSite[] }>;
 
 export type OperationCommand =
   | PlanOperation

@@ -52,7 +52,10 @@ function planCommand(siteIds: string[], resolutions: ResolvedId[], action = 'sof
 function planned(count: number, internal = 0): OperationPlanned {
   const ids = Array.from({ length: count }, (_, i) => `s${i + 1}`);
   const events = decideOperation(
-    planCommand(ids, ids.map((id, i) => site(id, { internal: i < internal }))),
+    planCommand(
+      ids,
+      ids.map((id, i) => site(id, { internal: i < internal })),
+    ),
     initialOperationState,
     policy,
   );
@@ -86,7 +89,14 @@ describe('planning', () => {
         { index: 2, kind: 'canary', siteIds: ['s2', 's3'] },
       ],
     });
-    expect(event.data.targets[0]).toEqual({ siteId: 's1', customerId: 'cust-s1', name: 'Site s1', internal: true, products: [], status: 'active' });
+    expect(event.data.targets[0]).toEqual({
+      siteId: 's1',
+      customerId: 'cust-s1',
+      name: 'Site s1',
+      internal: true,
+      products: [],
+      status: 'active',
+    });
     const { digest, ...body } = event.data;
     expect(digest).toMatch(/^sha256:[0-9a-f]{64}$/);
     expect(planDigest(body)).toBe(digest);
@@ -132,16 +142,26 @@ describe('planning', () => {
 
   it('rejects an unsupported action, an empty plan and too many targets', () => {
     const problems = (command: OperationCommand, limits = policy) =>
-      (decideOperation(command, initialOperationState, limits)[0] as Extract<OperationEvent, { type: 'OperationRejected' }>).data.problems.map((p) => p.problem);
+      (
+        decideOperation(command, initialOperationState, limits)[0] as Extract<
+          OperationEvent,
+          { type: 'OperationRejected' }
+        >
+      ).data.problems.map((p) => p.problem);
     expect(problems(planCommand(['a'], [site('a')], 'purge'))).toEqual(['unsupported-action']);
     expect(problems(planCommand([], []))).toEqual(['no-targets']);
-    expect(problems(planCommand(['a', 'b'], [site('a'), site('b')]), { ...policy, maxOperationSites: 1 })).toEqual(['too-many-targets']);
+    expect(problems(planCommand(['a', 'b'], [site('a'), site('b')]), { ...policy, maxOperationSites: 1 })).toEqual([
+      'too-many-targets',
+    ]);
   });
 
   it('a product installation ID list — the outage of SPEC §1 — is rejected in full', () => {
     const ids = Array.from({ length: 50 }, (_, i) => `app-install-${i}`);
     const [event] = decideOperation(
-      planCommand(ids, ids.map((id, i) => ({ kind: 'installation', id, siteId: `site-${i}` }))),
+      planCommand(
+        ids,
+        ids.map((id, i) => ({ kind: 'installation', id, siteId: `site-${i}` })),
+      ),
       initialOperationState,
       policy,
     );
@@ -150,14 +170,31 @@ describe('planning', () => {
   });
 
   it('refuses to plan over an existing operation', () => {
-    spec.given([planned(1)]).when(planCommand(['s1'], [site('s1')])).thenThrows('operation.exists');
+    spec
+      .given([planned(1)])
+      .when(planCommand(['s1'], [site('s1')]))
+      .thenThrows('operation.exists');
   });
 });
 
 describe('waves', () => {
   const targets = (internal: number, customer: number) => [
-    ...Array.from({ length: internal }, (_, i) => ({ siteId: `i${i}`, customerId: 'us', name: 'x', internal: true, products: [], status: 'active' as const })),
-    ...Array.from({ length: customer }, (_, i) => ({ siteId: `c${i}`, customerId: `c${i}`, name: 'x', internal: false, products: [], status: 'active' as const })),
+    ...Array.from({ length: internal }, (_, i) => ({
+      siteId: `i${i}`,
+      customerId: 'us',
+      name: 'x',
+      internal: true,
+      products: [],
+      status: 'active' as const,
+    })),
+    ...Array.from({ length: customer }, (_, i) => ({
+      siteId: `c${i}`,
+      customerId: `c${i}`,
+      name: 'x',
+      internal: false,
+      products: [],
+      status: 'active' as const,
+    })),
   ];
 
   it('runs internal sites first, then 5, 10, 20, … customer sites', () => {
@@ -187,7 +224,10 @@ describe('approval and execution', () => {
   const digest = p.data.digest;
 
   it('an approver other than the requester approves; enough approvals make it approved', () => {
-    spec.given([p]).when(approve('ada', digest)).thenEmits([approved('ada', digest)]);
+    spec
+      .given([p])
+      .when(approve('ada', digest))
+      .thenEmits([approved('ada', digest)]);
     expect(spec.given([p, approved('ada', digest)]).state.status).toBe('approved');
   });
 
@@ -198,15 +238,23 @@ describe('approval and execution', () => {
 
   it('nobody approves twice, and a wrong digest is refused', () => {
     const big = planned(11);
-    spec.given([big, approved('ada', big.data.digest)]).when(approve('ada', big.data.digest)).thenThrows('operation.duplicate-approval');
-    spec.given([p]).when(approve('ada', 'sha256:' + '0'.repeat(64))).thenThrows('operation.digest-mismatch');
+    spec
+      .given([big, approved('ada', big.data.digest)])
+      .when(approve('ada', big.data.digest))
+      .thenThrows('operation.duplicate-approval');
+    spec
+      .given([p])
+      .when(approve('ada', 'sha256:' + '0'.repeat(64)))
+      .thenThrows('operation.digest-mismatch');
   });
 
   it('a large plan stays planned after one approval and cannot run', () => {
     const big = planned(11);
     const given = spec.given([big, approved('ada', big.data.digest)]);
     expect(given.state.status).toBe('planned');
-    given.when({ type: 'ExecuteOperation', data: { operationId, digest: big.data.digest }, metadata: as('olivia') }).thenThrows('operation.approvals-missing');
+    given
+      .when({ type: 'ExecuteOperation', data: { operationId, digest: big.data.digest }, metadata: as('olivia') })
+      .thenThrows('operation.approvals-missing');
     spec
       .given([big, approved('ada', big.data.digest), approved('bob', big.data.digest)])
       .when({ type: 'ExecuteOperation', data: { operationId, digest: big.data.digest }, metadata: as('olivia') })
@@ -214,11 +262,22 @@ describe('approval and execution', () => {
   });
 
   it('execute needs the digest and an approved plan, once', () => {
-    const execute = (d: string): OperationCommand => ({ type: 'ExecuteOperation', data: { operationId, digest: d }, metadata: as('olivia') });
+    const execute = (d: string): OperationCommand => ({
+      type: 'ExecuteOperation',
+      data: { operationId, digest: d },
+      metadata: as('olivia'),
+    });
     spec.given([p]).when(execute(digest)).thenThrows('operation.approvals-missing');
-    spec.given([p, approved('ada', digest)]).when(execute('sha256:x')).thenThrows('operation.digest-mismatch');
     spec
-      .given([p, approved('ada', digest), { type: 'OperationExecutionStarted', data: { operationId, startedBy: 'olivia' } }])
+      .given([p, approved('ada', digest)])
+      .when(execute('sha256:x'))
+      .thenThrows('operation.digest-mismatch');
+    spec
+      .given([
+        p,
+        approved('ada', digest),
+        { type: 'OperationExecutionStarted', data: { operationId, startedBy: 'olivia' } },
+      ])
       .when(execute(digest))
       .thenThrows('operation.already-started');
   });
@@ -227,7 +286,11 @@ describe('approval and execution', () => {
 describe('waves, pauses, abort and rollback', () => {
   const p = planned(6, 1); // waves: internal [s1], canary [s2..s6]
   const digest = p.data.digest;
-  const started: OperationEvent[] = [p, approved('ada', digest), { type: 'OperationExecutionStarted', data: { operationId, startedBy: 'olivia' } }];
+  const started: OperationEvent[] = [
+    p,
+    approved('ada', digest),
+    { type: 'OperationExecutionStarted', data: { operationId, startedBy: 'olivia' } },
+  ];
   const wave = (index: number, deleted: string[]): OperationCommand => ({
     type: 'CompleteWave',
     data: { operationId, index, deleted, skipped: [] },
@@ -239,49 +302,98 @@ describe('waves, pauses, abort and rollback', () => {
   });
 
   it('a wave completes and the operation pauses', () => {
-    spec.given(started).when(wave(1, ['s1'])).thenEmits([waveDone(1, ['s1'])]);
+    spec
+      .given(started)
+      .when(wave(1, ['s1']))
+      .thenEmits([waveDone(1, ['s1'])]);
     expect(spec.given([...started, waveDone(1, ['s1'])]).state.status).toBe('paused');
   });
 
   it('the last wave completes the operation', () => {
-    const resumed: OperationEvent[] = [...started, waveDone(1, ['s1']), { type: 'OperationContinued', data: { operationId, continuedBy: 'olivia', index: 2 } }];
-    spec.given(resumed).when(wave(2, ['s2', 's3', 's4', 's5', 's6'])).thenEmits([
-      waveDone(2, ['s2', 's3', 's4', 's5', 's6']),
-      { type: 'OperationCompleted', data: { operationId } },
-    ]);
+    const resumed: OperationEvent[] = [
+      ...started,
+      waveDone(1, ['s1']),
+      { type: 'OperationContinued', data: { operationId, continuedBy: 'olivia', index: 2 } },
+    ];
+    spec
+      .given(resumed)
+      .when(wave(2, ['s2', 's3', 's4', 's5', 's6']))
+      .thenEmits([waveDone(2, ['s2', 's3', 's4', 's5', 's6']), { type: 'OperationCompleted', data: { operationId } }]);
   });
 
   it('refuses a wave out of order, and a wave while paused', () => {
     spec.given(started).when(wave(2, [])).thenThrows('operation.wave-mismatch');
-    spec.given([...started, waveDone(1, ['s1'])]).when(wave(2, [])).thenThrows('operation.not-running');
+    spec
+      .given([...started, waveDone(1, ['s1'])])
+      .when(wave(2, []))
+      .thenThrows('operation.not-running');
   });
 
   it('continue only from paused', () => {
     const next: OperationCommand = { type: 'ContinueOperation', data: { operationId }, metadata: as('olivia') };
     spec.given(started).when(next).thenThrows('operation.not-paused');
-    spec.given([...started, waveDone(1, ['s1'])]).when(next).thenEmits([{ type: 'OperationContinued', data: { operationId, continuedBy: 'olivia', index: 2 } }]);
+    spec
+      .given([...started, waveDone(1, ['s1'])])
+      .when(next)
+      .thenEmits([{ type: 'OperationContinued', data: { operationId, continuedBy: 'olivia', index: 2 } }]);
   });
 
   it('abort stops a planned, running or paused operation, not a finished one', () => {
-    const abort: OperationCommand = { type: 'AbortOperation', data: { operationId, reason: 'wrong list' }, metadata: as('ada') };
-    spec.given([...started, waveDone(1, ['s1'])]).when(abort).thenEmits([{ type: 'OperationAborted', data: { operationId, abortedBy: 'ada', reason: 'wrong list' } }]);
-    spec.given([p]).when(abort).thenEmits([{ type: 'OperationAborted', data: { operationId, abortedBy: 'ada', reason: 'wrong list' } }]);
-    spec.given([...started, waveDone(1, ['s1']), { type: 'OperationAborted', data: { operationId, abortedBy: 'ada', reason: 'x' } }]).when(abort).thenThrows('operation.not-abortable');
+    const abort: OperationCommand = {
+      type: 'AbortOperation',
+      data: { operationId, reason: 'wrong list' },
+      metadata: as('ada'),
+    };
+    spec
+      .given([...started, waveDone(1, ['s1'])])
+      .when(abort)
+      .thenEmits([{ type: 'OperationAborted', data: { operationId, abortedBy: 'ada', reason: 'wrong list' } }]);
+    spec
+      .given([p])
+      .when(abort)
+      .thenEmits([{ type: 'OperationAborted', data: { operationId, abortedBy: 'ada', reason: 'wrong list' } }]);
+    spec
+      .given([
+        ...started,
+        waveDone(1, ['s1']),
+        { type: 'OperationAborted', data: { operationId, abortedBy: 'ada', reason: 'x' } },
+      ])
+      .when(abort)
+      .thenThrows('operation.not-abortable');
   });
 
   it('rollback is recorded once the operation ran, and may be repeated', () => {
-    const rollback: OperationCommand = { type: 'RecordRollback', data: { operationId, reason: 'mistake', restored: ['s1'], skipped: [] }, metadata: as('olivia') };
-    spec.given([p, approved('ada', digest)]).when(rollback).thenThrows('operation.not-executed');
-    const rolledBack: OperationEvent = { type: 'OperationRolledBack', data: { operationId, rolledBackBy: 'olivia', reason: 'mistake', restored: ['s1'], skipped: [] } };
-    spec.given([...started, waveDone(1, ['s1'])]).when(rollback).thenEmits([rolledBack]);
+    const rollback: OperationCommand = {
+      type: 'RecordRollback',
+      data: { operationId, reason: 'mistake', restored: ['s1'], skipped: [] },
+      metadata: as('olivia'),
+    };
+    spec
+      .given([p, approved('ada', digest)])
+      .when(rollback)
+      .thenThrows('operation.not-executed');
+    const rolledBack: OperationEvent = {
+      type: 'OperationRolledBack',
+      data: { operationId, rolledBackBy: 'olivia', reason: 'mistake', restored: ['s1'], skipped: [] },
+    };
+    spec
+      .given([...started, waveDone(1, ['s1'])])
+      .when(rollback)
+      .thenEmits([rolledBack]);
     const after = spec.given([...started, waveDone(1, ['s1']), rolledBack]);
     expect(after.state.status).toBe('rolled-back');
-    after.when({ ...rollback, data: { ...rollback.data, restored: [] } } as OperationCommand).thenEmits([{ ...rolledBack, data: { ...rolledBack.data, restored: [] } } as OperationEvent]);
+    after
+      .when({ ...rollback, data: { ...rollback.data, restored: [] } } as OperationCommand)
+      .thenEmits([{ ...rolledBack, data: { ...rolledBack.data, restored: [] } } as OperationEvent]);
   });
 
   it('commands on an unknown or rejected operation', () => {
     spec.given([]).when(approve('ada', digest)).thenThrows('operation.not-found');
-    const [rejected] = decideOperation(planCommand(['x'], [{ kind: 'unknown', id: 'x' }]), initialOperationState, policy);
+    const [rejected] = decideOperation(
+      planCommand(['x'], [{ kind: 'unknown', id: 'x' }]),
+      initialOperationState,
+      policy,
+    );
     spec.given([rejected!]).when(approve('ada', digest)).thenThrows('operation.not-awaiting-approval');
   });
 });

@@ -11,13 +11,7 @@ import {
   WaveMismatchError,
 } from './operation.errors.js';
 import type { OperationEvent, OperationTarget } from './operation.events.js';
-import {
-  findPlanProblems,
-  planDigest,
-  planWaves,
-  summarize,
-  type OperationPolicy,
-} from './operation.plan.js';
+import { findPlanProblems, planDigest, planWaves, summarize, type OperationPolicy } from './operation.plan.js';
 import type { OperationState, PlannedOperation } from './operation.state.js';
 
 /**
@@ -61,7 +55,10 @@ export function decideOperation(
       const operation = requireStatus(state, ['running'], 'operation.not-running', 'complete a wave');
       const { index, deleted, skipped } = command.data;
       if (index !== operation.nextWave) throw new WaveMismatchError(operationId, index, operation.nextWave);
-      const completed: OperationEvent = { type: 'OperationWaveCompleted', data: { operationId, index, deleted, skipped } };
+      const completed: OperationEvent = {
+        type: 'OperationWaveCompleted',
+        data: { operationId, index, deleted, skipped },
+      };
       return index === operation.plan.waves.length
         ? [completed, { type: 'OperationCompleted', data: { operationId } }]
         : [completed];
@@ -164,7 +161,10 @@ function plan(command: PlanOperation, policy: OperationPolicy): OperationEvent {
   const targets: OperationTarget[] = siteIds.map((id) => {
     const resolution = resolved.get(id);
     // findPlanProblems guarantees every ID resolved to a live site.
-    if (resolution?.kind !== 'site' || (resolution.site.status !== 'active' && resolution.site.status !== 'suspended')) {
+    if (
+      resolution?.kind !== 'site' ||
+      (resolution.site.status !== 'active' && resolution.site.status !== 'suspended')
+    ) {
       throw new Error(`unresolved target ${id}`);
     }
     const { siteId, customerId, name, internal, products, status } = resolution.site;
@@ -192,7 +192,12 @@ function plan(command: PlanOperation, policy: OperationPolicy): OperationEvent {
  */
 export function requireRollbackable(state: OperationState, operationId: string): PlannedOperation {
   if (state.status === 'none') throw new OperationNotFoundError(operationId);
-  return requireStatus(state, ['running', 'paused', 'completed', 'aborted', 'rolled-back'], 'operation.not-executed', 'roll it back (it never ran)');
+  return requireStatus(
+    state,
+    ['running', 'paused', 'completed', 'aborted', 'rolled-back'],
+    'operation.not-executed',
+    'roll it back (it never ran)',
+  );
 }
 
 function requireStatus(
@@ -202,7 +207,12 @@ function requireStatus(
   action: string,
 ): PlannedOperation {
   if (state.status === 'rejected' || !allowed.includes(state.status)) {
-    throw new OperationStatusError(state.status === 'rejected' ? state.rejection.operationId : state.plan.operationId, state.status, code, action);
+    throw new OperationStatusError(
+      state.status === 'rejected' ? state.rejection.operationId : state.plan.operationId,
+      state.status,
+      code,
+      action,
+    );
   }
   return state;
 }

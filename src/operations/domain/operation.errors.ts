@@ -65,10 +65,7 @@ export class WaveMismatchError extends DomainError {
 
 /** A plan that failed resolution: 422, with every problem and the id of the recorded rejection. */
 export class PlanRejectedError extends DomainError {
-  constructor(
-    operationId: string,
-    problems: readonly { id?: string; problem: string; detail: string }[],
-  ) {
+  constructor(operationId: string, problems: readonly { id?: string; problem: string; detail: string }[]) {
     super(
       'rejected',
       'operation.rejected',

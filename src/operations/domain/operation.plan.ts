@@ -28,7 +28,10 @@ export function findPlanProblems(
 ): PlanProblem[] {
   const problems: PlanProblem[] = [];
   if (action !== 'soft-delete') {
-    problems.push({ problem: 'unsupported-action', detail: `action ${JSON.stringify(action)} is not supported; the only action is soft-delete` });
+    problems.push({
+      problem: 'unsupported-action',
+      detail: `action ${JSON.stringify(action)} is not supported; the only action is soft-delete`,
+    });
   }
   if (requestedIds.length === 0) problems.push({ problem: 'no-targets', detail: 'the plan names no site' });
   const distinct = new Set(requestedIds).size;
@@ -53,7 +56,9 @@ export function findPlanProblems(
 function problemsOf(id: string, resolution: ResolvedId): PlanProblem[] {
   switch (resolution.kind) {
     case 'unknown':
-      return [{ id, problem: 'unknown-id', detail: `${id} is neither a site nor a product installation in the ledger` }];
+      return [
+        { id, problem: 'unknown-id', detail: `${id} is neither a site nor a product installation in the ledger` },
+      ];
     case 'installation':
       return [
         {
@@ -66,7 +71,8 @@ function problemsOf(id: string, resolution: ResolvedId): PlanProblem[] {
     case 'site': {
       const { site } = resolution;
       if (site.status === 'purged') return [{ id, problem: 'purged', detail: `site ${id} was purged` }];
-      if (site.status === 'deleted') return [{ id, problem: 'already-deleted', detail: `site ${id} is already deleted` }];
+      if (site.status === 'deleted')
+        return [{ id, problem: 'already-deleted', detail: `site ${id} is already deleted` }];
       const problems: PlanProblem[] = [];
       if (site.deletionProtection) {
         problems.push({ id, problem: 'deletion-protected', detail: `site ${id} has deletion protection` });

@@ -37,12 +37,25 @@ function planEvents(ids: string[], internal = 0, canarySites = operationPolicy.c
       {
         kind: 'site',
         id,
-        site: { siteId: id, customerId: `cust-${id}`, name: id, internal: i < internal, products: [], status: 'active', deletionProtection: false, legalHold: false },
+        site: {
+          siteId: id,
+          customerId: `cust-${id}`,
+          name: id,
+          internal: i < internal,
+          products: [],
+          status: 'active',
+          deletionProtection: false,
+          legalHold: false,
+        },
       },
     ]),
   );
   return decideOperation(
-    { type: 'PlanOperation', data: { operationId, action: 'soft-delete', siteIds: ids, resolved, reason: 'churned', ticket: null }, metadata: { now, actor: { id: 'olivia' } } },
+    {
+      type: 'PlanOperation',
+      data: { operationId, action: 'soft-delete', siteIds: ids, resolved, reason: 'churned', ticket: null },
+      metadata: { now, actor: { id: 'olivia' } },
+    },
     initialOperationState,
     { ...operationPolicy, canarySites },
   );
@@ -59,21 +72,41 @@ function running(ids: string[], internal = 0, canarySites?: number): OperationEv
   ];
 }
 
-const waveCompleted = (index: number, deleted: string[], skipped: { siteId: string; reason: string }[] = []): OperationEvent => ({
+const waveCompleted = (
+  index: number,
+  deleted: string[],
+  skipped: { siteId: string; reason: string }[] = [],
+): OperationEvent => ({
   type: 'OperationWaveCompleted',
   data: { operationId, index, deleted, skipped },
 });
-const continued = (index: number): OperationEvent => ({ type: 'OperationContinued', data: { operationId, continuedBy: 'oscar', index } });
+const continued = (index: number): OperationEvent => ({
+  type: 'OperationContinued',
+  data: { operationId, continuedBy: 'oscar', index },
+});
 
 const registered = (siteId: string): SiteEvent => ({
   type: 'SiteRegistered',
-  data: { siteId, customerId: `cust-${siteId}`, name: siteId, region: null, internal: false, products: [], contacts: [], deletionProtection: false, retention: 'P30D' },
+  data: {
+    siteId,
+    customerId: `cust-${siteId}`,
+    name: siteId,
+    region: null,
+    internal: false,
+    products: [],
+    contacts: [],
+    deletionProtection: false,
+    retention: 'P30D',
+  },
 });
 const deletedBy = (siteId: string, by = operationId): SiteEvent => ({
   type: 'SiteSoftDeleted',
   data: { siteId, operationId: by, previousStatus: 'active', purgeAfter: '2026-05-31T09:00:00.000Z' },
 });
-const restored = (siteId: string, compensates: string): SiteEvent => ({ type: 'SiteRestored', data: { siteId, compensates, status: 'active' } });
+const restored = (siteId: string, compensates: string): SiteEvent => ({
+  type: 'SiteRestored',
+  data: { siteId, compensates, status: 'active' },
+});
 
 interface Expected {
   /** The events recorded on each site that changes. */
@@ -83,7 +116,11 @@ interface Expected {
 
 function given(operationHistory: OperationEvent[], siteHistories: Record<string, SiteEvent[]>) {
   const operation = record(operationHistory).reduce(evolveOperation, initialOperationState);
-  const sites: SiteAtRun[] = Object.entries(siteHistories).map(([siteId, events]) => ({ siteId, state: foldSite(record(events)), now }));
+  const sites: SiteAtRun[] = Object.entries(siteHistories).map(([siteId, events]) => ({
+    siteId,
+    state: foldSite(record(events)),
+    now,
+  }));
   const outcome = (decide: () => SitesDecision) => ({
     then(expected: Expected): SitesDecision {
       const decision = decide();
@@ -99,7 +136,9 @@ function given(operationHistory: OperationEvent[], siteHistories: Record<string,
   return {
     whenTheWaveRuns: () => outcome(() => decideWave(operation, sites, now, policies)),
     whenRolledBack: () =>
-      outcome(() => decideRollback(operation, sites, { operationId, reason: 'wrong list', now, actor: { id: 'rita' } }, policies)),
+      outcome(() =>
+        decideRollback(operation, sites, { operationId, reason: 'wrong list', now, actor: { id: 'rita' } }, policies),
+      ),
     rollbackTargets: () => rollbackTargets(operation, operationId),
   };
 }
@@ -114,46 +153,74 @@ describe('a wave', () => {
   it('re-checks each site: one protected, held, deleted by another operation or purged since the plan is skipped with the rule, not deleted', () => {
     const ids = ['s1', 's2', 's3', 's4', 's5'];
     given(running(ids, 0, 5), {
-        s1: [registered('s1'), { type: 'SiteDeletionProtectionEnabled', data: { siteId: 's1' } }],
-        s2: [registered('s2'), { type: 'SiteLegalHoldPlaced', data: { siteId: 's2', legalHold: { reason: 'r', reference: 'LH-1', placedBy: 'ada', placedAt: now } } }],
-        s3: [registered('s3'), deletedBy('s3', 'op_other')],
-        s4: [registered('s4'), deletedBy('s4', 'op_other'), { type: 'SitePurged', data: { siteId: 's4' } }],
-        s5: [registered('s5')],
-      })
-        .whenTheWaveRuns()
-        .then({
-          sites: { s5: [deletedBy('s5')] },
-          operation: [
-            waveCompleted(1, ['s5'], [
+      s1: [registered('s1'), { type: 'SiteDeletionProtectionEnabled', data: { siteId: 's1' } }],
+      s2: [
+        registered('s2'),
+        {
+          type: 'SiteLegalHoldPlaced',
+          data: { siteId: 's2', legalHold: { reason: 'r', reference: 'LH-1', placedBy: 'ada', placedAt: now } },
+        },
+      ],
+      s3: [registered('s3'), deletedBy('s3', 'op_other')],
+      s4: [registered('s4'), deletedBy('s4', 'op_other'), { type: 'SitePurged', data: { siteId: 's4' } }],
+      s5: [registered('s5')],
+    })
+      .whenTheWaveRuns()
+      .then({
+        sites: { s5: [deletedBy('s5')] },
+        operation: [
+          waveCompleted(
+            1,
+            ['s5'],
+            [
               { siteId: 's1', reason: 'site.deletion-protected' },
               { siteId: 's2', reason: 'site.legal-hold' },
               { siteId: 's3', reason: 'site.already-deleted' },
               { siteId: 's4', reason: 'site.purged' },
-            ]),
-            { type: 'OperationCompleted', data: { operationId } },
-          ],
-        });
+            ],
+          ),
+          { type: 'OperationCompleted', data: { operationId } },
+        ],
+      });
   });
 
   it('counts a site this operation already deleted (a wave cut short) as deleted, without deleting it twice', () => {
     given(running(['s1', 's2']), { s1: [registered('s1'), deletedBy('s1')], s2: [registered('s2')] })
       .whenTheWaveRuns()
-      .then({ sites: { s2: [deletedBy('s2')] }, operation: [waveCompleted(1, ['s1', 's2']), { type: 'OperationCompleted', data: { operationId } }] });
+      .then({
+        sites: { s2: [deletedBy('s2')] },
+        operation: [waveCompleted(1, ['s1', 's2']), { type: 'OperationCompleted', data: { operationId } }],
+      });
   });
 
   it('runs the internal wave first, and completes the operation after its last wave', () => {
     // Waves: internal [i1], canary [s1, s2], customer [s3].
-    const history = [...running(['i1', 's1', 's2', 's3'], 1), waveCompleted(1, ['i1']), continued(2), waveCompleted(2, ['s1', 's2']), continued(3)];
+    const history = [
+      ...running(['i1', 's1', 's2', 's3'], 1),
+      waveCompleted(1, ['i1']),
+      continued(2),
+      waveCompleted(2, ['s1', 's2']),
+      continued(3),
+    ];
     given(history, { s3: [registered('s3')] })
       .whenTheWaveRuns()
-      .then({ sites: { s3: [deletedBy('s3')] }, operation: [waveCompleted(3, ['s3']), { type: 'OperationCompleted', data: { operationId } }] });
+      .then({
+        sites: { s3: [deletedBy('s3')] },
+        operation: [waveCompleted(3, ['s3']), { type: 'OperationCompleted', data: { operationId } }],
+      });
   });
 
   it('does not run for an operation that is paused, aborted or not yet started', () => {
-    expect(() => given([...running(['s1', 's2', 's3']), waveCompleted(1, ['s1', 's2'])], {}).whenTheWaveRuns().then({ sites: {}, operation: [] })).toThrow(
-      /paused, without a wave to run/,
-    );
-    expect(() => given(planEvents(['s1']), {}).whenTheWaveRuns().then({ sites: {}, operation: [] })).toThrow(/planned/);
+    expect(() =>
+      given([...running(['s1', 's2', 's3']), waveCompleted(1, ['s1', 's2'])], {})
+        .whenTheWaveRuns()
+        .then({ sites: {}, operation: [] }),
+    ).toThrow(/paused, without a wave to run/);
+    expect(() =>
+      given(planEvents(['s1']), {})
+        .whenTheWaveRuns()
+        .then({ sites: {}, operation: [] }),
+    ).toThrow(/planned/);
   });
 });
 
@@ -162,18 +229,33 @@ describe('a rollback', () => {
 
   it('looks at every target of the plan, and refuses before reading anything when the operation never ran', () => {
     expect(given(done, {}).rollbackTargets()).toEqual(['s1', 's2', 's3']);
-    expect(() => given(planEvents(['s1']), {}).rollbackTargets()).toThrow(expect.objectContaining({ code: 'operation.not-executed' }));
+    expect(() => given(planEvents(['s1']), {}).rollbackTargets()).toThrow(
+      expect.objectContaining({ code: 'operation.not-executed' }),
+    );
     expect(() => given([], {}).rollbackTargets()).toThrow(expect.objectContaining({ code: 'operation.not-found' }));
   });
 
-  it("restores every site the operation deleted that is still deleted by it, each compensating that deletion", () => {
+  it('restores every site the operation deleted that is still deleted by it, each compensating that deletion', () => {
     // record() numbers events event-1, event-2, …: each site's deletion is its event-2.
-    given(done, { s1: [registered('s1'), deletedBy('s1')], s2: [registered('s2'), deletedBy('s2')], s3: [registered('s3'), deletedBy('s3')] })
+    given(done, {
+      s1: [registered('s1'), deletedBy('s1')],
+      s2: [registered('s2'), deletedBy('s2')],
+      s3: [registered('s3'), deletedBy('s3')],
+    })
       .whenRolledBack()
       .then({
         sites: { s1: [restored('s1', 'event-2')], s2: [restored('s2', 'event-2')], s3: [restored('s3', 'event-2')] },
         operation: [
-          { type: 'OperationRolledBack', data: { operationId, rolledBackBy: 'rita', reason: 'wrong list', restored: ['s1', 's2', 's3'], skipped: [] } },
+          {
+            type: 'OperationRolledBack',
+            data: {
+              operationId,
+              rolledBackBy: 'rita',
+              reason: 'wrong list',
+              restored: ['s1', 's2', 's3'],
+              skipped: [],
+            },
+          },
         ],
       });
   });
@@ -207,37 +289,55 @@ describe('a rollback', () => {
   });
 
   it('does not mention targets the operation never deleted (a wave that did not run, or skipped them)', () => {
-    const aborted = [...running(['s1', 's2', 's3']), waveCompleted(1, ['s1'], [{ siteId: 's2', reason: 'site.legal-hold' }]), { type: 'OperationAborted', data: { operationId, abortedBy: 'oscar', reason: 'stop' } } as OperationEvent];
+    const aborted = [
+      ...running(['s1', 's2', 's3']),
+      waveCompleted(1, ['s1'], [{ siteId: 's2', reason: 'site.legal-hold' }]),
+      { type: 'OperationAborted', data: { operationId, abortedBy: 'oscar', reason: 'stop' } } as OperationEvent,
+    ];
     given(aborted, { s1: [registered('s1'), deletedBy('s1')], s2: [registered('s2')], s3: [registered('s3')] })
       .whenRolledBack()
       .then({
         sites: { s1: [restored('s1', 'event-2')] },
-        operation: [{ type: 'OperationRolledBack', data: { operationId, rolledBackBy: 'rita', reason: 'wrong list', restored: ['s1'], skipped: [] } }],
+        operation: [
+          {
+            type: 'OperationRolledBack',
+            data: { operationId, rolledBackBy: 'rita', reason: 'wrong list', restored: ['s1'], skipped: [] },
+          },
+        ],
       });
   });
 
   it('restores nothing twice when repeated', () => {
-    const rolledBack: OperationEvent = { type: 'OperationRolledBack', data: { operationId, rolledBackBy: 'rita', reason: 'wrong list', restored: ['s1', 's2', 's3'], skipped: [] } };
-    const sites = Object.fromEntries(['s1', 's2', 's3'].map((id) => [id, [registered(id), deletedBy(id), restored(id, 'event-2')]]));
-    const decision = given([...done, rolledBack], sites).whenRolledBack().then({
-      sites: {},
-      operation: [
-        {
-          type: 'OperationRolledBack',
-          data: {
-            operationId,
-            rolledBackBy: 'rita',
-            reason: 'wrong list',
-            restored: [],
-            skipped: ['s1', 's2', 's3'].map((siteId) => ({ siteId, reason: 'site.not-deleted' })),
+    const rolledBack: OperationEvent = {
+      type: 'OperationRolledBack',
+      data: { operationId, rolledBackBy: 'rita', reason: 'wrong list', restored: ['s1', 's2', 's3'], skipped: [] },
+    };
+    const sites = Object.fromEntries(
+      ['s1', 's2', 's3'].map((id) => [id, [registered(id), deletedBy(id), restored(id, 'event-2')]]),
+    );
+    const decision = given([...done, rolledBack], sites)
+      .whenRolledBack()
+      .then({
+        sites: {},
+        operation: [
+          {
+            type: 'OperationRolledBack',
+            data: {
+              operationId,
+              rolledBackBy: 'rita',
+              reason: 'wrong list',
+              restored: [],
+              skipped: ['s1', 's2', 's3'].map((siteId) => ({ siteId, reason: 'site.not-deleted' })),
+            },
           },
-        },
-      ],
-    });
+        ],
+      });
     expect(decision.sites).toEqual([]);
   });
 
   it('refuses an operation that never ran', () => {
-    given(planEvents(['s1']), { s1: [registered('s1')] }).whenRolledBack().thenThrows('operation.not-executed');
+    given(planEvents(['s1']), { s1: [registered('s1')] })
+      .whenRolledBack()
+      .thenThrows('operation.not-executed');
   });
 });

@@ -127,7 +127,9 @@ export function decideRollback(
   policies: OperationSitePolicies,
 ): SitesDecision & { restored: string[]; skipped: SkippedSite[] } {
   const { operationId } = command;
-  const everDeleted = new Set(requireRollbackable(operation, operationId).waveOutcomes.flatMap((outcome) => outcome.deleted));
+  const everDeleted = new Set(
+    requireRollbackable(operation, operationId).waveOutcomes.flatMap((outcome) => outcome.deleted),
+  );
   const changes: SiteEvents[] = [];
   const restored: string[] = [];
   const skipped: SkippedSite[] = [];
@@ -135,7 +137,11 @@ export function decideRollback(
     const { state } = site;
     if (state.status === 'deleted' && state.deletion.operationId === operationId) {
       const events = decideSite(
-        { type: 'RestoreSite', data: { siteId: site.siteId }, metadata: { now: site.now, actor: { ...command.actor, admin: false } } },
+        {
+          type: 'RestoreSite',
+          data: { siteId: site.siteId },
+          metadata: { now: site.now, actor: { ...command.actor, admin: false } },
+        },
         state,
         policies.site,
       );
@@ -146,7 +152,11 @@ export function decideRollback(
     }
   }
   const events = decideOperation(
-    { type: 'RecordRollback', data: { operationId, reason: command.reason, restored, skipped }, metadata: { now: command.now, actor: command.actor } },
+    {
+      type: 'RecordRollback',
+      data: { operationId, reason: command.reason, restored, skipped },
+      metadata: { now: command.now, actor: command.actor },
+    },
     operation,
     policies.operation,
   );

@@ -1,18 +1,7 @@
-import type {
-  OperationPlanned,
-  OperationRejected,
-  SkippedSite,
-} from './operation.events.js';
+import type { OperationPlanned, OperationRejected, SkippedSite } from './operation.events.js';
 
 export type OperationStatus =
-  | 'planned'
-  | 'approved'
-  | 'running'
-  | 'paused'
-  | 'completed'
-  | 'rejected'
-  | 'aborted'
-  | 'rolled-back';
+  'planned' | 'approved' | 'running' | 'paused' | 'completed' | 'rejected' | 'aborted' | 'rolled-back';
 
 export interface Approval {
   approvedBy: string;

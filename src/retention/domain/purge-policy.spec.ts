@@ -12,7 +12,9 @@ const fold = (events: PurgePolicyEvent[]) => record(events).reduce(evolvePurgePo
 describe('purge policy', () => {
   it('purging runs until someone freezes it', () => {
     expect(initialPurgePolicy.paused).toBe(false);
-    expect(decidePurgePolicy(set(true), initialPurgePolicy)).toEqual([{ type: 'PurgingPaused', data: { reason: 'incident', by: 'ada' } }]);
+    expect(decidePurgePolicy(set(true), initialPurgePolicy)).toEqual([
+      { type: 'PurgingPaused', data: { reason: 'incident', by: 'ada' } },
+    ]);
   });
 
   it('records who froze it, why and when', () => {
@@ -29,6 +31,8 @@ describe('purge policy', () => {
     const frozen = fold([{ type: 'PurgingPaused', data: { reason: 'INC-1', by: 'ada' } }]);
     expect(decidePurgePolicy(set(true), frozen)).toEqual([]);
     expect(decidePurgePolicy(set(false), initialPurgePolicy)).toEqual([]);
-    expect(decidePurgePolicy(set(false, 'resolved'), frozen)).toEqual([{ type: 'PurgingResumed', data: { reason: 'resolved', by: 'ada' } }]);
+    expect(decidePurgePolicy(set(false, 'resolved'), frozen)).toEqual([
+      { type: 'PurgingResumed', data: { reason: 'resolved', by: 'ada' } },
+    ]);
   });
 });

@@ -1,11 +1,6 @@
 import { addIsoDuration, parseIsoDuration } from '../../common/iso-duration.js';
 import type { Recorded } from '../../common/recorded.js';
-import type {
-  CommandMetadata,
-  PlaceLegalHold,
-  RegisterSite,
-  SiteCommand,
-} from './site.commands.js';
+import type { CommandMetadata, PlaceLegalHold, RegisterSite, SiteCommand } from './site.commands.js';
 import type { Contact, LiveStatus, SiteContact, SiteEvent } from './site.events.js';
 import {
   AdminRequiredError,
@@ -66,9 +61,7 @@ export function decideSite(command: SiteCommand, state: SiteState, policy: SiteP
       const { installationId } = command.data;
       const product = site.products.find((candidate) => candidate.installationId === installationId);
       if (!product) throw new ProductNotInstalledError(siteId, installationId);
-      return [
-        { type: 'SiteProductRemoved', data: { siteId, installationId, productKey: product.productKey } },
-      ];
+      return [{ type: 'SiteProductRemoved', data: { siteId, installationId, productKey: product.productKey } }];
     }
     case 'UpdateSiteContacts':
       // Allowed on deleted sites too: key contacts must stay reachable (SPEC §1).
@@ -86,22 +79,16 @@ export function decideSite(command: SiteCommand, state: SiteState, policy: SiteP
       return [{ type: 'SiteReactivated', data: { siteId } }];
     }
     case 'EnableDeletionProtection':
-      return state.deletionProtection
-        ? []
-        : [{ type: 'SiteDeletionProtectionEnabled', data: { siteId } }];
+      return state.deletionProtection ? [] : [{ type: 'SiteDeletionProtectionEnabled', data: { siteId } }];
     case 'DisableDeletionProtection':
       requireAdmin(command.metadata, 'disabling deletion protection');
-      return state.deletionProtection
-        ? [{ type: 'SiteDeletionProtectionDisabled', data: { siteId } }]
-        : [];
+      return state.deletionProtection ? [{ type: 'SiteDeletionProtectionDisabled', data: { siteId } }] : [];
     case 'PlaceLegalHold':
       return [placeLegalHold(command, state)];
     case 'ReleaseLegalHold':
       requireAdmin(command.metadata, 'releasing a legal hold');
       if (!state.legalHold) throw new NoLegalHoldError(siteId);
-      return [
-        { type: 'SiteLegalHoldReleased', data: { siteId, reference: state.legalHold.reference } },
-      ];
+      return [{ type: 'SiteLegalHoldReleased', data: { siteId, reference: state.legalHold.reference } }];
     case 'SoftDeleteSite': {
       if (state.status === 'deleted') throw new SiteAlreadyDeletedError(siteId);
       if (state.deletionProtection) throw new DeletionProtectedError(siteId);
@@ -166,24 +153,19 @@ export function evolveSite(state: SiteState, event: Recorded<SiteEvent>): SiteSt
     case 'SiteProductAdded':
       return {
         ...site,
-        products: [
-          ...site.products,
-          { installationId: event.data.installationId, productKey: event.data.productKey },
-        ],
+        products: [...site.products, { installationId: event.data.installationId, productKey: event.data.productKey }],
       };
     case 'SiteProductRemoved':
       return {
         ...site,
-        products: site.products.filter(
-          (product) => product.installationId !== event.data.installationId,
-        ),
+        products: site.products.filter((product) => product.installationId !== event.data.installationId),
       };
     case 'SiteContactsUpdated':
       return { ...site, contacts: event.data.contacts };
     case 'SiteSuspended':
       return withStatus(site, 'suspended');
     case 'SiteReactivated':
-    return withStatus(site, 'active');
+      return withStatus(site, 'active');
     case 'SiteDeletionProtectionEnabled':
       return { ...site, deletionProtection: true };
     case 'SiteDeletionProtectionDisabled':
@@ -207,9 +189,7 @@ export function evolveSite(state: SiteState, event: Recorded<SiteEvent>): SiteSt
     case 'SiteRestored':
       return withStatus(site, event.data.status);
     case 'SitePurged':
-      return site.status === 'deleted'
-        ? { ...site, status: 'purged', purgedAt: event.occurredAt }
-        : site;
+      return site.status === 'deleted' ? { ...site, status: 'purged', purgedAt: event.occurredAt } : site;
     default: {
       const unhandled: never = event;
       throw new Error(`unhandled site event ${JSON.stringify(unhandled)}`);
@@ -304,8 +284,19 @@ function withStatus(site: RegisteredSite, status: LiveStatus): LiveSite {
   const { siteId, customerId, name, region, internal, products, contacts } = site;
   const { deletionProtection, legalHold, retention, registeredAt, version, updatedAt } = site;
   return {
-    siteId, customerId, name, region, internal, products, contacts,
-    deletionProtection, legalHold, retention, registeredAt, version, updatedAt,
+    siteId,
+    customerId,
+    name,
+    region,
+    internal,
+    products,
+    contacts,
+    deletionProtection,
+    legalHold,
+    retention,
+    registeredAt,
+    version,
+    updatedAt,
     status,
   };
 }

@@ -22,11 +22,7 @@ export class SitePurgedError extends DomainError {
 
 export class SiteDeletedError extends DomainError {
   constructor(siteId: string, action: string) {
-    super(
-      'conflict',
-      'site.deleted',
-      `site ${siteId} is deleted; restore it before you ${action}`,
-    );
+    super('conflict', 'site.deleted', `site ${siteId} is deleted; restore it before you ${action}`);
   }
 }
 
@@ -56,21 +52,13 @@ export class SiteNotSuspendedError extends DomainError {
 
 export class ProductAlreadyInstalledError extends DomainError {
   constructor(siteId: string, installationId: string) {
-    super(
-      'conflict',
-      'site.product-exists',
-      `site ${siteId} already has product installation ${installationId}`,
-    );
+    super('conflict', 'site.product-exists', `site ${siteId} already has product installation ${installationId}`);
   }
 }
 
 export class ProductNotInstalledError extends DomainError {
   constructor(siteId: string, installationId: string) {
-    super(
-      'not-found',
-      'site.product-not-found',
-      `site ${siteId} has no product installation ${installationId}`,
-    );
+    super('not-found', 'site.product-not-found', `site ${siteId} has no product installation ${installationId}`);
   }
 }
 
@@ -143,11 +131,7 @@ export class LegalHoldError extends DomainError {
 
 export class RetentionNotExpiredError extends DomainError {
   constructor(siteId: string, purgeAfter: string) {
-    super(
-      'conflict',
-      'site.retention-not-expired',
-      `site ${siteId} may not be purged before ${purgeAfter}`,
-    );
+    super('conflict', 'site.retention-not-expired', `site ${siteId} may not be purged before ${purgeAfter}`);
   }
 }
 

@@ -15,8 +15,15 @@ const sam = { name: 'Sam', email: 'sam@example.com', role: 'billing' };
 const registered: SiteEvent = {
   type: 'SiteRegistered',
   data: {
-    siteId, customerId: 'c', name: 'Shop', region: null, internal: false,
-    products: [{ installationId: 'i1', productKey: 'shop' }], contacts: [kim], deletionProtection: false, retention: 'P30D',
+    siteId,
+    customerId: 'c',
+    name: 'Shop',
+    region: null,
+    internal: false,
+    products: [{ installationId: 'i1', productKey: 'shop' }],
+    contacts: [kim],
+    deletionProtection: false,
+    retention: 'P30D',
   },
 };
 const history: SiteEvent[] = [
@@ -41,7 +48,12 @@ describe('revert', () => {
     ]);
     const after = foldSite(record([...history, ...events]));
     const then = at(history, 1);
-    expect(after).toMatchObject({ status: then.status, products: (then as { products: unknown }).products, contacts: [kim], deletionProtection: false });
+    expect(after).toMatchObject({
+      status: then.status,
+      products: (then as { products: unknown }).products,
+      contacts: [kim],
+      deletionProtection: false,
+    });
   });
 
   it('does nothing when the site is already as it was', () => {
@@ -49,13 +61,18 @@ describe('revert', () => {
   });
 
   it('keeps admin-only steps admin-only', () => {
-    expect(() => decideRevert(at(history, 6), at(history, 1), operator, policy)).toThrow(expect.objectContaining({ code: 'site.admin-required' }) as Error);
+    expect(() => decideRevert(at(history, 6), at(history, 1), operator, policy)).toThrow(
+      expect.objectContaining({ code: 'site.admin-required' }) as Error,
+    );
   });
 
   it('restores a deleted site when the target was live', () => {
     const deleted: SiteEvent[] = [
       registered,
-      { type: 'SiteSoftDeleted', data: { siteId, operationId: 'op_1', previousStatus: 'active', purgeAfter: '2026-07-01T00:00:00.000Z' } },
+      {
+        type: 'SiteSoftDeleted',
+        data: { siteId, operationId: 'op_1', previousStatus: 'active', purgeAfter: '2026-07-01T00:00:00.000Z' },
+      },
     ];
     const events = decideRevert(at(deleted, 2), at(deleted, 1), operator, policy);
     expect(events).toEqual([{ type: 'SiteRestored', data: { siteId, compensates: 'event-2', status: 'active' } }]);
@@ -64,19 +81,31 @@ describe('revert', () => {
   it('never deletes: a target before the site existed, or a deleted target for a live site, is 409', () => {
     const deleted: SiteEvent[] = [
       registered,
-      { type: 'SiteSoftDeleted', data: { siteId, operationId: 'op_1', previousStatus: 'active', purgeAfter: '2026-07-01T00:00:00.000Z' } },
+      {
+        type: 'SiteSoftDeleted',
+        data: { siteId, operationId: 'op_1', previousStatus: 'active', purgeAfter: '2026-07-01T00:00:00.000Z' },
+      },
       { type: 'SiteRestored', data: { siteId, compensates: 'event-2', status: 'active' } },
     ];
-    expect(() => decideRevert(at(deleted, 3), at(deleted, 2), admin, policy)).toThrow(expect.objectContaining({ code: 'site.revert-would-delete' }) as Error);
-    expect(() => decideRevert(at(deleted, 3), foldSite([]), admin, policy)).toThrow(expect.objectContaining({ code: 'site.revert-would-delete' }) as Error);
+    expect(() => decideRevert(at(deleted, 3), at(deleted, 2), admin, policy)).toThrow(
+      expect.objectContaining({ code: 'site.revert-would-delete' }) as Error,
+    );
+    expect(() => decideRevert(at(deleted, 3), foldSite([]), admin, policy)).toThrow(
+      expect.objectContaining({ code: 'site.revert-would-delete' }) as Error,
+    );
   });
 
   it('a purged site cannot be reverted', () => {
     const purged: SiteEvent[] = [
       registered,
-      { type: 'SiteSoftDeleted', data: { siteId, operationId: 'op_1', previousStatus: 'active', purgeAfter: '2026-01-01T00:00:00.000Z' } },
+      {
+        type: 'SiteSoftDeleted',
+        data: { siteId, operationId: 'op_1', previousStatus: 'active', purgeAfter: '2026-01-01T00:00:00.000Z' },
+      },
       { type: 'SitePurged', data: { siteId } },
     ];
-    expect(() => decideRevert(at(purged, 3), at(purged, 1), admin, policy)).toThrow(expect.objectContaining({ code: 'site.purged' }) as Error);
+    expect(() => decideRevert(at(purged, 3), at(purged, 1), admin, policy)).toThrow(
+      expect.objectContaining({ code: 'site.purged' }) as Error,
+    );
   });
 });

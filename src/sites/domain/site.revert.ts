@@ -61,7 +61,8 @@ export function decideRevert(
     const key = (p: { installationId: string; productKey: string }) => `${p.installationId}\u0000${p.productKey}`;
     const wantedProducts = new Set(wanted.products.map(key));
     for (const product of now().products) {
-      if (!wantedProducts.has(key(product))) run({ type: 'RemoveSiteProduct', data: { siteId, installationId: product.installationId } });
+      if (!wantedProducts.has(key(product)))
+        run({ type: 'RemoveSiteProduct', data: { siteId, installationId: product.installationId } });
     }
     const haveProducts = new Set(now().products.map(key));
     for (const product of wanted.products) {
@@ -71,14 +72,20 @@ export function decideRevert(
   const contacts = wanted.contacts.flatMap((contact) => ('redacted' in contact ? [] : [contact]));
   if (contacts.length === wanted.contacts.length) run({ type: 'UpdateSiteContacts', data: { siteId, contacts } });
   if (now().deletionProtection !== wanted.deletionProtection) {
-    run({ type: wanted.deletionProtection ? 'EnableDeletionProtection' : 'DisableDeletionProtection', data: { siteId } });
+    run({
+      type: wanted.deletionProtection ? 'EnableDeletionProtection' : 'DisableDeletionProtection',
+      data: { siteId },
+    });
   }
   const hold = now().legalHold;
   if (hold && (!wanted.legalHold || wanted.legalHold.reference !== hold.reference)) {
     run({ type: 'ReleaseLegalHold', data: { siteId } });
   }
   if (wanted.legalHold && now().legalHold?.reference !== wanted.legalHold.reference) {
-    run({ type: 'PlaceLegalHold', data: { siteId, reason: wanted.legalHold.reason, reference: wanted.legalHold.reference } });
+    run({
+      type: 'PlaceLegalHold',
+      data: { siteId, reason: wanted.legalHold.reason, reference: wanted.legalHold.reference },
+    });
   }
   return events;
 }
