@@ -12,7 +12,7 @@
 // own with bench/tsconfig.json into bench/.tmp/build, so it never touches
 // dist/ (which other builds may be replacing meanwhile).
 import { spawnSync, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -45,6 +45,12 @@ if (!existsSync(join(root, 'node_modules', 'better-sqlite3'))) fail('the product
 installBenchTools('run');
 console.error('bench: compiling the product and the benchmarks (bench/tsconfig.json)');
 run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(benchDir, 'tsconfig.json')]);
+// The product compiled here (bench/.tmp/build/src) must load the product's own dependencies, as
+// dist/ does: without this link Node would find a package of the same name among the bench tools'
+// dependencies first (bench/node_modules holds lru-cache 6, for sqlite3's build tools; the product
+// uses 11). The benchmarks themselves (bench/.tmp/build/bench) still find their tools first.
+const productModules = join(benchDir, '.tmp', 'build', 'src', 'node_modules');
+if (!existsSync(productModules)) symlinkSync(join(root, 'node_modules'), productModules, 'dir');
 
 const date = new Date().toISOString();
 const mode = quick ? 'quick' : 'full';
