@@ -1,9 +1,8 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { Type } from 'class-transformer';
-import { IsIn, IsInt, IsOptional, IsString, Matches, Max, Min } from 'class-validator';
+import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
 import { PRINCIPAL_ID_PATTERN } from '../auth/principal.js';
 import { ID_PATTERN } from '../common/ids.js';
-import { EVENT_TYPE_LIST, IsIsoTime, IsLedgerId } from '../http/validators.js';
+import { EVENT_TYPE_LIST, IsIsoTime, IsLedgerId, IsPageLimit } from '../http/validators.js';
 import { EventResponse } from '../http/common.dto.js';
 
 export const AUDIT_FORMATS = ['json', 'ndjson', 'csv'] as const;
@@ -59,12 +58,7 @@ export class AuditQueryDto {
   @IsIsoTime()
   to?: string;
 
-  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000, description: 'Page size (format=json only)' })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @IsPageLimit('Page size (format=json only)')
   limit?: number;
 
   @ApiPropertyOptional({ description: 'nextCursor of the previous page (also: where an export resumes)' })

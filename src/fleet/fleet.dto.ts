@@ -1,7 +1,7 @@
 import { ApiProperty, ApiPropertyOptional, OmitType } from '@nestjs/swagger';
-import { Transform, Type } from 'class-transformer';
-import { IsBoolean, IsIn, IsInt, IsOptional, IsString, Max, Min } from 'class-validator';
-import { IsIsoTime, IsLedgerId } from '../http/validators.js';
+import { Transform } from 'class-transformer';
+import { IsBoolean, IsIn, IsOptional, IsString } from 'class-validator';
+import { IsIsoTime, IsLedgerId, IsPageLimit } from '../http/validators.js';
 import { SiteResponse } from '../sites/site-responses.dto.js';
 import type { SiteStatus } from '../sites/domain/site.events.js';
 import { SITE_STATUSES } from './fleet.projection.js';
@@ -31,12 +31,7 @@ export class ListSitesQueryDto {
   @IsIsoTime()
   asOf?: string;
 
-  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @IsPageLimit()
   limit?: number;
 
   @ApiPropertyOptional({

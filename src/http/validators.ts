@@ -1,6 +1,7 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiProperty, type ApiPropertyOptions } from '@nestjs/swagger';
-import { IsISO8601, isISO8601, IsString, Matches, ValidateBy } from 'class-validator';
+import { ApiProperty, ApiPropertyOptional, type ApiPropertyOptions } from '@nestjs/swagger';
+import { Type } from 'class-transformer';
+import { IsInt, IsISO8601, isISO8601, IsOptional, IsString, Matches, Max, Min, ValidateBy } from 'class-validator';
 import { ID_PATTERN, ID_RULE } from '../common/ids.js';
 import { isIsoDuration } from '../common/iso-duration.js';
 
@@ -10,6 +11,21 @@ export function IsLedgerId(options: ApiPropertyOptions = {}): PropertyDecorator 
     ApiProperty({ pattern: ID_PATTERN.source, minLength: 1, maxLength: 64, ...options } as ApiPropertyOptions),
     IsString(),
     Matches(ID_PATTERN, { message: `$property must be ${ID_RULE}` }),
+  );
+}
+
+/** The most items one page of any list holds (SPEC §5: `limit` ≤ 1000). */
+export const MAX_PAGE_SIZE = 1000;
+
+/** An optional `limit` query parameter: a page of 1 to MAX_PAGE_SIZE items, 100 when left out. */
+export function IsPageLimit(description?: string): PropertyDecorator {
+  return applyDecorators(
+    ApiPropertyOptional({ default: 100, minimum: 1, maximum: MAX_PAGE_SIZE, ...(description ? { description } : {}) }),
+    IsOptional(),
+    Type(() => Number),
+    IsInt(),
+    Min(1),
+    Max(MAX_PAGE_SIZE),
   );
 }
 

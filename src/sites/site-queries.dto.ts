@@ -1,7 +1,7 @@
 import { ApiPropertyOptional } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsOptional, Matches, Max, Min } from 'class-validator';
-import { IsIsoTime, IsLedgerId } from '../http/validators.js';
+import { IsInt, IsOptional, Matches, Min } from 'class-validator';
+import { IsIsoTime, IsLedgerId, IsPageLimit } from '../http/validators.js';
 
 export class SiteParams {
   @IsLedgerId()
@@ -28,12 +28,7 @@ export class SiteAtQuery {
 }
 
 export class HistoryQuery {
-  @ApiPropertyOptional({ default: 100, minimum: 1, maximum: 1000 })
-  @IsOptional()
-  @Type(() => Number)
-  @IsInt()
-  @Min(1)
-  @Max(1000)
+  @IsPageLimit()
   limit?: number;
 
   @ApiPropertyOptional({ description: 'nextCursor of the previous page' })
