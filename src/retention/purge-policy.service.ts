@@ -1,6 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import type { StreamAppend } from '../event-store/event-store.port.js';
-import { EVENT_STORE, type EventStore } from '../event-store/event-store.port.js';
+import { EVENT_STORE, type EventStore, type StreamAppend } from '../event-store/event-store.port.js';
 import { PURGE_POLICY_STREAM } from '../event-store/ledger-streams.js';
 import { CLOCK, nextEventTime, type Clock } from '../ledger/clock.js';
 import { CommandCore } from '../ledger/command-core.js';

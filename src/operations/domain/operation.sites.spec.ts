@@ -1,7 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { record } from '../../testing/decider-spec.js';
-import type { SitePolicy } from '../../sites/domain/site.decider.js';
-import { foldSite } from '../../sites/domain/site.decider.js';
+import { foldSite, type SitePolicy } from '../../sites/domain/site.decider.js';
 import type { SiteEvent } from '../../sites/domain/site.events.js';
 import { decideOperation, evolveOperation } from './operation.decider.js';
 import type { OperationEvent, ResolvedId } from './operation.events.js';
