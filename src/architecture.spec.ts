@@ -30,6 +30,8 @@ const LAYERS: readonly (readonly string[])[] = [
   // They take what they need as arguments: the configuration is read above them.
   ['event-store'],
   ['crypto'],
+  // Who runs background work on one instance at a time (a lease in the shared store, or always this one).
+  ['leases'],
   ['config'],
   // Test support for specs (given/when/then, stored-event fixtures, polling); production code never imports it.
   ['testing'],

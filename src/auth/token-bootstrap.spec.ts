@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hasRole } from './principal.js';
-import { TokenFileMissingError, ensureTokenFile } from './token-bootstrap.js';
+import { SharedTokenFileRequiredError, TokenFileMissingError, ensureTokenFile } from './token-bootstrap.js';
 import { TokenRegistry, hashToken } from './token-registry.js';
 
 const TOKEN = /tl_[A-Za-z0-9_-]{43}/g;
@@ -103,6 +103,18 @@ describe('ensureTokenFile', () => {
     );
     expect(lines).toEqual([]);
     expect(() => statSync(join(dataDir, 'tokens.json'))).toThrow();
+  });
+
+  it('on postgres, refuses to generate tokens that no other instance would know', () => {
+    const lines: string[] = [];
+    expect(() =>
+      ensureTokenFile({ dataDir, tokensFile: undefined, store: 'postgres' }, (line) => lines.push(line)),
+    ).toThrow(SharedTokenFileRequiredError);
+    expect(lines).toEqual([]);
+    expect(() => statSync(join(dataDir, 'tokens.json'))).toThrow();
+    const tokensFile = join(root, 'shared-tokens.json');
+    writeFileSync(tokensFile, '[]');
+    expect(ensureTokenFile({ dataDir, tokensFile, store: 'postgres' }, () => undefined)).toBe(tokensFile);
   });
 
   it('refuses a LEDGER_TOKENS_FILE that is a directory', () => {

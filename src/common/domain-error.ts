@@ -10,7 +10,8 @@ export type ErrorKind =
   | 'method-not-allowed' // 405
   | 'conflict' // 409
   | 'precondition-failed' // 412
-  | 'rejected'; // 422
+  | 'rejected' // 422
+  | 'unavailable'; // 503: nothing wrong with the request; retry it shortly
 
 /** One of several things wrong with a request (RFC 9457 extension member). */
 export interface Problem {

@@ -27,6 +27,8 @@ describe('loadConfig', () => {
       maxOperationSites: 1000,
       largeOperationSites: 10,
       canarySites: 5,
+      postgresUrl: 'postgres://postgres@127.0.0.1:5432/tenant_ledger',
+      leaseTtlMs: 10_000,
     });
   });
 
@@ -52,6 +54,8 @@ describe('loadConfig', () => {
       LEDGER_MAX_OPERATION_SITES: '50',
       LEDGER_LARGE_OPERATION_SITES: '50',
       LEDGER_CANARY_SITES: '2',
+      LEDGER_POSTGRES_URL: 'postgresql://ledger:secret@db.internal:6432/ledger?sslmode=require',
+      LEDGER_LEASE_TTL: 'PT30S',
     });
     expect(config).toEqual<LedgerConfig>({
       port: 8080,
@@ -66,6 +70,8 @@ describe('loadConfig', () => {
       maxOperationSites: 50,
       largeOperationSites: 50,
       canarySites: 2,
+      postgresUrl: 'postgresql://ledger:secret@db.internal:6432/ledger?sslmode=require',
+      leaseTtlMs: 30_000,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -80,8 +86,8 @@ describe('loadConfig', () => {
     ['PORT', '80.5', 'must be an integer from 1 to 65535'],
     ['PORT', 'http', 'must be an integer from 1 to 65535'],
     ['HOST', '  ', 'must be a host name or address without spaces'],
-    ['LEDGER_STORE', 'postgres', 'must be one of sqlite, eventstoredb, memory'],
-    ['LEDGER_STORE', 'SQLite', 'must be one of sqlite, eventstoredb, memory'],
+    ['LEDGER_STORE', 'mongodb', 'must be one of sqlite, postgres, eventstoredb, memory'],
+    ['LEDGER_STORE', 'SQLite', 'must be one of sqlite, postgres, eventstoredb, memory'],
     ['LEDGER_DATA_DIR', ' ', 'must be a directory path'],
     ['EVENTSTORE_CONNECTION_STRING', 'http://localhost:2113', 'must start with esdb:// or esdb+discover://'],
     ['EVENTSTORE_CONNECTION_STRING', 'esdb://', 'must start with esdb:// or esdb+discover://'],
@@ -102,6 +108,9 @@ describe('loadConfig', () => {
     ['LEDGER_LARGE_OPERATION_SITES', '1001', 'must be at most LEDGER_MAX_OPERATION_SITES (1000)'],
     ['LEDGER_CANARY_SITES', '0', 'must be a positive integer'],
     ['LEDGER_CANARY_SITES', '1001', 'must be at most LEDGER_MAX_OPERATION_SITES (1000)'],
+    ['LEDGER_POSTGRES_URL', 'localhost:5432', 'must be a postgres:// or postgresql:// URL'],
+    ['LEDGER_LEASE_TTL', 'PT0.5S', 'must be at least PT1S'],
+    ['LEDGER_LEASE_TTL', 'P1M', 'must have a fixed length: no years or months'],
   ])('rejects %s=%j', (name, value, reason) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);
@@ -166,6 +175,8 @@ describe('loadConfig', () => {
         LEDGER_RETENTION: 'forever',
         LEDGER_PURGE_INTERVAL: 'P1M',
         EVENTSTORE_CONNECTION_STRING: 'tcp://x',
+        LEDGER_LEASE_TTL: 'PT0.5S',
+        LEDGER_POSTGRES_URL: 'mysql://x',
       });
     } catch (error) {
       thrown = error;
@@ -179,6 +190,8 @@ describe('loadConfig', () => {
       'LEDGER_RETENTION',
       'LEDGER_PURGE_INTERVAL',
       'LEDGER_CANARY_SITES',
+      'LEDGER_POSTGRES_URL',
+      'LEDGER_LEASE_TTL',
     ]);
     expect(error.message).toMatch(/^invalid configuration: PORT must be .*; LEDGER_STORE must be .*; /);
   });

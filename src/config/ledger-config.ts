@@ -4,7 +4,7 @@ import { ValidateBy, validateSync } from 'class-validator';
 import { type IsoDuration, addIsoDuration, isoDurationMs, parseIsoDuration } from '../common/iso-duration.js';
 
 /** The engines `LEDGER_STORE` may name. */
-export type StoreName = 'sqlite' | 'eventstoredb' | 'memory';
+export type StoreName = 'sqlite' | 'postgres' | 'eventstoredb' | 'memory';
 
 /** The service's configuration (SPEC §8), read once at start and never changed. */
 export interface LedgerConfig {
@@ -15,6 +15,14 @@ export interface LedgerConfig {
   readonly dataDir: string;
   /** Used only when `store` is `eventstoredb`. */
   readonly eventStoreConnectionString: string;
+  /** Used only when `store` is `postgres`: the shared database of every instance. */
+  readonly postgresUrl: string;
+  /**
+   * How long a lease on background work (an operation's waves, the retention
+   * sweeper) lasts without renewal, in ms; on `postgres` another instance
+   * takes the work over this long after its holder died.
+   */
+  readonly leaseTtlMs: number;
   /**
    * Absolute path of an operator-managed token file; undefined means
    * `<dataDir>/tokens.json`, generated on the first start.
@@ -48,7 +56,7 @@ export class ConfigError extends Error {
 }
 
 // A record rather than a list so that a new store kind fails the build here.
-const STORE_KINDS: Record<StoreName, true> = { sqlite: true, eventstoredb: true, memory: true };
+const STORE_KINDS: Record<StoreName, true> = { sqlite: true, postgres: true, eventstoredb: true, memory: true };
 
 // Node.js fires longer timers at once (TimeoutOverflowWarning), so a longer
 // purge interval would make the sweeper spin instead of wait.
@@ -109,6 +117,23 @@ const isDuration: Check = {
   requirement: 'must be an ISO 8601 duration such as P30D or PT1M',
   holds: (value) => parseIsoDuration(value) !== undefined,
 };
+
+/** A wait the service sets a timer for: fixed length, above zero, within Node.js's longest timer. */
+const isTimerDuration: Check[] = [
+  isDuration,
+  {
+    requirement: 'must have a fixed length: no years or months',
+    holds: (value) => {
+      const duration = parseIsoDuration(value)!;
+      return duration.years === 0 && duration.months === 0;
+    },
+  },
+  { requirement: 'must be longer than zero', holds: (value) => isoDurationMs(parseIsoDuration(value)!) > 0 },
+  {
+    requirement: 'must be at most P24DT20H31M23.647S, the longest timer Node.js can set',
+    holds: (value) => isoDurationMs(parseIsoDuration(value)!) <= MAX_TIMER_MS,
+  },
+];
 
 function atMost(other: 'LEDGER_MAX_OPERATION_SITES'): Check {
   return {
@@ -178,21 +203,7 @@ class LedgerEnvironment {
   })
   LEDGER_MIN_RETENTION = 'P7D';
 
-  @Satisfies(
-    isDuration,
-    {
-      requirement: 'must have a fixed length: no years or months',
-      holds: (value) => {
-        const duration = parseIsoDuration(value)!;
-        return duration.years === 0 && duration.months === 0;
-      },
-    },
-    { requirement: 'must be longer than zero', holds: (value) => isoDurationMs(parseIsoDuration(value)!) > 0 },
-    {
-      requirement: 'must be at most P24DT20H31M23.647S, the longest timer Node.js can set',
-      holds: (value) => isoDurationMs(parseIsoDuration(value)!) <= MAX_TIMER_MS,
-    },
-  )
+  @Satisfies(...isTimerDuration)
   LEDGER_PURGE_INTERVAL = 'PT1M';
 
   @Satisfies(isPositiveInteger)
@@ -203,6 +214,20 @@ class LedgerEnvironment {
 
   @Satisfies(isPositiveInteger, atMost('LEDGER_MAX_OPERATION_SITES'))
   LEDGER_CANARY_SITES = '5';
+
+  @Satisfies({
+    requirement: 'must be a postgres:// or postgresql:// URL',
+    holds: (value) => /^postgres(ql)?:\/\/\S+$/.test(value),
+  })
+  LEDGER_POSTGRES_URL = 'postgres://postgres@127.0.0.1:5432/tenant_ledger';
+
+  @Satisfies(...isTimerDuration, {
+    // Holders renew at a third of it; below a second, a GC pause or a slow
+    // query could let a healthy holder's lease lapse.
+    requirement: 'must be at least PT1S',
+    holds: (value) => isoDurationMs(parseIsoDuration(value)!) >= 1000,
+  })
+  LEDGER_LEASE_TTL = 'PT10S';
 }
 
 const VARIABLES = Object.keys(new LedgerEnvironment()) as (keyof LedgerEnvironment)[];
@@ -235,6 +260,7 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
     store: variables.LEDGER_STORE as StoreName,
     dataDir: resolve(variables.LEDGER_DATA_DIR),
     eventStoreConnectionString: variables.EVENTSTORE_CONNECTION_STRING,
+    postgresUrl: variables.LEDGER_POSTGRES_URL,
     tokensFile: variables.LEDGER_TOKENS_FILE === undefined ? undefined : resolve(variables.LEDGER_TOKENS_FILE),
     retention: variables.LEDGER_RETENTION,
     minRetention: variables.LEDGER_MIN_RETENTION,
@@ -242,6 +268,7 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
     maxOperationSites: Number(variables.LEDGER_MAX_OPERATION_SITES),
     largeOperationSites: Number(variables.LEDGER_LARGE_OPERATION_SITES),
     canarySites: Number(variables.LEDGER_CANARY_SITES),
+    leaseTtlMs: isoDurationMs(parseIsoDuration(variables.LEDGER_LEASE_TTL)!),
   });
 }
 

@@ -24,3 +24,7 @@ export const siteIdOfStream = (streamId: string): string | undefined =>
   streamId.startsWith('site-') ? streamId.slice('site-'.length) : undefined;
 
 export const operationStreamId = (operationId: string): string => `operation-${operationId}`;
+
+/** Whether a stream is part of the ledger's global order (what read models, feeds and verification see). */
+export const isLedgerStream = (streamId: string): boolean =>
+  LEDGER_STREAM_PREFIXES.some((prefix) => streamId.startsWith(prefix));

@@ -18,6 +18,7 @@ const STATUS_OF: Record<ErrorKind, number> = {
   conflict: 409,
   'precondition-failed': 412,
   rejected: 422,
+  unavailable: 503,
 };
 
 /** An RFC 9457 problem document, with the ledger's stable `code`. */
@@ -50,6 +51,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (response.headersSent) return;
     if (problem.status === 401) response.setHeader('WWW-Authenticate', 'Bearer realm="tenant-ledger"');
     if (problem.status === 405 && typeof problem['allow'] === 'string') response.setHeader('Allow', problem['allow']);
+    // Every 503 here is a moment's condition (a store restarting, a read model catching up).
+    if (problem.status === 503) response.setHeader('Retry-After', '1');
     response
       .status(problem.status)
       .type('application/problem+json')

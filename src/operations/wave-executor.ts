@@ -5,10 +5,13 @@ import {
   type OnApplicationBootstrap,
   type BeforeApplicationShutdown,
 } from '@nestjs/common';
+import { EventStoreUnavailableError } from '../event-store/event-store.errors.js';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
 import { CLOCK, nextEventTime, type Clock } from '../ledger/clock.js';
 import { CommandCore, ConcurrentChangeError } from '../ledger/command-core.js';
 import type { RequestContext } from '../ledger/request-context.js';
+import { LEASES, type Leases } from '../leases/leases.port.js';
+import { underLease } from '../leases/under-lease.js';
 import { ProjectionRunner } from '../read-models/projection-runner.js';
 import { currentWave, decideWave, type OperationSitePolicies } from './domain/operation.sites.js';
 import type { PlannedOperation } from './domain/operation.state.js';
@@ -25,8 +28,15 @@ import { OPERATION_POLICIES } from './operations.tokens.js';
  * SiteSoftDeleted and the operation's OperationWaveCompleted — with expected
  * versions (one transaction on SQLite). A site already deleted by this
  * operation (a wave cut short on a store without multi-stream transactions)
- * counts as deleted and is not deleted again. On start, and every
- * LEDGER_PURGE_INTERVAL, operations still `running` are resumed.
+ * counts as deleted and is not deleted again.
+ *
+ * Several instances: an operation's wave runs on one instance at a time,
+ * under the lease `operation-<id>` (LEDGER_LEASE_TTL). The instance that
+ * took the command runs it at once; every instance looks for `running`
+ * operations at start and every third of the lease's ttl, so if the runner
+ * dies, another takes the lapsed lease over and decides the wave again from
+ * the ledger. The lease only spares work: expected versions keep a site
+ * from being deleted twice whoever runs the wave.
  */
 @Injectable()
 export class WaveExecutor implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -43,12 +53,13 @@ export class WaveExecutor implements OnApplicationBootstrap, BeforeApplicationSh
     private readonly readModels: ProjectionRunner,
     @Inject(OPERATION_POLICIES) private readonly policies: OperationSitePolicies,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(LEASES) private readonly leases: Leases,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
   ) {}
 
   onApplicationBootstrap(): void {
     void this.resumeRunning();
-    this.timer = setInterval(() => void this.resumeRunning(), this.config.purgeIntervalMs);
+    this.timer = setInterval(() => void this.resumeRunning(), this.config.leaseTtlMs / 3);
     this.timer.unref();
   }
 
@@ -63,13 +74,19 @@ export class WaveExecutor implements OnApplicationBootstrap, BeforeApplicationSh
     await this.idle();
   }
 
-  /** Starts the current wave of an operation unless it is already running here. */
+  /** Starts the current wave of an operation unless it is already running here or on another instance. */
   start(operationId: string): void {
     if (this.inFlight.has(operationId) || this.stopping.signal.aborted) return;
-    const run = this.runWave(operationId)
+    const lease = { ttlMs: this.config.leaseTtlMs, warn: (message: string) => this.logger.warn(message) };
+    const run = underLease(this.leases, `operation-${operationId}`, lease, (lost) => this.runWave(operationId, lost))
+      .then(() => undefined)
       .catch((error: unknown) => {
         // The operation stays `running`; the next resume pass retries it.
-        this.logger.error(`wave of ${operationId} failed: ${error instanceof Error ? error.stack : String(error)}`);
+        if (error instanceof EventStoreUnavailableError) {
+          this.logger.warn(`wave of ${operationId} waits for the event store: ${error.message}`);
+        } else {
+          this.logger.error(`wave of ${operationId} failed: ${error instanceof Error ? error.stack : String(error)}`);
+        }
       })
       .finally(() => this.inFlight.delete(operationId));
     this.inFlight.set(operationId, run);
@@ -89,14 +106,16 @@ export class WaveExecutor implements OnApplicationBootstrap, BeforeApplicationSh
     }
   }
 
-  private async runWave(operationId: string): Promise<void> {
+  private async runWave(operationId: string, leaseLost: AbortSignal): Promise<void> {
+    // Stopping, or the lease went to another instance: whoever runs next decides the wave again.
+    const mustStop = () => this.stopping.signal.aborted || leaseLost.aborted;
     try {
       await this.core.execute(async () => {
         const operation = await this.operations.load(operationId);
         const { state } = operation;
         const wave = currentWave(state);
-        // Paused, aborted or finished meanwhile (or we are stopping): nothing to run.
-        if (state.status !== 'running' || wave === undefined || this.stopping.signal.aborted) {
+        // Paused, aborted or finished meanwhile (or we must stop): nothing to run.
+        if (state.status !== 'running' || wave === undefined || mustStop()) {
           return { appends: [], answer: () => undefined };
         }
         const sites = await this.sites.read(wave.siteIds);
@@ -105,8 +124,14 @@ export class WaveExecutor implements OnApplicationBootstrap, BeforeApplicationSh
         const context = waveContext(state);
         const change = this.operations.change(operationId, operation, decision.operation, context, now);
         const appends = [...(await this.sites.appends(sites, decision.sites, context)), change.append];
-        // Stopping while the wave was read and decided: the next start decides it again.
-        return { appends: this.stopping.signal.aborted ? [] : appends, answer: () => undefined };
+        if (mustStop()) return { appends: [], answer: () => undefined };
+        return {
+          appends,
+          answer: () =>
+            this.logger.log(
+              `operation ${operationId}: wave ${wave.index} recorded (${decision.sites.length} sites deleted)`,
+            ),
+        };
       });
     } catch (error) {
       if (!(error instanceof ConcurrentChangeError)) throw error;

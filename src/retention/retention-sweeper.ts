@@ -12,6 +12,8 @@ import { KEY_STORE, type KeyStore } from '../crypto/key-store.port.js';
 import { CLOCK, nextEventTime, type Clock } from '../ledger/clock.js';
 import { CommandCore, ConcurrentChangeError } from '../ledger/command-core.js';
 import type { RequestContext } from '../ledger/request-context.js';
+import { LEASES, type Leases } from '../leases/leases.port.js';
+import { underLease } from '../leases/under-lease.js';
 import { ProjectionRunner } from '../read-models/projection-runner.js';
 import { decideSite, type SitePolicy } from '../sites/domain/site.decider.js';
 import type { SiteEvent } from '../sites/domain/site.events.js';
@@ -25,6 +27,8 @@ export const RETENTION_ACTOR = 'system:retention';
 const BATCH = 500;
 
 export interface SweepResult {
+  /** Another instance holds the sweeper's lease and sweeps instead; nothing was done here. */
+  elsewhere?: true;
   paused: boolean;
   purged: string[];
   shredded: string[];
@@ -36,6 +40,11 @@ export interface SweepResult {
  * (crypto-shredding). Each purge is re-decided on the site's own stream and
  * committed only if the purge switch has not moved since it was read, so a
  * freeze stops even a sweep already under way.
+ *
+ * Several instances: one sweeps at a time, under the lease
+ * `retention-sweeper`; the others' passes find it held and do nothing.
+ * Safety does not rest on the lease: a purge commits only at the site's
+ * expected version, so no site is purged twice.
  */
 @Injectable()
 export class RetentionSweeper implements OnApplicationBootstrap, BeforeApplicationShutdown {
@@ -53,6 +62,7 @@ export class RetentionSweeper implements OnApplicationBootstrap, BeforeApplicati
     private readonly policy: PurgePolicy,
     @Inject(SITE_POLICY) private readonly sitePolicy: SitePolicy,
     @Inject(CLOCK) private readonly clock: Clock,
+    @Inject(LEASES) private readonly leases: Leases,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
   ) {}
 
@@ -74,13 +84,19 @@ export class RetentionSweeper implements OnApplicationBootstrap, BeforeApplicati
 
   /** One pass; concurrent calls share the pass under way. */
   sweep(): Promise<SweepResult> {
-    this.sweeping ??= this.pass().finally(() => {
+    this.sweeping ??= this.passUnderLease().finally(() => {
       this.sweeping = undefined;
     });
     return this.sweeping;
   }
 
-  private async pass(): Promise<SweepResult> {
+  private async passUnderLease(): Promise<SweepResult> {
+    const lease = { ttlMs: this.config.leaseTtlMs, warn: (message: string) => this.logger.warn(message) };
+    const outcome = await underLease(this.leases, 'retention-sweeper', lease, (lost) => this.pass(lost));
+    return outcome.ran ? outcome.value : { elsewhere: true, paused: false, purged: [], shredded: [] };
+  }
+
+  private async pass(leaseLost: AbortSignal): Promise<SweepResult> {
     // Keys of sites purged before a crash cut the pass short come first.
     const shredded = await this.shred(this.retention.unshredded(BATCH));
     await this.readModels.catchUp();
@@ -93,7 +109,7 @@ export class RetentionSweeper implements OnApplicationBootstrap, BeforeApplicati
       reason: 'retention period expired',
     };
     for (const siteId of this.retention.due(this.clock.now().toISOString(), BATCH)) {
-      if (this.stopped) break;
+      if (this.stopped || leaseLost.aborted) break;
       if (await this.purge(siteId, context)) purged.push(siteId);
     }
     shredded.push(...(await this.shred(purged)));

@@ -5,15 +5,19 @@ import type { KeyStore } from '../crypto/key-store.port.js';
 import { MemoryKeyStore } from '../crypto/memory-key-store.js';
 import { SqliteKeyStore } from '../crypto/sqlite-key-store.js';
 import type { EventStore } from '../event-store/event-store.port.js';
+import type { Leases } from '../leases/leases.port.js';
+import { LocalLeases } from '../leases/local-leases.js';
 import { connectionUser, openEventStoreDbClient } from '../event-store/eventstoredb/eventstoredb.client.js';
 import { EventStoreDbEventStore } from '../event-store/eventstoredb/eventstoredb-event-store.js';
 import { MemoryEventStore } from '../event-store/memory/memory-event-store.js';
 import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store.js';
 
-/** The configured event store and the key store that follows it, closed together. */
+/** The configured event store, the key store and the leases that follow it, closed together. */
 export interface Stores {
   events: EventStore;
   keys: KeyStore;
+  /** Who runs background work: shared between instances on `postgres`, always this instance elsewhere. */
+  leases: Leases;
   /** Closes both stores, then what they share. Idempotent. */
   close(): Promise<void>;
 }
@@ -44,6 +48,8 @@ export function openStores(config: LedgerConfig, log: (message: string) => void)
         () => client.dispose(),
       );
     }
+    case 'postgres':
+      throw new Error('LEDGER_STORE=postgres is being wired (issue 10)');
     case 'memory':
       return closedTogether(new MemoryEventStore(), new MemoryKeyStore());
     default: {
@@ -53,11 +59,17 @@ export function openStores(config: LedgerConfig, log: (message: string) => void)
   }
 }
 
-function closedTogether(events: EventStore, keys: KeyStore, afterwards?: () => Promise<void>): Stores {
+function closedTogether(
+  events: EventStore,
+  keys: KeyStore,
+  afterwards?: () => Promise<void>,
+  leases: Leases = new LocalLeases(),
+): Stores {
   let closing: Promise<void> | undefined;
   return {
     events,
     keys,
+    leases,
     close: () => {
       closing ??= (async () => {
         await Promise.all([events.close(), keys.close()]);

@@ -2,6 +2,7 @@ import { Global, Inject, Injectable, Logger, Module, type OnApplicationShutdown 
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
 import { KEY_STORE } from '../crypto/key-store.port.js';
 import { EVENT_STORE } from '../event-store/event-store.port.js';
+import { LEASES } from '../leases/leases.port.js';
 import { openStores, type Stores } from './open-stores.js';
 
 const STORES = Symbol('STORES');
@@ -15,7 +16,7 @@ class StoreCloser implements OnApplicationShutdown {
   }
 }
 
-/** Provides EVENT_STORE and KEY_STORE everywhere, for the configured engine, and closes them on shutdown. */
+/** Provides EVENT_STORE, KEY_STORE and LEASES everywhere, for the configured engine, and closes them on shutdown. */
 @Global()
 @Module({
   providers: [
@@ -37,8 +38,13 @@ class StoreCloser implements OnApplicationShutdown {
       inject: [STORES],
       useFactory: (stores: Stores) => stores.keys,
     },
+    {
+      provide: LEASES,
+      inject: [STORES],
+      useFactory: (stores: Stores) => stores.leases,
+    },
     StoreCloser,
   ],
-  exports: [EVENT_STORE, KEY_STORE],
+  exports: [EVENT_STORE, KEY_STORE, LEASES],
 })
 export class StoresModule {}
