@@ -22,7 +22,8 @@ COPY --from=build --chown=node:node /app/node_modules ./node_modules
 COPY --from=build --chown=node:node /app/dist ./dist
 # A named volume mounted here starts out with this ownership, so the
 # unprivileged user can write tokens and SQLite files.
-RUN mkdir -p /data && chown node:node /data
+# /shared: where docker-compose.yml keeps the token file several instances share.
+RUN mkdir -p /data /shared && chown node:node /data /shared
 VOLUME /data
 USER node
 EXPOSE 3000
