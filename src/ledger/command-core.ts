@@ -3,6 +3,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { DomainError } from '../common/domain-error.js';
 import { PartialAppendError, WrongExpectedVersionError } from '../event-store/event-store.errors.js';
 import { EVENT_STORE, type AppendResult, type EventStore, type StreamAppend } from '../event-store/event-store.port.js';
+import { isLedgerStream } from '../event-store/ledger-streams.js';
 import { ProjectionRunner } from '../read-models/projection-runner.js';
 
 /** What one attempt of a command decided, from the state it loaded. */
@@ -67,7 +68,8 @@ export class CommandCore {
         await sleep(retryDelayMs(tried));
         continue;
       }
-      await this.readModels.waitFor(lastAppended(decision.appends, results));
+      const position = lastLedgerPosition(decision.appends, results);
+      if (position !== undefined) await this.readModels.waitFor(position);
       return decision.answer();
     }
   }
@@ -91,11 +93,17 @@ export class CommandCore {
   }
 }
 
-/** The position of the last event appended (an append without events only checked its stream's version). */
-function lastAppended(appends: readonly StreamAppend[], results: readonly AppendResult[]): string {
-  for (let i = appends.length - 1; ; i -= 1) {
-    if (appends[i]!.events.length > 0) return results[i]!.position;
+/**
+ * The position of the last event appended to a ledger stream: what the read
+ * models must reach. An append without events only checked its stream's
+ * version; streams beside the ledger (ID claims) are not in the global order,
+ * so the read models never see their positions.
+ */
+function lastLedgerPosition(appends: readonly StreamAppend[], results: readonly AppendResult[]): string | undefined {
+  for (let i = appends.length - 1; i >= 0; i -= 1) {
+    if (appends[i]!.events.length > 0 && isLedgerStream(appends[i]!.streamId)) return results[i]!.position;
   }
+  return undefined;
 }
 
 function retryDelayMs(retry: number): number {
