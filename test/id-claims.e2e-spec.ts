@@ -144,6 +144,9 @@ function describeRaces(instance: (i: number) => AppUnderTest): void {
 }
 
 describe('ID claims: concurrent HTTP requests on one app (SQLite store)', () => {
+  // One process with a synchronous store serves each request's read-decide-append
+  // without a pause, so here the claims read decides; the two setups below make
+  // the reads go stale (another instance) or interleave (one tick).
   const t = useTestApp();
   describeRaces(() => t);
 });
