@@ -51,7 +51,9 @@ describe.skipIf(!postgres.available)('several instances on one PostgreSQL databa
     for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
   });
 
-  const [a, b, c] = [0, 1, 2].map((i) => () => instances[i]!);
+  const a = () => instances[0]!;
+  const b = () => instances[1]!;
+  const c = () => instances[2]!;
 
   const site = (siteId: string, products: { installationId: string; productKey: string }[] = []) => ({
     siteId,

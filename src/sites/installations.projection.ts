@@ -7,7 +7,9 @@ import { READ_MODEL_DB } from '../read-models/read-model.database.js';
 /**
  * Which site each product installation belongs to. Deletion plans use it to
  * recognise an installation ID given where a site ID belongs — the mistake
- * behind the outage of SPEC §1 — and name the site instead.
+ * behind the outage of SPEC §1 — and name the site instead. It is local to
+ * each instance, so it decides no claim: IdNamespaces asks it only about
+ * installations recorded before claim streams existed.
  */
 @Injectable()
 export class InstallationsProjection implements Projection {

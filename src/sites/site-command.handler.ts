@@ -35,7 +35,10 @@ export class ExecuteSiteCommand extends Command<SiteCommandResult> {
   }
 }
 
-/** Every site command: load the site, decide with the site decider, commit through the command core. */
+/**
+ * Every site command: load the site, decide with the site decider, claim the
+ * IDs the decided events take (or give back), commit both through the command core.
+ */
 @CommandHandler(ExecuteSiteCommand)
 export class SiteCommandHandler implements ICommandHandler<ExecuteSiteCommand> {
   constructor(
@@ -48,7 +51,6 @@ export class SiteCommandHandler implements ICommandHandler<ExecuteSiteCommand> {
 
   async execute({ input, context, ifMatch }: ExecuteSiteCommand): Promise<SiteCommandResult> {
     const siteId = input.data.siteId;
-    await this.namespaces.check(input);
     const actor = { id: context.principal.id, admin: hasRole(context.principal, 'admin') };
     return this.core.execute(async () => {
       const site = await this.streams.load(siteId);
@@ -57,9 +59,11 @@ export class SiteCommandHandler implements ICommandHandler<ExecuteSiteCommand> {
         throw new VersionMismatchError(siteId, ifMatch, site.version);
       const now = nextEventTime(this.clock, site.lastOccurredAt);
       const events = decideSite({ ...input, metadata: { now, actor } } as SiteCommand, site.state, this.policy);
+      const claims = await this.namespaces.claims(events, context, now);
       const change = await this.streams.change(siteId, site, events, context, now);
       return {
-        appends: [change.append],
+        // Claims first: on an engine that commits stream by stream, an ID is claimed before the site uses it.
+        appends: [...claims, change.append],
         answer: () => ({ site: change.state as RegisteredSite, changed: events.length > 0 }),
       };
     });

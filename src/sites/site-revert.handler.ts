@@ -8,6 +8,7 @@ import type { SitePolicy } from './domain/site.decider.js';
 import type { SiteEvent } from './domain/site.events.js';
 import { SiteNotFoundError } from './domain/site.errors.js';
 import { decideRevert } from './domain/site.revert.js';
+import { IdNamespaces } from './id-namespaces.js';
 import type { RegisteredSite } from './domain/site.state.js';
 import { SiteStreams } from './site-streams.js';
 import { SITE_POLICY } from './sites.tokens.js';
@@ -37,6 +38,7 @@ export class RevertSiteHandler implements ICommandHandler<RevertSiteCommand> {
   constructor(
     private readonly core: CommandCore,
     private readonly streams: SiteStreams,
+    private readonly namespaces: IdNamespaces,
     @Inject(SITE_POLICY) private readonly policy: SitePolicy,
     @Inject(CLOCK) private readonly clock: Clock,
   ) {}
@@ -49,10 +51,13 @@ export class RevertSiteHandler implements ICommandHandler<RevertSiteCommand> {
       const target = await this.streams.load(siteId, 'asOf' in to ? { toTime: to.asOf } : { toVersion: to.version });
       const now = nextEventTime(this.clock, current.lastOccurredAt);
       const events = decideRevert(current.state, target.state, { now, actor }, this.policy);
+      // Re-added products claim their installation IDs again, removed ones release them; a dry run
+      // decides the claims too, so it is refused as the real revert would be.
+      const claims = await this.namespaces.claims(events, context, now);
       const change = await this.streams.change(siteId, current, events, context, now);
       return {
         // A dry run answers what the events would lead to, and records nothing.
-        appends: dryRun ? [] : [change.append],
+        appends: dryRun ? [] : [...claims, change.append],
         answer: () => ({ dryRun, events, site: toSiteView(change.state as RegisteredSite) }),
       };
     });

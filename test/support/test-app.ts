@@ -72,6 +72,13 @@ export interface TestAppOptions {
   /** Extra environment, as SPEC §8 variables. */
   env?: Record<string, string>;
   clock?: TestClock;
+  /**
+   * The event store to use instead of the one the configuration opens; the
+   * caller closes it. Two apps, each with its own data directory (read
+   * models, keys) and its own connection to one ledger file, stand for two
+   * instances on one shared database.
+   */
+  eventStore?: EventStore;
 }
 
 /** Writes a token file for TOKENS into `dataDir` and returns its path. */
@@ -100,7 +107,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...options.env,
   });
   const clock = options.clock ?? new TestClock();
-  const moduleRef = await Test.createTestingModule({ imports: [AppModule.forRoot(config, { clock })] }).compile();
+  const builder = Test.createTestingModule({ imports: [AppModule.forRoot(config, { clock })] });
+  if (options.eventStore) builder.overrideProvider(EVENT_STORE).useValue(options.eventStore);
+  const moduleRef = await builder.compile();
   const app = configureApp(moduleRef.createNestApplication({ logger: ['error'] }));
   await app.init();
   const store = app.get<EventStore>(EVENT_STORE);
