@@ -31,6 +31,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ['event-store'],
   ['crypto'],
   ['config'],
+  // The data folder this process holds: one process per folder; taken before any of its files opens.
+  ['data-folder'],
   // Test support for specs (given/when/then, stored-event fixtures, polling); production code never imports it.
   ['testing'],
   // The engine every feature builds on: principals, read models, the write path, HTTP plumbing.

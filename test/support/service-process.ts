@@ -1,0 +1,107 @@
+import { type ChildProcess, spawn } from 'node:child_process';
+import { createServer } from 'node:net';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pollUntil } from '../../src/testing/poll-until.js';
+
+/**
+ * The built commands, as `npm start` and `npm run projections:rebuild` run
+ * them. `npm test` builds first (pretest), so they are the code under test.
+ */
+const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
+export const SERVICE = join(dist, 'main.js');
+export const REBUILD = join(dist, 'rebuild.js');
+
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() =>
+        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
+      );
+    });
+  });
+}
+
+/** A command started in its own process, with everything it printed (stdout and stderr) so far. */
+export interface Spawned {
+  child: ChildProcess;
+  output: () => string;
+}
+
+/** Starts `script` with only PATH and `env` as its environment. */
+export function spawnScript(script: string, env: Record<string, string>): Spawned {
+  let output = '';
+  const child = spawn(process.execPath, [script], {
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return { child, output: () => output };
+}
+
+/** A running service: its process and its base URL. */
+export interface RunningService extends Spawned {
+  base: string;
+}
+
+/** Starts dist/main.js on a free port and resolves once it answers /health; fails if it exits first. */
+export async function startService(env: Record<string, string>): Promise<RunningService> {
+  const port = await freePort();
+  const spawned = spawnScript(SERVICE, { ...env, PORT: String(port) });
+  const { child, output } = spawned;
+  const base = `http://127.0.0.1:${port}`;
+  await pollUntil(
+    async () => {
+      if (child.exitCode !== null) throw new Error(`service exited ${child.exitCode}: ${output()}`);
+      try {
+        return (await fetch(`${base}/health`)).ok;
+      } catch {
+        return false; // not listening yet
+      }
+    },
+    {
+      what: 'the service to answer /health',
+      timeoutMs: 20_000,
+      intervalMs: 100,
+      show: () => `no answer; output: ${output()}`,
+    },
+  );
+  return { ...spawned, base };
+}
+
+/** The exit code (null after a signal). */
+export function exitOf(child: ChildProcess): Promise<number | null> {
+  return child.exitCode !== null || child.signalCode !== null
+    ? Promise.resolve(child.exitCode)
+    : new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+/**
+ * Runs `script` to its end: its exit code and everything it printed. A
+ * command that is still running after `timeoutMs` is killed and fails the
+ * test (a service that should have refused to start would otherwise hang it).
+ */
+export async function runToExit(
+  script: string,
+  env: Record<string, string>,
+  timeoutMs = 20_000,
+): Promise<{ code: number | null; output: string }> {
+  const { child, output } = spawnScript(script, env);
+  const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${script} still ran after ${timeoutMs} ms; output: ${output()}`));
+    }, timeoutMs);
+  });
+  try {
+    return { code: await Promise.race([closed, late]), output: output() };
+  } finally {
+    clearTimeout(timer);
+  }
+}
