@@ -3,6 +3,8 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { AuthModule } from './auth/auth.module.js';
 import { ConfigModule } from './config/config.module.js';
 import type { LedgerConfig } from './config/ledger-config.js';
+import type { DataFolderLock } from './data-folder/data-folder-lock.js';
+import { DataFolderModule } from './data-folder/data-folder.module.js';
 import { AuditModule } from './audit/audit.module.js';
 import { AuditProjection } from './audit/audit.projection.js';
 import { FleetModule } from './fleet/fleet.module.js';
@@ -38,6 +40,11 @@ export const READ_MODELS = [
 export interface AppOptions {
   /** The time source; tests pass a controllable one. */
   clock?: Clock;
+  /**
+   * The data folder, when the caller holds it already (main.ts); otherwise
+   * the app takes it as it starts and releases it as it closes.
+   */
+  dataFolderLock?: DataFolderLock;
 }
 
 /** The whole service, for a given configuration (main.ts reads it from the environment; tests make their own). */
@@ -48,6 +55,8 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        // Before every module that opens a file in the data folder: see DataFolderModule.
+        DataFolderModule.forRoot(options.dataFolderLock),
         LedgerModule.forRoot(options.clock ?? systemClock),
         CqrsModule.forRoot(),
         StoresModule,

@@ -33,6 +33,8 @@ const LAYERS: readonly (readonly string[])[] = [
   // Who runs background work on one instance at a time (a lease in the shared store, or always this one).
   ['leases'],
   ['config'],
+  // The data folder this process holds: one process per folder; taken before any of its files opens.
+  ['data-folder'],
   // Test support for specs (given/when/then, stored-event fixtures, polling); production code never imports it.
   ['testing'],
   // The engine every feature builds on: principals, read models, the write path, HTTP plumbing.

@@ -5,6 +5,8 @@ import { renameSync, rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { ConfigModule } from './config/config.module.js';
 import { loadConfigOrExit, type LedgerConfig } from './config/ledger-config.js';
+import { type DataFolderLock, DataFolderLockedError, lockDataFolder } from './data-folder/data-folder-lock.js';
+import { DataFolderModule } from './data-folder/data-folder.module.js';
 import { StoresModule } from './stores/stores.module.js';
 import { ProjectionRunner } from './read-models/projection-runner.js';
 import { ReadModelsModule, readModelFile } from './read-models/read-models.module.js';
@@ -17,17 +19,20 @@ import { READ_MODELS } from './app.module.js';
  * The read models are built into a new file beside the old one, through
  * the same projections and runner the service uses, and replace it only
  * once complete: an interrupted rebuild leaves the old read model in place.
- * Run it while the service is stopped; the service catches up from the new
- * file's checkpoint when it starts.
+ * It holds the data folder from start to swap, so it refuses to run beside
+ * a live service (which would keep writing to the replaced file), and a
+ * service cannot start in the middle of it. The service catches up from the
+ * new file's checkpoint when it starts.
  */
 
 @Module({})
 class RebuildModule {
-  static forRoot(config: LedgerConfig, file: string): DynamicModule {
+  static forRoot(config: LedgerConfig, lock: DataFolderLock, file: string): DynamicModule {
     return {
       module: RebuildModule,
       imports: [
         ConfigModule.forRoot(config),
+        DataFolderModule.forRoot(lock),
         StoresModule,
         ReadModelsModule.forRoot(READ_MODELS, { rebuildInto: file }),
       ],
@@ -43,14 +48,24 @@ export interface RebuildResult {
   seconds: number;
 }
 
+/** @throws DataFolderLockedError while another process (the service) holds the data folder. */
 export async function rebuildReadModels(config: LedgerConfig): Promise<RebuildResult> {
   if (config.store === 'memory')
     throw new Error('the memory store keeps no read-model file; there is nothing to rebuild');
+  const lock = lockDataFolder(config.dataDir);
+  try {
+    return await rebuildHolding(config, lock);
+  } finally {
+    lock.release();
+  }
+}
+
+async function rebuildHolding(config: LedgerConfig, lock: DataFolderLock): Promise<RebuildResult> {
   const target = readModelFile(config);
   const temporary = `${target}.rebuild`;
   removeDatabase(temporary); // left by an interrupted rebuild
   const started = performance.now();
-  const context = await NestFactory.createApplicationContext(RebuildModule.forRoot(config, temporary), {
+  const context = await NestFactory.createApplicationContext(RebuildModule.forRoot(config, lock, temporary), {
     logger: ['error', 'warn'],
   });
   let events: number;
@@ -83,7 +98,9 @@ async function main(): Promise<void> {
 // Only when run as the command, not when a test imports rebuildReadModels.
 if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
   main().catch((error: unknown) => {
-    new Logger('Rebuild').error(error instanceof Error ? (error.stack ?? error.message) : String(error));
+    // A held folder is an answer, not a fault: the message says what to do, a stack would only bury it.
+    if (error instanceof DataFolderLockedError) console.error(error.message);
+    else new Logger('Rebuild').error(error instanceof Error ? (error.stack ?? error.message) : String(error));
     process.exit(1);
   });
 }

@@ -2,7 +2,7 @@ import { rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../src/testing/poll-until.js';
 import { postgresForTests, type TestDatabase } from '../src/testing/postgres.js';
-import { exitOf, startService, mainScript, type ServiceProcess } from './support/service-process.js';
+import { SERVICE, exitOf, startService, type RunningService } from './support/service-process.js';
 import { StreamClient } from './support/stream-client.js';
 import { TOKENS, makeDataDir, writeTestTokens } from './support/test-app.js';
 
@@ -19,10 +19,10 @@ const LEASE_TTL_MS = 3_000;
 describe.skipIf(!postgres.available)('several instances on one PostgreSQL database', () => {
   let database: TestDatabase;
   const dirs: string[] = [];
-  const instances: ServiceProcess[] = [];
+  const instances: RunningService[] = [];
   let shared: Record<string, string>;
 
-  const startInstance = async (): Promise<ServiceProcess> => {
+  const startInstance = async (): Promise<RunningService> => {
     const dataDir = makeDataDir();
     dirs.push(dataDir);
     const instance = await startService({ ...shared, LEDGER_DATA_DIR: dataDir });
@@ -214,7 +214,7 @@ describe.skipIf(!postgres.available)('several instances on one PostgreSQL databa
     dirs.push(dataDir);
     const { spawn } = await import('node:child_process');
     let output = '';
-    const child = spawn(process.execPath, [mainScript], {
+    const child = spawn(process.execPath, [SERVICE], {
       env: {
         PATH: process.env['PATH'] ?? '',
         LEDGER_STORE: 'postgres',

@@ -1,72 +1,9 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { existsSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pollUntil } from '../src/testing/poll-until.js';
+import { exitOf, runToExit, SERVICE, startService } from './support/service-process.js';
 import { makeDataDir, TOKENS, writeTestTokens } from './support/test-app.js';
-
-/**
- * The service as `npm start` runs it: the built dist/main.js in its own
- * process. `npm test` builds first (pretest), so this runs the code under test.
- */
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
-const main = join(root, 'dist', 'main.js');
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-interface Running {
-  child: ChildProcess;
-  base: string;
-  output: () => string;
-}
-
-async function startService(env: Record<string, string>): Promise<Running> {
-  const port = await freePort();
-  let output = '';
-  const child = spawn(process.execPath, [main], {
-    env: { PATH: process.env['PATH'] ?? '', ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  const base = `http://127.0.0.1:${port}`;
-  await pollUntil(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`service exited ${child.exitCode}: ${output}`);
-      try {
-        return (await fetch(`${base}/health`)).ok;
-      } catch {
-        return false; // not listening yet
-      }
-    },
-    {
-      what: 'the service to answer /health',
-      timeoutMs: 20_000,
-      intervalMs: 100,
-      show: () => `no answer; output: ${output}`,
-    },
-  );
-  return { child, base, output: () => output };
-}
-
-function exitOf(child: ChildProcess): Promise<number | null> {
-  return child.exitCode !== null
-    ? Promise.resolve(child.exitCode)
-    : new Promise((resolve) => child.once('exit', (code) => resolve(code)));
-}
 
 describe('the service process', () => {
   const dirs: string[] = [];
@@ -77,7 +14,7 @@ describe('the service process', () => {
   });
 
   it('dist/main.js exists (npm test builds first)', () => {
-    expect(existsSync(main)).toBe(true);
+    expect(existsSync(SERVICE)).toBe(true);
   });
 
   it('a write answered 201 survives kill -9 of the process', async () => {
@@ -177,19 +114,12 @@ describe('the service process', () => {
   it('an invalid setting stops the start with a message naming the variable', async () => {
     const dataDir = makeDataDir();
     dirs.push(dataDir);
-    let output = '';
-    const child = spawn(process.execPath, [main], {
-      env: {
-        PATH: process.env['PATH'] ?? '',
-        LEDGER_DATA_DIR: dataDir,
-        LEDGER_CANARY_SITES: '0',
-        LEDGER_STORE: 'oracle',
-      },
-      stdio: ['ignore', 'pipe', 'pipe'],
+    const { code, output } = await runToExit(SERVICE, {
+      LEDGER_DATA_DIR: dataDir,
+      LEDGER_CANARY_SITES: '0',
+      LEDGER_STORE: 'oracle',
     });
-    children.push(child);
-    child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-    expect(await exitOf(child)).toBe(1);
+    expect(code).toBe(1);
     expect(output).toContain('LEDGER_CANARY_SITES');
     expect(output).toContain('LEDGER_STORE');
   });

@@ -144,7 +144,7 @@ describe('rebuilding the read models', () => {
     const memory = await runRebuild({ LEDGER_DATA_DIR: dataDir, LEDGER_STORE: 'memory' });
     expect(memory.code).toBe(1);
     expect(memory.output).toMatch(/memory store keeps no read-model file/);
-    const bad = await runRebuild({ LEDGER_DATA_DIR: dataDir, LEDGER_STORE: 'postgres' });
+    const bad = await runRebuild({ LEDGER_DATA_DIR: dataDir, LEDGER_STORE: 'mongodb' });
     expect(bad.code).toBe(1);
     expect(bad.output).toMatch(/LEDGER_STORE/);
   });

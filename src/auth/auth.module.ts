@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { APP_GUARD } from '@nestjs/core';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
+import { DATA_FOLDER_LOCK } from '../data-folder/data-folder.module.js';
 import { AuthGuard } from './auth.guard.js';
 import { ensureTokenFile } from './token-bootstrap.js';
 import { TokenRegistry } from './token-registry.js';
@@ -14,7 +15,8 @@ import { TokenRegistry } from './token-registry.js';
   providers: [
     {
       provide: TokenRegistry,
-      inject: [LEDGER_CONFIG],
+      // The data folder is held before a first start writes tokens.json into it.
+      inject: [LEDGER_CONFIG, DATA_FOLDER_LOCK],
       // Plain console output: the generated tokens must reach the operator
       // even when the Nest logger is turned down.
       useFactory: (config: LedgerConfig) =>

@@ -2,6 +2,7 @@ import { type DynamicModule, Global, Module, type Type } from '@nestjs/common';
 import type Database from 'better-sqlite3';
 import { join } from 'node:path';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
+import { DATA_FOLDER_LOCK } from '../data-folder/data-folder.module.js';
 import { PROJECTIONS, type Projection } from './projection.js';
 import { ProjectionRunner } from './projection-runner.js';
 import { openReadModelDatabase, READ_MODEL_DB } from './read-model.database.js';
@@ -32,13 +33,18 @@ export class ReadModelsModule {
     return {
       module: ReadModelsModule,
       providers: [
+        // Either file is opened only once the data folder is held (DATA_FOLDER_LOCK).
         rebuildInto === undefined
           ? {
               provide: READ_MODEL_DB,
-              inject: [LEDGER_CONFIG],
+              inject: [LEDGER_CONFIG, DATA_FOLDER_LOCK],
               useFactory: (config: LedgerConfig): Database.Database => openReadModelDatabase(readModelFile(config)),
             }
-          : { provide: READ_MODEL_DB, useFactory: () => openReadModelDatabase(rebuildInto, { disposable: true }) },
+          : {
+              provide: READ_MODEL_DB,
+              inject: [DATA_FOLDER_LOCK],
+              useFactory: () => openReadModelDatabase(rebuildInto, { disposable: true }),
+            },
         ...projections,
         { provide: PROJECTIONS, inject: [...projections], useFactory: (...each: Projection[]) => each },
         ProjectionRunner,

@@ -1,6 +1,7 @@
 import { Global, Inject, Injectable, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
 import { KEY_STORE } from '../crypto/key-store.port.js';
+import { DATA_FOLDER_LOCK } from '../data-folder/data-folder.module.js';
 import { EVENT_STORE } from '../event-store/event-store.port.js';
 import { LEASES } from '../leases/leases.port.js';
 import { openStores, type Stores } from './open-stores.js';
@@ -22,7 +23,8 @@ class StoreCloser implements OnApplicationShutdown {
   providers: [
     {
       provide: STORES,
-      inject: [LEDGER_CONFIG],
+      // The data folder is held before ledger.db and keys.db open in it.
+      inject: [LEDGER_CONFIG, DATA_FOLDER_LOCK],
       useFactory: (config: LedgerConfig) => {
         const logger = new Logger('Stores');
         return openStores(config, (message) => logger.warn(message));

@@ -6,11 +6,12 @@ import { pollUntil } from '../../src/testing/poll-until.js';
 import { TOKENS, type TestPrincipal } from './test-app.js';
 
 /**
- * The service as `npm start` runs it: the built dist/main.js in its own
- * process. `npm test` builds first (pretest), so this runs the code under test.
+ * The built commands, as `npm start` and `npm run projections:rebuild` run
+ * them. `npm test` builds first (pretest), so they are the code under test.
  */
-export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-export const mainScript = join(root, 'dist', 'main.js');
+const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
+export const SERVICE = join(dist, 'main.js');
+export const REBUILD = join(dist, 'rebuild.js');
 
 export function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -25,12 +26,28 @@ export function freePort(): Promise<number> {
   });
 }
 
-export interface ServiceProcess {
+/** A command started in its own process, with everything it printed (stdout and stderr) so far. */
+export interface Spawned {
   child: ChildProcess;
+  output: () => string;
+}
+
+/** Starts `script` with only PATH and `env` as its environment. */
+export function spawnScript(script: string, env: Record<string, string>): Spawned {
+  let output = '';
+  const child = spawn(process.execPath, [script], {
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+  return { child, output: () => output };
+}
+
+/** A running service: its process and its base URL. */
+export interface RunningService extends Spawned {
   /** `http://127.0.0.1:<port>` */
   base: string;
-  /** Everything it printed so far, stdout and stderr. */
-  output(): string;
   /** kill -9, and wait until it is gone. */
   kill(): Promise<void>;
   /** A JSON call as `principal`. */
@@ -49,23 +66,15 @@ export interface CallResult {
   body: Record<string, unknown>;
 }
 
-/** Starts dist/main.js with `env` (plus PATH and a free PORT) and waits until /health answers. */
-export async function startService(
-  env: Record<string, string>,
-  options: { port?: number } = {},
-): Promise<ServiceProcess> {
-  const port = options.port ?? (await freePort());
-  let output = '';
-  const child = spawn(process.execPath, [mainScript], {
-    env: { PATH: process.env['PATH'] ?? '', ...env, PORT: String(port) },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  child.stdout?.on('data', (chunk: Buffer) => (output += chunk.toString()));
-  child.stderr?.on('data', (chunk: Buffer) => (output += chunk.toString()));
+/** Starts dist/main.js on a free port and resolves once it answers /health; fails if it exits first. */
+export async function startService(env: Record<string, string>): Promise<RunningService> {
+  const port = await freePort();
+  const spawned = spawnScript(SERVICE, { ...env, PORT: String(port) });
+  const { child, output } = spawned;
   const base = `http://127.0.0.1:${port}`;
   await pollUntil(
     async () => {
-      if (child.exitCode !== null) throw new Error(`service exited ${child.exitCode}: ${output}`);
+      if (child.exitCode !== null) throw new Error(`service exited ${child.exitCode}: ${output()}`);
       try {
         return (await fetch(`${base}/health`)).ok;
       } catch {
@@ -75,25 +84,23 @@ export async function startService(
     {
       what: 'the service to answer /health',
       timeoutMs: 20_000,
-      intervalMs: 50,
-      show: () => `no answer; output: ${output}`,
+      intervalMs: 100,
+      show: () => `no answer; output: ${output()}`,
     },
   );
   return {
-    child,
+    ...spawned,
     base,
-    output: () => output,
     kill: async () => {
-      if (child.exitCode === null && child.signalCode === null) {
-        const gone = exitOf(child);
-        child.kill('SIGKILL');
-        await gone;
-      }
+      const gone = exitOf(child);
+      child.kill('SIGKILL');
+      await gone;
     },
     call: (principal, method, path, body, headers = {}) => callService(base, principal, method, path, body, headers),
   };
 }
 
+/** One JSON request as `principal`, with its status, headers and parsed body. */
 export async function callService(
   base: string,
   principal: TestPrincipal,
@@ -115,9 +122,35 @@ export async function callService(
   };
 }
 
-/** The exit code (null when killed by a signal), once the process has exited. */
+/** The exit code (null after a signal). */
 export function exitOf(child: ChildProcess): Promise<number | null> {
   return child.exitCode !== null || child.signalCode !== null
     ? Promise.resolve(child.exitCode)
     : new Promise((resolve) => child.once('exit', (code) => resolve(code)));
+}
+
+/**
+ * Runs `script` to its end: its exit code and everything it printed. A
+ * command that is still running after `timeoutMs` is killed and fails the
+ * test (a service that should have refused to start would otherwise hang it).
+ */
+export async function runToExit(
+  script: string,
+  env: Record<string, string>,
+  timeoutMs = 20_000,
+): Promise<{ code: number | null; output: string }> {
+  const { child, output } = spawnScript(script, env);
+  const closed = new Promise<number | null>((resolve) => child.once('close', (code) => resolve(code)));
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`${script} still ran after ${timeoutMs} ms; output: ${output()}`));
+    }, timeoutMs);
+  });
+  try {
+    return { code: await Promise.race([closed, late]), output: output() };
+  } finally {
+    clearTimeout(timer);
+  }
 }
