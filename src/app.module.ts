@@ -20,6 +20,7 @@ import { RetentionModule } from './retention/retention.module.js';
 import { RetentionProjection } from './retention/retention.projection.js';
 import { InstallationsProjection } from './sites/installations.projection.js';
 import { SitesModule } from './sites/sites.module.js';
+import type { Stores } from './stores/open-stores.js';
 import { StoresModule } from './stores/stores.module.js';
 import { SubscriptionsModule } from './subscriptions/subscriptions.module.js';
 import { VerificationModule } from './verification/verification.module.js';
@@ -45,6 +46,8 @@ export interface AppOptions {
    * the app takes it as it starts and releases it as it closes.
    */
   dataFolderLock?: DataFolderLock;
+  /** The stores, when the caller opened them already (main.ts); otherwise the app opens them as it starts. */
+  stores?: Stores;
 }
 
 /** The whole service, for a given configuration (main.ts reads it from the environment; tests make their own). */
@@ -59,7 +62,7 @@ export class AppModule {
         DataFolderModule.forRoot(options.dataFolderLock),
         LedgerModule.forRoot(options.clock ?? systemClock),
         CqrsModule.forRoot(),
-        StoresModule,
+        StoresModule.forRoot(options.stores),
         ReadModelsModule.forRoot(READ_MODELS),
         AuthModule,
         HttpModule,

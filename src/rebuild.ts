@@ -33,7 +33,7 @@ class RebuildModule {
       imports: [
         ConfigModule.forRoot(config),
         DataFolderModule.forRoot(lock),
-        StoresModule,
+        StoresModule.forRoot(),
         ReadModelsModule.forRoot(READ_MODELS, { rebuildInto: file }),
       ],
     };

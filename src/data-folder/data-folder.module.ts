@@ -1,6 +1,6 @@
 import { type DynamicModule, Global, Inject, Injectable, Module, type OnApplicationShutdown } from '@nestjs/common';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
-import { type DataFolderLock, DataFolderLockedError, lockDataFolder } from './data-folder-lock.js';
+import { type DataFolderLock, lockDataFolder } from './data-folder-lock.js';
 
 /**
  * Nest injection token for this process's hold on the data folder (a
@@ -18,21 +18,6 @@ export const DATA_FOLDER_LOCK = Symbol('DATA_FOLDER_LOCK');
  */
 export function lockConfiguredDataFolder(config: LedgerConfig): DataFolderLock | undefined {
   return config.store === 'memory' ? undefined : lockDataFolder(config.dataDir);
-}
-
-/**
- * The data folder for a process entry point: a folder held by another
- * process stops the start with a message naming it, its holder and what to
- * do, and exit code 1 (no stack trace: nothing is broken).
- */
-export function lockConfiguredDataFolderOrExit(config: LedgerConfig): DataFolderLock | undefined {
-  try {
-    return lockConfiguredDataFolder(config);
-  } catch (error) {
-    if (!(error instanceof DataFolderLockedError)) throw error;
-    console.error(error.message);
-    process.exit(1);
-  }
 }
 
 @Injectable()

@@ -27,7 +27,7 @@ function configFor(store: string, connectionString = 'esdb://localhost:2113?tls=
   });
 }
 
-const ignore = (): void => undefined;
+const ignore = { log: (): void => undefined, warn: (): void => undefined };
 
 describe('openStores', () => {
   it.each([
@@ -54,7 +54,7 @@ describe('openStores', () => {
   ])(
     'gives the $store event store the key store that follows it, and closes both once',
     async ({ store, events, keys, keysRefuseOnceClosed }) => {
-      const stores = openStores(configFor(store), ignore);
+      const stores = await openStores(configFor(store), ignore);
       expect(stores.events).toBeInstanceOf(events);
       expect(stores.keys).toBeInstanceOf(keys);
 
@@ -65,8 +65,8 @@ describe('openStores', () => {
     },
   );
 
-  it('refuses an EventStoreDB connection string with throwOnAppendFailure=false', () => {
+  it('refuses an EventStoreDB connection string with throwOnAppendFailure=false', async () => {
     const config = configFor('eventstoredb', 'esdb://localhost:2113?tls=false&throwOnAppendFailure=false');
-    expect(() => openStores(config, ignore)).toThrow(/throwOnAppendFailure=false/);
+    await expect(openStores(config, ignore)).rejects.toThrow(/throwOnAppendFailure=false/);
   });
 });

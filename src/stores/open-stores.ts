@@ -27,7 +27,13 @@ export interface Stores {
  * (SPEC §3), so keys live beside the data they unlock. This is the one place
  * that knows every engine; neither `event-store/` nor `crypto/` imports it.
  */
-export function openStores(config: LedgerConfig, log: (message: string) => void): Stores {
+/** Where the stores report: what they set up (`log`) and what an operator should look at (`warn`). */
+export interface StoresLogger {
+  log(message: string): void;
+  warn(message: string): void;
+}
+
+export async function openStores(config: LedgerConfig, logger: StoresLogger): Promise<Stores> {
   switch (config.store) {
     case 'sqlite':
       return closedTogether(
@@ -41,7 +47,7 @@ export function openStores(config: LedgerConfig, log: (message: string) => void)
       const client = openEventStoreDbClient(config.eventStoreConnectionString);
       const user = connectionUser(config.eventStoreConnectionString);
       return closedTogether(
-        new EventStoreDbEventStore(client, { warn: log }),
+        new EventStoreDbEventStore(client, { warn: (message) => logger.warn(message) }),
         new EventStoreDbKeyStore(client, {
           aclRoles: user === undefined ? ['$admins'] : [user, '$admins'],
         }),

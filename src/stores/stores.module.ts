@@ -1,4 +1,13 @@
-import { Global, Inject, Injectable, Logger, Module, type OnApplicationShutdown } from '@nestjs/common';
+import {
+  type DynamicModule,
+  Global,
+  Inject,
+  Injectable,
+  Logger,
+  Module,
+  type OnApplicationShutdown,
+  type Provider,
+} from '@nestjs/common';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
 import { KEY_STORE } from '../crypto/key-store.port.js';
 import { DATA_FOLDER_LOCK } from '../data-folder/data-folder.module.js';
@@ -17,36 +26,35 @@ class StoreCloser implements OnApplicationShutdown {
   }
 }
 
-/** Provides EVENT_STORE, KEY_STORE and LEASES everywhere, for the configured engine, and closes them on shutdown. */
+/**
+ * Provides EVENT_STORE, KEY_STORE and LEASES everywhere, for the configured
+ * engine, and closes them on shutdown. main.ts opens the stores before Nest
+ * starts (`forRoot(opened)`), so an unreachable database stops the start
+ * with a plain message; otherwise they open as the app starts.
+ */
 @Global()
-@Module({
-  providers: [
-    {
-      provide: STORES,
-      // The data folder is held before ledger.db and keys.db open in it.
-      inject: [LEDGER_CONFIG, DATA_FOLDER_LOCK],
-      useFactory: (config: LedgerConfig) => {
-        const logger = new Logger('Stores');
-        return openStores(config, (message) => logger.warn(message));
-      },
-    },
-    {
-      provide: EVENT_STORE,
-      inject: [STORES],
-      useFactory: (stores: Stores) => stores.events,
-    },
-    {
-      provide: KEY_STORE,
-      inject: [STORES],
-      useFactory: (stores: Stores) => stores.keys,
-    },
-    {
-      provide: LEASES,
-      inject: [STORES],
-      useFactory: (stores: Stores) => stores.leases,
-    },
-    StoreCloser,
-  ],
-  exports: [EVENT_STORE, KEY_STORE, LEASES],
-})
-export class StoresModule {}
+@Module({})
+export class StoresModule {
+  static forRoot(opened?: Stores): DynamicModule {
+    const stores: Provider =
+      opened === undefined
+        ? {
+            provide: STORES,
+            // The data folder is held before ledger.db and keys.db open in it.
+            inject: [LEDGER_CONFIG, DATA_FOLDER_LOCK],
+            useFactory: (config: LedgerConfig) => openStores(config, new Logger('Stores')),
+          }
+        : { provide: STORES, useValue: opened };
+    return {
+      module: StoresModule,
+      providers: [
+        stores,
+        { provide: EVENT_STORE, inject: [STORES], useFactory: (each: Stores) => each.events },
+        { provide: KEY_STORE, inject: [STORES], useFactory: (each: Stores) => each.keys },
+        { provide: LEASES, inject: [STORES], useFactory: (each: Stores) => each.leases },
+        StoreCloser,
+      ],
+      exports: [EVENT_STORE, KEY_STORE, LEASES],
+    };
+  }
+}
