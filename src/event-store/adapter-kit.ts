@@ -5,8 +5,9 @@ import type { ReadStreamOptions, StreamAppend, SubscribeAllOptions } from './eve
 /**
  * Rules every adapter shares, kept in one place so they cannot drift apart:
  * argument checks (versions, event ids, times), the retry rule, and for the
- * in-process adapters (`sqlite`, `memory`) integer positions and the
- * page-then-wait loop behind `subscribeAll`.
+ * adapters that number the global order themselves (`sqlite`, `memory`,
+ * `postgres`) integer positions and the page-then-wait loop behind
+ * `subscribeAll`.
  */
 
 /** The most events one `readAll` call returns, whatever `limit` asks for. */
@@ -15,8 +16,10 @@ export const READ_ALL_MAX_LIMIT = 10_000;
 const SEQUENCE_POSITION = /^(0|[1-9][0-9]*)$/;
 
 /**
- * Both in-process adapters number the global order 1, 2, 3, … and write the
- * number as a decimal string. `'0'` is a valid `after`: before every event.
+ * `sqlite`, `memory` and `postgres` number the global order with increasing
+ * integers (1, 2, 3, … in-process; a sequence with gaps on PostgreSQL) and
+ * write the number as a decimal string. `'0'` is a valid `after`: before
+ * every event.
  * @throws InvalidPositionError for anything else.
  */
 export function parseSequencePosition(position: string): number {
@@ -185,8 +188,11 @@ export class CommitNotifier {
 }
 
 export interface PagedSource<E extends { position: string }> {
-  /** Up to `limit` events after `after` in global order. */
-  readPage(after: string | undefined, limit: number): E[];
+  /**
+   * Up to `limit` events after `after` in global order: at once for the
+   * in-process stores, a promise for a server.
+   */
+  readPage(after: string | undefined, limit: number): E[] | Promise<E[]>;
   notifier: CommitNotifier;
   pageSize: number;
   /**
@@ -197,26 +203,39 @@ export interface PagedSource<E extends { position: string }> {
 }
 
 /**
- * `subscribeAll` for stores whose reads are cheap and whose positions only
- * grow in commit order: read a page, hand it out one event at a time, and
- * when caught up wait for a commit (or the poll timer) before reading again.
- * At most one page is held, so a slow consumer slows reading instead of
- * growing a buffer. Ends, without leaving timers or listeners behind, when
- * the signal aborts, the consumer returns, or the store closes.
+ * `subscribeAll` for stores whose positions only grow in commit order (a
+ * reader that has seen position n never later finds a new event below n):
+ * read a page, hand it out one event at a time, and when caught up wait for
+ * a commit (or the poll timer) before reading again. At most one page is
+ * held, so a slow consumer slows reading instead of growing a buffer. Ends,
+ * without leaving timers or listeners behind, when the signal aborts, the
+ * consumer returns, or the store closes; a read that fails otherwise ends it
+ * with that read's error.
  */
 export async function* pagedSubscription<E extends { position: string }>(
   source: PagedSource<E>,
   options: SubscribeAllOptions = {},
 ): AsyncGenerator<E, void, undefined> {
   const { signal } = options;
+  const stopped = (): boolean => signal?.aborted === true || source.notifier.closed;
   let after = options.after;
-  while (!signal?.aborted && !source.notifier.closed) {
+  while (!stopped()) {
     const seenCommits = source.notifier.commits;
-    const page = source.readPage(after, source.pageSize);
+    let page: E[];
+    try {
+      const read = source.readPage(after, source.pageSize);
+      // No await for a page read at once: an in-process store's subscription
+      // then runs synchronously up to its wait, as its callers may expect.
+      page = read instanceof Promise ? await read : read;
+    } catch (error) {
+      // Closing the store, or aborting, during a read is an end, not a failure.
+      if (stopped()) return;
+      throw error;
+    }
     for (const event of page) {
       // The consumer may have aborted, or closed the store, while holding
-      // the previous event.
-      if (signal?.aborted || source.notifier.closed) return;
+      // the previous event or while the page was being read.
+      if (stopped()) return;
       yield event;
       after = event.position;
     }
