@@ -1,11 +1,13 @@
 import { hostname } from 'node:os';
 import { randomUUID } from 'node:crypto';
 import type pg from 'pg';
+import type { PostgresConnection } from '../event-store/postgres/postgres.connection.js';
+import { toPortError } from '../event-store/postgres/postgres.errors.js';
+import { createTableOnce } from '../event-store/postgres/postgres.schema.js';
 import type { Leases } from './leases.port.js';
 
-/** Idempotent; run by the PostgreSQL schema set-up with the rest of the schema. */
-export const LEASES_SCHEMA = `
-CREATE TABLE IF NOT EXISTS ledger_leases (
+const SCHEMA = `
+CREATE TABLE leases (
   name       text PRIMARY KEY,
   holder     text NOT NULL,
   expires_at timestamptz NOT NULL
@@ -22,11 +24,29 @@ export class PostgresLeases implements Leases {
   /** This process, as lease holder: unique per start, readable in the table. */
   readonly holder = `${hostname()}/${process.pid}/${randomUUID().slice(0, 8)}`;
 
-  constructor(private readonly pool: pg.Pool) {}
+  /** Creates the lease table if it is missing (saying so), then opens the leases on the connection's pool. */
+  static async open(
+    connection: Pick<PostgresConnection, 'pool' | 'target'>,
+    log: (message: string) => void,
+  ): Promise<PostgresLeases> {
+    try {
+      await createTableOnce(
+        connection.pool,
+        { table: 'leases', description: 'the lease table', ddl: SCHEMA },
+        connection.target,
+        log,
+      );
+    } catch (error) {
+      throw toPortError(error, { action: 'creating the lease table', target: connection.target });
+    }
+    return new PostgresLeases(connection);
+  }
+
+  private constructor(private readonly connection: Pick<PostgresConnection, 'pool' | 'target'>) {}
 
   async acquire(name: string, ttlMs: number): Promise<boolean> {
-    const { rowCount } = await this.pool.query(
-      `INSERT INTO ledger_leases AS lease (name, holder, expires_at)
+    const { rowCount } = await this.#query(
+      `INSERT INTO leases AS lease (name, holder, expires_at)
        VALUES ($1, $2, now() + $3 * interval '1 millisecond')
        ON CONFLICT (name) DO UPDATE SET holder = excluded.holder, expires_at = excluded.expires_at
          WHERE lease.holder = excluded.holder OR lease.expires_at <= now()`,
@@ -36,6 +56,15 @@ export class PostgresLeases implements Leases {
   }
 
   async release(name: string): Promise<void> {
-    await this.pool.query('DELETE FROM ledger_leases WHERE name = $1 AND holder = $2', [name, this.holder]);
+    await this.#query('DELETE FROM leases WHERE name = $1 AND holder = $2', [name, this.holder]);
+  }
+
+  /** Driver errors leave as the port's errors: an unreachable server is EventStoreUnavailableError. */
+  async #query(text: string, values: unknown[]): Promise<pg.QueryResult> {
+    try {
+      return await this.connection.pool.query(text, values);
+    } catch (error) {
+      throw toPortError(error, { action: 'asking for a lease', target: this.connection.target });
+    }
   }
 }

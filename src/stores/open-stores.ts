@@ -3,13 +3,17 @@ import type { LedgerConfig } from '../config/ledger-config.js';
 import { EventStoreDbKeyStore } from '../crypto/eventstoredb-key-store.js';
 import type { KeyStore } from '../crypto/key-store.port.js';
 import { MemoryKeyStore } from '../crypto/memory-key-store.js';
+import { PostgresKeyStore } from '../crypto/postgres-key-store.js';
 import { SqliteKeyStore } from '../crypto/sqlite-key-store.js';
 import type { EventStore } from '../event-store/event-store.port.js';
 import type { Leases } from '../leases/leases.port.js';
 import { LocalLeases } from '../leases/local-leases.js';
+import { PostgresLeases } from '../leases/postgres-leases.js';
 import { connectionUser, openEventStoreDbClient } from '../event-store/eventstoredb/eventstoredb.client.js';
 import { EventStoreDbEventStore } from '../event-store/eventstoredb/eventstoredb-event-store.js';
 import { MemoryEventStore } from '../event-store/memory/memory-event-store.js';
+import { openPostgres } from '../event-store/postgres/postgres.connection.js';
+import { PostgresEventStore } from '../event-store/postgres/postgres-event-store.js';
 import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store.js';
 
 /** The configured event store, the key store and the leases that follow it, closed together. */
@@ -54,8 +58,19 @@ export async function openStores(config: LedgerConfig, logger: StoresLogger): Pr
         () => client.dispose(),
       );
     }
-    case 'postgres':
-      throw new Error('LEDGER_STORE=postgres is being wired (issue 10)');
+    case 'postgres': {
+      // One pool for the ledger, the keys and the leases; it closes after them.
+      const connection = await openPostgres(config.postgresUrl, { log: (message) => logger.log(message) });
+      try {
+        const keys = await PostgresKeyStore.open(connection, { log: (message) => logger.warn(message) });
+        const leases = await PostgresLeases.open(connection, (message) => logger.log(message));
+        const events = new PostgresEventStore(connection, { warn: (message) => logger.warn(message) });
+        return closedTogether(events, keys, () => connection.close(), leases);
+      } catch (error) {
+        await connection.close();
+        throw error;
+      }
+    }
     case 'memory':
       return closedTogether(new MemoryEventStore(), new MemoryKeyStore());
     default: {
