@@ -200,6 +200,7 @@ describe.skipIf(!hasPostgres)('several instances on one PostgreSQL database', ()
       {
         what: `instance a to show wave 1 of ${operationId} done`,
         done: (body) => body['status'] !== 'running',
+        timeoutMs: 5_000,
       },
     );
     expect(operation['status']).toMatch(/^(paused|completed)$/);
