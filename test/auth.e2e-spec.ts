@@ -84,7 +84,7 @@ describe('authentication and roles', () => {
     const response = await t.http().get('/health').expect(200);
     expect(response.body).toEqual({
       status: 'ok',
-      store: 'sqlite',
+      store: t.config.store,
       readModels: expect.stringMatching(/^(live|catching-up)$/),
     });
   });

@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ProjectionRunner } from '../src/read-models/projection-runner.js';
 import { appendFleetFixture, type FleetFixture } from './support/fleet-fixture.js';
-import { makeDataDir, startTestApp, type TestApp } from './support/test-app.js';
+import { makeDataDir, startTestApp, storeVariables, type TestApp } from './support/test-app.js';
 
 /** `npm run projections:rebuild` runs this (after a build; `npm test` builds first). */
 const rebuildCommand = join(dirname(fileURLToPath(import.meta.url)), '..', 'dist', 'rebuild.js');
@@ -99,6 +99,7 @@ describe('rebuilding the read models', () => {
     expect(await app.app.get(ProjectionRunner).catchUp()).toBe(true);
     const before = await answers(app, fx);
     const events = (await app.allEvents()).length;
+    const store = storeVariables(app.config);
     await stop();
 
     // Damage the read models behind the service's back; only a rebuild from the ledger repairs this.
@@ -110,7 +111,7 @@ describe('rebuilding the read models', () => {
     expect(await answers(app, fx)).not.toEqual(before);
     await stop();
 
-    const { code, output } = await runRebuild({ LEDGER_DATA_DIR: dataDir });
+    const { code, output } = await runRebuild({ LEDGER_DATA_DIR: dataDir, ...store });
     expect(output).toMatch(new RegExp(`rebuilt the read models from ${events} events`));
     expect(code).toBe(0);
     // The rebuilt file is complete on its own: query indexes included, no WAL left behind.

@@ -1,8 +1,7 @@
-import Database from 'better-sqlite3';
-import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { hashEvent, type StoredEvent } from '../src/event-store/event-envelope.js';
 import { appendFleetFixture } from './support/fleet-fixture.js';
+import { tampererOf } from './support/tamper.js';
 import { useTestApp } from './support/test-app.js';
 
 describe('GET /v1/ledger/verify', () => {
@@ -31,16 +30,7 @@ describe('GET /v1/ledger/verify', () => {
       .send({ reason: 'y' })
       .expect(200);
   };
-  /** An attacker with the file: its own connection, without the guard triggers. */
-  const tamper = (work: (db: Database.Database) => void) => {
-    const db = new Database(join(t.config.dataDir, 'ledger.db'));
-    try {
-      db.exec('DROP TRIGGER IF EXISTS events_are_immutable; DROP TRIGGER IF EXISTS events_are_never_deleted');
-      work(db);
-    } finally {
-      db.close();
-    }
-  };
+  const tamper = () => tampererOf(t.config);
   const eventOf = (events: StoredEvent[], streamId: string, version: number) =>
     events.find((event) => event.streamId === streamId && event.version === version)!;
 
@@ -56,14 +46,12 @@ describe('GET /v1/ledger/verify', () => {
     expect(await verify()).toEqual({ ok: true, streams: 2, events: 4, lastPosition: events.at(-1)!.position });
   });
 
-  it('finds an event whose data was edited in the file', async () => {
+  it('finds an event whose data was edited in the store', async () => {
     await register('a');
     await register('b');
     await suspendAndReactivate('a');
     const target = eventOf(await t.allEvents(), 'site-a', 2);
-    tamper((db) =>
-      db.prepare(`UPDATE events SET data = json_set(data, '$.siteId', 'z') WHERE event_id = ?`).run(target.eventId),
-    );
+    await tamper().editData(target.eventId, 'siteId', 'z');
     expect(await verify()).toEqual({
       ok: false,
       streams: 2,
@@ -80,11 +68,7 @@ describe('GET /v1/ledger/verify', () => {
     const edited = eventOf(events, 'site-a', 2);
     const metadata = { ...edited.metadata, actor: 'nobody' };
     const forgedHash = hashEvent(edited.prevHash, { ...edited, metadata });
-    tamper((db) =>
-      db
-        .prepare('UPDATE events SET metadata = ?, hash = ? WHERE event_id = ?')
-        .run(JSON.stringify(metadata), forgedHash, edited.eventId),
-    );
+    await tamper().forge(edited.eventId, metadata, forgedHash);
     const next = eventOf(events, 'site-a', 3);
     expect((await verify()).brokenAt).toEqual({ streamId: 'site-a', version: 3, eventId: next.eventId });
   });
@@ -93,7 +77,7 @@ describe('GET /v1/ledger/verify', () => {
     await register('a');
     await suspendAndReactivate('a');
     const events = await t.allEvents();
-    tamper((db) => db.prepare('DELETE FROM events WHERE event_id = ?').run(eventOf(events, 'site-a', 2).eventId));
+    await tamper().remove(eventOf(events, 'site-a', 2).eventId);
     expect(await verify()).toMatchObject({
       ok: false,
       events: 2,
@@ -105,9 +89,7 @@ describe('GET /v1/ledger/verify', () => {
     const fx = await appendFleetFixture(t.store, { sites: 10_000 });
     expect(await verify()).toEqual({ ok: true, streams: 10_000, events: 13_750, lastPosition: '13750' });
     const target = eventOf(await t.allEvents(), `site-${fx.siteId(7771)}`, 2); // 7771 was suspended: its second event
-    tamper((db) =>
-      db.prepare(`UPDATE events SET data = json_set(data, '$.siteId', 'x') WHERE event_id = ?`).run(target.eventId),
-    );
+    await tamper().editData(target.eventId, 'siteId', 'x');
     expect(await verify()).toEqual({
       ok: false,
       streams: 10_000,

@@ -14,6 +14,7 @@ import { configureApp } from '../../src/configure-app.js';
 import { EVENT_STORE, type EventStore } from '../../src/event-store/event-store.port.js';
 import type { StoredEvent } from '../../src/event-store/event-envelope.js';
 import type { Clock } from '../../src/ledger/clock.js';
+import { createTestDatabase, type TestDatabase } from '../../src/testing/postgres.js';
 
 /** The principals every test app knows, with their bearer tokens. */
 export const TOKENS = {
@@ -97,13 +98,51 @@ export function makeDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'tenant-ledger-e2e-'));
 }
 
-/** Boots the real app (configureApp, real store on disk, real HTTP server) on a temp data dir. */
+/**
+ * The store the e2e suite runs on: `sqlite` unless `LEDGER_TEST_STORE=postgres`
+ * (the `e2e-postgres` project of vitest.config.ts runs every e2e spec so).
+ * A test that names LEDGER_STORE itself keeps it.
+ */
+const TEST_STORE = process.env['LEDGER_TEST_STORE'] === 'postgres' ? 'postgres' : 'sqlite';
+
+/**
+ * On postgres, each data folder gets its own database, so an app restarted
+ * on the same folder finds its ledger again and apps never see each other's.
+ * An app that owns its folder drops its database when it closes; those of
+ * folders a test passed in are dropped after the spec file.
+ */
+const databases = new Map<string, Promise<TestDatabase>>();
+afterAll(async () => {
+  const left = [...databases.values()];
+  databases.clear();
+  for (const database of left) await (await database).drop();
+});
+
+async function storeEnvironment(dataDir: string, env: Record<string, string> = {}): Promise<Record<string, string>> {
+  if (TEST_STORE !== 'postgres' || env['LEDGER_STORE'] !== undefined) return {};
+  let database = databases.get(dataDir);
+  if (database === undefined) {
+    database = createTestDatabase();
+    databases.set(dataDir, database);
+  }
+  return { LEDGER_STORE: 'postgres', LEDGER_POSTGRES_URL: (await database).url };
+}
+
+/** The variables that open `config`'s store, for a command run beside a test app (the rebuild). */
+export function storeVariables(config: LedgerConfig): Record<string, string> {
+  return config.store === 'postgres'
+    ? { LEDGER_STORE: 'postgres', LEDGER_POSTGRES_URL: config.postgresUrl }
+    : { LEDGER_STORE: config.store };
+}
+
+/** Boots the real app (configureApp, real store, real HTTP server) on a temp data dir. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = options.dataDir ?? makeDataDir();
   const ownsDir = options.dataDir === undefined;
   const config = loadConfig({
     LEDGER_DATA_DIR: dataDir,
     LEDGER_TOKENS_FILE: writeTestTokens(dataDir),
+    ...(await storeEnvironment(dataDir, options.env)),
     ...options.env,
   });
   const clock = options.clock ?? new TestClock();
@@ -132,7 +171,12 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     },
     async close() {
       await app.close();
-      if (ownsDir) rmSync(dataDir, { recursive: true, force: true });
+      if (ownsDir) {
+        rmSync(dataDir, { recursive: true, force: true });
+        const database = databases.get(dataDir);
+        databases.delete(dataDir);
+        await (await database)?.drop();
+      }
     },
   };
 }
