@@ -14,7 +14,7 @@ import { describe, expect, it } from 'vitest';
  *    files and folders of lower layers only. Features sit above the engine,
  *    the engine above the stores, the stores above common. An arrow that
  *    must run the other way is allowed by name below, with its reason.
- * 3. The key stores use only the EventStoreDB adapter's public pieces.
+ * 3. The key stores use only the public pieces of the adapter they share an engine with.
  *    A feature uses another feature only through its top-level files and
  *    its domain/ (the published language); its other folders (dto/, …) are
  *    its own.
@@ -61,11 +61,18 @@ const FEATURES = new Set([
   'health',
 ]);
 
-/** What the key stores may use of an event store adapter: the one shared client, and its error translation. */
+/** What the key stores may use of an event store adapter: the shared client or pool, its error translation, the schema helper. */
 const ADAPTER_PUBLIC = [
   'event-store/eventstoredb/eventstoredb.client.ts',
   'event-store/eventstoredb/eventstoredb.errors.ts',
+  'event-store/postgres/postgres.connection.ts',
+  'event-store/postgres/postgres.client.ts',
+  'event-store/postgres/postgres.errors.ts',
+  'event-store/postgres/postgres.schema.ts',
 ];
+
+/** The adapters whose engine a key store shares. */
+const ADAPTER_FOLDERS = ['eventstoredb', 'postgres'];
 
 /** Arrows that run against the layers, each with why it stays. Keep this short. */
 const ALLOWED_UPWARD: Readonly<Record<string, string>> = {};
@@ -123,10 +130,10 @@ function violationsOf(file: string, specifier: string): string[] {
     say(`${arrow} runs against the layers`);
   if (
     source === 'crypto' &&
-    path.startsWith(`event-store${sep}eventstoredb${sep}`) &&
+    ADAPTER_FOLDERS.some((folder) => path.startsWith(`event-store${sep}${folder}${sep}`)) &&
     !ADAPTER_PUBLIC.includes(`${path.replace(/\.js$/, '')}.ts`)
   ) {
-    say("crypto uses only the EventStoreDB adapter's client and errors");
+    say("crypto uses only an adapter's public pieces (client or pool, errors, schema)");
   }
   const inner = path.split(sep).slice(1, -1);
   if (FEATURES.has(source) && FEATURES.has(destination) && inner.length > 0 && inner[0] !== 'domain') {
@@ -196,6 +203,9 @@ describe('architecture', () => {
     const keyStore = join(src, 'crypto/eventstoredb-key-store.ts');
     expect(violationsOf(keyStore, '../event-store/eventstoredb/eventstoredb.client.js')).toEqual([]);
     expect(violationsOf(keyStore, '../event-store/eventstoredb/eventstoredb.codec.js')).toHaveLength(1);
+    const pgKeyStore = join(src, 'crypto/postgres-key-store.ts');
+    expect(violationsOf(pgKeyStore, '../event-store/postgres/postgres.client.js')).toEqual([]);
+    expect(violationsOf(pgKeyStore, '../event-store/postgres/postgres.appends.js')).toHaveLength(1);
     expect(
       violationsOf(join(src, 'event-store/sqlite/sqlite-event-store.ts'), '../../config/ledger-config.js'),
     ).toHaveLength(1);

@@ -174,7 +174,12 @@ describe.skipIf(!hasPostgres)('PostgreSQL key store (server at LEDGER_TEST_POSTG
         ).toHaveLength(1);
         expect(await withRawConnection(own.url, (raw) => inHeap(raw, key))).toBe(true);
 
-        await keyStore.destroyKey('site-b');
+        // Another instance, which waits as long as the default: other tests
+        // on the same server may have transactions open for a moment.
+        const connection = await openPostgres(own.url, { log: () => undefined });
+        const patient = await PostgresKeyStore.open(connection, { log: (message) => logged.push(message) });
+        toClose.unshift(patient, connection);
+        await patient.destroyKey('site-b');
         expect(await withRawConnection(own.url, (raw) => inHeap(raw, key))).toBe(false);
       });
     });

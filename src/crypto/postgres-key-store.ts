@@ -28,22 +28,34 @@ ALTER TABLE site_keys ALTER COLUMN key SET STORAGE PLAIN;
 `;
 
 /**
- * Sessions whose transaction or snapshot is as old as `$1` (the destroying
- * transaction) or older: while one lives, PostgreSQL must keep the old row
- * version for it, and a rewrite copies it along. Client sessions of this
- * database, and WAL senders and replication slots (a standby's
- * hot_standby_feedback holds the same horizon).
+ * What still holds the old row version of destruction `$1` (its xid; `$2`,
+ * the same as xid8): a rewrite must copy a dead version that some snapshot
+ * may still see. Two conditions, both needed:
+ * - no transaction that started before the destruction is still running,
+ *   in any database: a backend that connects meanwhile takes a snapshot
+ *   reaching back to the oldest of those, and until it is in its database
+ *   it counts for every database's horizon (and pg_current_snapshot needs
+ *   no privilege to see other roles' transactions);
+ * - no snapshot as old, in a session of this database or of none (WAL
+ *   senders: a standby's hot_standby_feedback), nor a replication slot.
+ * Autovacuum workers are left out: PostgreSQL ignores their snapshots too.
  */
 const OLDER_TRANSACTIONS = `
-SELECT pid::text AS holder FROM pg_stat_activity
-WHERE pid <> pg_backend_pid()
-  AND ((backend_type = 'client backend' AND datname = current_database()) OR backend_type = 'walsender')
-  AND (age(backend_xid) >= age($1::xid) OR age(backend_xmin) >= age($1::xid))
+SELECT 'a transaction older than the destruction' AS holder
+WHERE pg_snapshot_xmin(pg_current_snapshot()) <= $2::xid8
 UNION ALL
-SELECT 'slot ' || slot_name FROM pg_replication_slots WHERE age(xmin) >= age($1::xid)
+SELECT 'session ' || pid FROM pg_stat_activity
+WHERE pid <> pg_backend_pid() AND backend_type <> 'autovacuum worker'
+  AND (datname = current_database() OR datname IS NULL)
+  AND age(backend_xmin) >= age($1::xid)
 UNION ALL
-SELECT 'prepared ' || gid FROM pg_prepared_xacts
-WHERE database = current_database() AND age(transaction) >= age($1::xid)`;
+SELECT 'replication slot ' || slot_name FROM pg_replication_slots WHERE age(xmin) >= age($1::xid)`;
+
+/** The transaction that destroyed a key: its xid, as xid (32 bits) and as xid8 (with the epoch). */
+interface Destruction {
+  xid: string;
+  xid8: string;
+}
 
 export interface PostgresKeyStoreOptions {
   /** Where creating the table, and a key whose bytes could not be scrubbed yet, are reported. */
@@ -136,17 +148,17 @@ export class PostgresKeyStore implements KeyStore {
    */
   async destroyKey(siteId: string): Promise<void> {
     const destroyedBy = await this.#guard(`destroying the key of ${siteId}`, async () => {
-      const { rows } = await this.#connection.pool.query<{ xid: string }>({
+      const { rows } = await this.#connection.pool.query<Destruction>({
         name: 'keys-destroy',
         text: `INSERT INTO site_keys (site_id, key, created_at, destroyed_at) VALUES ($1, NULL, NULL, now())
                ON CONFLICT (site_id) DO UPDATE
                  SET key = NULL, destroyed_at = coalesce(site_keys.destroyed_at, excluded.destroyed_at)
-               RETURNING xmin::text AS xid`,
+               RETURNING xmin::text AS xid, pg_current_xact_id()::text AS xid8`,
         values: [siteId],
       });
-      const xid = rows[0]?.xid;
-      if (xid === undefined) throw new Error(`destroying the key of site ${siteId} returned no row`);
-      return xid;
+      const destruction = rows[0];
+      if (destruction === undefined) throw new Error(`destroying the key of site ${siteId} returned no row`);
+      return destruction;
     });
     await this.#scrub(siteId, destroyedBy);
   }
@@ -166,7 +178,7 @@ export class PostgresKeyStore implements KeyStore {
   }
 
   /** Waits for older transactions, then rewrites the table; reports, never throws. */
-  async #scrub(siteId: string, destroyedBy: string): Promise<void> {
+  async #scrub(siteId: string, destroyedBy: Destruction): Promise<void> {
     const pool = this.#connection.pool;
     try {
       const holders = await this.#olderTransactions(destroyedBy);
@@ -182,7 +194,7 @@ export class PostgresKeyStore implements KeyStore {
       });
       if (holders.length > 0) {
         this.#log(
-          `the key of site ${siteId} is destroyed, but older transactions (${holders.join(', ')}) still see it, so its bytes stay in the site_keys pages until the next destroyKey once they end`,
+          `the key of site ${siteId} is destroyed, but older transactions may still see it (${holders.join(', ')}), so its bytes may stay in the site_keys pages until the next destroyKey once they end`,
         );
       }
     } catch (error) {
@@ -193,10 +205,13 @@ export class PostgresKeyStore implements KeyStore {
   }
 
   /** The sessions that still hold back `destroyedBy`'s old row version after waiting up to scrubWaitMs; [] once none. */
-  async #olderTransactions(destroyedBy: string): Promise<string[]> {
+  async #olderTransactions(destroyedBy: Destruction): Promise<string[]> {
     const deadline = Date.now() + this.#scrubWaitMs;
     for (let pauseMs = 10; ; pauseMs = Math.min(pauseMs * 2, 200)) {
-      const { rows } = await this.#connection.pool.query<{ holder: string }>(OLDER_TRANSACTIONS, [destroyedBy]);
+      const { rows } = await this.#connection.pool.query<{ holder: string }>(OLDER_TRANSACTIONS, [
+        destroyedBy.xid,
+        destroyedBy.xid8,
+      ]);
       if (rows.length === 0 || Date.now() >= deadline) return rows.map((row) => row.holder);
       await sleep(Math.min(pauseMs, Math.max(deadline - Date.now(), 0)));
     }

@@ -239,8 +239,8 @@ describe.skipIf(!hasPostgres)('PostgreSQL event store (server at LEDGER_TEST_POS
         return rows.length;
       });
       expect(ended).toBeGreaterThan(0);
-      await pollUntil(() => logged.some((line) => line.includes('idle PostgreSQL connection')), {
-        what: 'the pool to report its dropped connections',
+      await pollUntil(() => logged.filter((line) => line.includes('idle PostgreSQL connection')).length >= ended, {
+        what: `the pool to report its ${ended} dropped connections`,
         timeoutMs: DEADLINE_MS,
       });
       await expect(store.ping()).resolves.toBeUndefined();

@@ -1,11 +1,11 @@
 import pg from 'pg';
 import { checkAppends, isCommittedRetry } from '../adapter-kit.js';
-import { EMPTY_STREAM_HEAD, chainEvents } from '../event-envelope.js';
+import { EMPTY_STREAM_HEAD, chainEvents, type ChainedEvent, type StreamHead } from '../event-envelope.js';
 import { DuplicateEventIdError, WrongExpectedVersionError } from '../event-store.errors.js';
 import type { AppendResult, StreamAppend } from '../event-store.port.js';
 import { withConnection } from './postgres.client.js';
 import { toPortError } from './postgres.errors.js';
-import type { PostgresReads, StoredHead } from './postgres.reads.js';
+import type { PostgresReads } from './postgres.reads.js';
 import { COMMITS_CHANNEL, LEDGER_LOCK_SPACE, LEDGER_LOCKS } from './postgres.schema.js';
 
 /** Runs inside an append's transaction after its positions are taken, before it commits. */
@@ -56,6 +56,18 @@ class EventColumns {
 
   get length(): number {
     return this.eventIds.length;
+  }
+
+  add(event: ChainedEvent, occurredAtMs: number): void {
+    this.streamIds.push(event.streamId);
+    this.versions.push(event.version);
+    this.eventIds.push(event.eventId);
+    this.types.push(event.type);
+    this.data.push(JSON.stringify(event.data));
+    this.metadata.push(JSON.stringify(event.metadata));
+    this.prevHashes.push(event.prevHash);
+    this.hashes.push(event.hash);
+    this.occurredAt.push(occurredAtMs);
   }
 
   values(): unknown[] {
@@ -128,46 +140,37 @@ async function decide(
   appends: readonly StreamAppend[],
   occurredAtMs: readonly number[][],
 ): Promise<{ results: AppendResult[]; columns: EventColumns }> {
-  const heads = await context.reads.headsOf(client, [...new Set(appends.map((append) => append.streamId))]);
+  const stored = await context.reads.headsOf(client, [...new Set(appends.map((append) => append.streamId))]);
+  /** The last event this call chains onto each stream, so far. */
+  const written = new Map<string, ChainedEvent>();
   const columns = new EventColumns();
-  const sources: PositionSource[] = [];
   const answers: Omit<AppendResult, 'position'>[] = [];
-  /** The last event this call writes to each stream, so far. */
-  const lastWritten = new Map<string, string>();
+  const sources: PositionSource[] = [];
 
   for (const [i, append] of appends.entries()) {
     const { streamId, expectedVersion, events } = append;
-    const head: StoredHead | undefined = heads.get(streamId);
+    const head: StreamHead | undefined = written.get(streamId) ?? stored.get(streamId);
     const actualVersion = head?.version ?? 0;
     if (actualVersion !== expectedVersion) {
       // The retry rule looks at what is stored, so not at a stream this call already wrote.
-      const retried = lastWritten.has(streamId) ? undefined : await committedRetry(context, client, append);
+      const retried = written.has(streamId) ? undefined : await committedRetry(context, client, append);
       if (retried === undefined) throw new WrongExpectedVersionError(streamId, expectedVersion, actualVersion);
       answers.push({ streamId, nextVersion: retried.nextVersion });
       sources.push({ position: retried.position });
       continue;
     }
     const chained = chainEvents(streamId, head ?? EMPTY_STREAM_HEAD, events);
-    chained.forEach((event, j) => {
-      columns.streamIds.push(event.streamId);
-      columns.versions.push(event.version);
-      columns.eventIds.push(event.eventId);
-      columns.types.push(event.type);
-      columns.data.push(JSON.stringify(event.data));
-      columns.metadata.push(JSON.stringify(event.metadata));
-      columns.prevHashes.push(event.prevHash);
-      columns.hashes.push(event.hash);
-      columns.occurredAt.push(occurredAtMs[i]?.[j] ?? Number.NaN);
-    });
+    chained.forEach((event, j) => columns.add(event, occurredAtMs[i]?.[j] ?? Number.NaN));
     const last = chained.at(-1);
-    if (last !== undefined) {
-      heads.set(streamId, { version: last.version, hash: last.hash, position: '' });
-      lastWritten.set(streamId, last.eventId);
-    }
+    if (last !== undefined) written.set(streamId, last);
     answers.push({ streamId, nextVersion: actualVersion + events.length });
     // An empty append answers the stream's last position: '0' for a stream that does not exist.
-    const pending = lastWritten.get(streamId);
-    sources.push(pending !== undefined ? { eventId: pending } : { position: head?.position ?? '0' });
+    const lastWritten = written.get(streamId);
+    sources.push(
+      lastWritten !== undefined
+        ? { eventId: lastWritten.eventId }
+        : { position: stored.get(streamId)?.position ?? '0' },
+    );
   }
 
   const positions = new Map<string, string>();

@@ -23,6 +23,16 @@ describe('postgresTarget and redactPostgresUrl', () => {
 });
 
 describe('openPostgres without a server', () => {
+  it.each([
+    ['not a URL', 'ledger:s3cret@db/tenant_ledger'],
+    ['another scheme', 'mysql://ledger:s3cret@db/tenant_ledger'],
+    ['no database', 'postgres://ledger:s3cret@db:5432/'],
+  ])('refuses a URL that is %s before connecting, without quoting it', async (_case, url) => {
+    const error = await openPostgres(url, { log: () => undefined }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(RangeError);
+    expect(JSON.stringify({ ...(error as object), message: (error as Error).message })).not.toContain('s3cret');
+  });
+
   it('fails fast with EventStoreUnavailableError on a closed port, never showing the password', async () => {
     const port = await closedPort();
     const started = Date.now();

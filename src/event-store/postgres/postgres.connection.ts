@@ -70,6 +70,7 @@ const SQLSTATE = {
  *   (within `connectTimeoutMs`); EventStoreFailedError if it refuses.
  */
 export async function openPostgres(url: string, options: PostgresOptions): Promise<PostgresConnection> {
+  databaseOf(url); // a malformed URL fails here, before any connection
   const target = postgresTarget(url);
   const pool = newPool(url, options);
   try {
@@ -125,7 +126,7 @@ function newPool(url: string, options: PostgresOptions): pg.Pool {
 }
 
 function withSessionSettings(url: string, settings: Record<string, string>): string {
-  const parsed = new URL(url);
+  const parsed = parseUrl(url);
   const ours = Object.entries(settings)
     .map(([name, value]) => `-c ${name}=${value}`)
     .join(' ');
@@ -141,13 +142,13 @@ function withSessionSettings(url: string, settings: Record<string, string>): str
  */
 async function ensureDatabase(pool: pg.Pool, url: string, options: PostgresOptions): Promise<void> {
   try {
-    await checkConnection(pool);
+    await pool.query('SELECT 1');
     return;
   } catch (error) {
     if (!(error instanceof pg.DatabaseError && error.code === SQLSTATE.INVALID_CATALOG_NAME)) throw error;
   }
   const database = databaseOf(url);
-  const maintenanceUrl = new URL(url);
+  const maintenanceUrl = parseUrl(url);
   maintenanceUrl.pathname = `/${MAINTENANCE_DATABASE}`;
   const admin = new pg.Client({
     connectionString: maintenanceUrl.href,
@@ -174,29 +175,37 @@ async function ensureDatabase(pool: pg.Pool, url: string, options: PostgresOptio
   } finally {
     await admin.end().catch(() => undefined);
   }
-  await checkConnection(pool);
-}
-
-async function checkConnection(pool: pg.Pool): Promise<void> {
   await pool.query('SELECT 1');
 }
 
+/**
+ * The URL, parsed. The error never quotes it (Node's own would carry it,
+ * password included, in `error.input`).
+ */
+function parseUrl(url: string): URL {
+  const parsed = URL.canParse(url) ? new URL(url) : undefined;
+  if (parsed === undefined || !['postgres:', 'postgresql:'].includes(parsed.protocol)) {
+    throw new RangeError('the PostgreSQL URL is not a postgres://user@host:port/database URL');
+  }
+  return parsed;
+}
+
 function databaseOf(url: string): string {
-  const database = decodeURIComponent(new URL(url).pathname.slice(1));
-  if (database === '') throw new RangeError('the PostgreSQL URL names no database (…/tenant_ledger)');
+  const database = decodeURIComponent(parseUrl(url).pathname.slice(1));
+  if (database === '') throw new RangeError('the PostgreSQL URL names no database (postgres://…/tenant_ledger)');
   return database;
 }
 
 /** `tenant_ledger on 127.0.0.1:5432`: the database and server of `url`, never its credentials. */
 export function postgresTarget(url: string): string {
-  const parsed = new URL(url);
+  const parsed = parseUrl(url);
   const host = parsed.hostname || parsed.searchParams.get('host') || 'localhost';
   return `${decodeURIComponent(parsed.pathname.slice(1))} on ${host}:${parsed.port || '5432'}`;
 }
 
 /** `url` with its password, if any, replaced by `***`: for messages that must show the URL. */
 export function redactPostgresUrl(url: string): string {
-  const parsed = new URL(url);
+  const parsed = parseUrl(url);
   if (parsed.password !== '') parsed.password = '***';
   return parsed.href;
 }
