@@ -34,14 +34,24 @@ const state: ProcessState = ((globalThis as { [key: symbol]: ProcessState })[
 ] ??= {});
 
 /**
- * Whether the test server answers (checked once per process, with a short
- * timeout). When it does not: with `LEDGER_REQUIRE_POSTGRES=1` throws, naming
- * the reason, so the suite fails; otherwise prints one line per process,
- * `skipped: no PostgreSQL at <url> (<reason>)`, and answers false for
- * `describe.skipIf`.
+ * The answer of the first probe of a test run, handed down to the worker
+ * processes vitest starts afterwards (they inherit the environment), so a
+ * run probes once and says `skipped: …` once, not once per spec file.
+ */
+const PROBED = 'LEDGER_TEST_POSTGRES_PROBED';
+
+/**
+ * Whether the test server answers (checked once per run, with a short
+ * timeout: vitest.config.ts asks first). When it does not: with
+ * `LEDGER_REQUIRE_POSTGRES=1` throws, naming the reason, so the run fails;
+ * otherwise prints one line, `skipped: no PostgreSQL at <url> (<reason>)`,
+ * and answers false for `describe.skipIf`.
  */
 export async function postgresForTests(): Promise<boolean> {
+  const probed = process.env[PROBED];
+  if (probed !== undefined) return probed === 'available';
   const reason = await (state.probe ??= probe());
+  process.env[PROBED] = reason === undefined ? 'available' : 'unavailable';
   if (reason === undefined) return true;
   const message = `no PostgreSQL at ${redactPostgresUrl(TEST_POSTGRES_URL)} (${reason})`;
   if (REQUIRE_POSTGRES) throw new Error(`${message}; LEDGER_REQUIRE_POSTGRES=1 requires one`);
