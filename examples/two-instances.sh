@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Two ledger instances on one PostgreSQL database, and a failover: the
 # walk-through of README "Running several instances", as plain processes.
-# Run it from the repository root after `npm install`:
+# Run it after `npm install && npm run build`:
 #
 #   bash examples/two-instances.sh
 #
-# It builds, makes a shared token file, starts instances on ports 3001 and
-# 3002, writes through one and reads through the other, then kills the one
-# that took an operation (kill -9) and lets the other finish it.
+# It makes a shared token file, starts instances on ports 3001 and 3002,
+# writes through one and reads through the other, then kills the one that
+# took an operation (kill -9) and lets the other finish it. The README shows
+# the same lines from WORK= on (test/walkthrough.e2e-spec.ts checks it).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 WORK=${WORK:-$(mktemp -d)}
@@ -15,7 +16,6 @@ PORT_A=${PORT_A:-3001} PORT_B=${PORT_B:-3002}
 export LEDGER_STORE=postgres
 export LEDGER_POSTGRES_URL=${LEDGER_POSTGRES_URL:-postgres://postgres@127.0.0.1:5432/tenant_ledger}
 
-npm run build --silent
 # Every instance reads the same token file; make it once (it prints the tokens once).
 node dist/create-tokens.js "$WORK/shared" > /dev/null
 export LEDGER_TOKENS_FILE=$WORK/shared/tokens.json
@@ -48,7 +48,7 @@ curl -s -o /dev/null -X POST "$A_API/operations/$OPERATION/approve" -H "Authoriz
   -H 'Content-Type: application/json' -d "{\"digest\": \"$DIGEST\"}"
 curl -s -o /dev/null -X POST "$A_API/operations/$OPERATION/execute" -H "Authorization: Bearer $OP" \
   -H 'Content-Type: application/json' -d "{\"digest\": \"$DIGEST\"}"
-kill -9 $A
+kill -9 $A && wait $A 2> /dev/null || true
 
 # b carries on: a wave a left unfinished is resumed within LEDGER_LEASE_TTL (10 s); continue runs the rest on b.
 for _ in $(seq 1 100); do

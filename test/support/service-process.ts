@@ -9,7 +9,8 @@ import { TOKENS, type TestPrincipal } from './test-app.js';
  * The built commands, as `npm start` and `npm run projections:rebuild` run
  * them. `npm test` builds first (pretest), so they are the code under test.
  */
-const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist');
+export const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const dist = join(root, 'dist');
 export const SERVICE = join(dist, 'main.js');
 export const REBUILD = join(dist, 'rebuild.js');
 
