@@ -88,6 +88,9 @@ export class PostgresKeyStore implements KeyStore {
   readonly #scrubWaitMs: number;
   readonly #scrubLockTimeoutMs: number;
   #closed = false;
+  /** The rewrite under way, and the one queued to start after it (see #rewriteAfterNow). */
+  #runningRewrite: Promise<void> | undefined;
+  #nextRewrite: Promise<void> | undefined;
 
   /** Creates the key table if it is missing (saying so), then opens the store on the connection's pool. */
   static async open(
@@ -177,21 +180,11 @@ export class PostgresKeyStore implements KeyStore {
     return rows[0];
   }
 
-  /** Waits for older transactions, then rewrites the table; reports, never throws. */
+  /** Waits for older transactions, then has the table rewritten; reports, never throws. */
   async #scrub(siteId: string, destroyedBy: Destruction): Promise<void> {
-    const pool = this.#connection.pool;
     try {
       const holders = await this.#olderTransactions(destroyedBy);
-      await withConnection(pool, async (client, discard) => {
-        // VACUUM cannot run inside a transaction, so the lock timeout is set
-        // for the session and reset after.
-        await client.query(`SET lock_timeout = ${this.#scrubLockTimeoutMs}`);
-        try {
-          await client.query('VACUUM FULL site_keys');
-        } finally {
-          await client.query('RESET lock_timeout').catch(discard);
-        }
-      });
+      await this.#rewriteAfterNow();
       if (holders.length > 0) {
         this.#log(
           `the key of site ${siteId} is destroyed, but older transactions may still see it (${holders.join(', ')}), so its bytes may stay in the site_keys pages until the next destroyKey once they end`,
@@ -202,6 +195,44 @@ export class PostgresKeyStore implements KeyStore {
         `the key of site ${siteId} is destroyed, but rewriting site_keys failed (${error instanceof Error ? error.message : String(error)}), so its bytes stay in the table's pages until the next destroyKey`,
       );
     }
+  }
+
+  /**
+   * A rewrite of the table that starts after this call, shared: a purge of
+   * many sites destroys their keys at once, and one rewrite started after
+   * all of them committed scrubs them all, instead of one rewrite (and one
+   * moment of exclusive lock on the table, for every instance) per key. A
+   * rewrite already under way may have copied the table before the caller's
+   * destruction, so the caller waits for the next one.
+   */
+  #rewriteAfterNow(): Promise<void> {
+    this.#nextRewrite ??= (async () => {
+      await this.#runningRewrite?.catch(() => undefined);
+      // From here on, a caller needs a rewrite that starts after this one.
+      this.#nextRewrite = undefined;
+      const running = this.#rewrite();
+      this.#runningRewrite = running;
+      try {
+        await running;
+      } finally {
+        if (this.#runningRewrite === running) this.#runningRewrite = undefined;
+      }
+    })();
+    return this.#nextRewrite;
+  }
+
+  /** `VACUUM FULL site_keys`: copies the live rows into a new file and drops the old one. */
+  async #rewrite(): Promise<void> {
+    await withConnection(this.#connection.pool, async (client, discard) => {
+      // VACUUM cannot run inside a transaction, so the lock timeout is set
+      // for the session and reset after.
+      await client.query(`SET lock_timeout = ${this.#scrubLockTimeoutMs}`);
+      try {
+        await client.query('VACUUM FULL site_keys');
+      } finally {
+        await client.query('RESET lock_timeout').catch(discard);
+      }
+    });
   }
 
   /** The sessions that still hold back `destroyedBy`'s old row version after waiting up to scrubWaitMs; [] once none. */
