@@ -1,6 +1,6 @@
 import { type CallHandler, type ExecutionContext, Inject, Injectable, type NestInterceptor } from '@nestjs/common';
 import type { Request, Response } from 'express';
-import { Observable, mergeMap } from 'rxjs';
+import { Observable, from, mergeMap } from 'rxjs';
 import { DomainError } from '../common/domain-error.js';
 import { EVENT_STORE, type EventStore } from '../event-store/event-store.port.js';
 import { type RecordedPosition, trackRecordedPosition } from '../ledger/recorded-position.js';
@@ -43,7 +43,8 @@ export class LedgerPositionInterceptor implements NestInterceptor {
           .handle()
           .pipe(
             mergeMap(async (answer: unknown) => {
-              const position = record.position ?? (await this.store.lastPosition());
+              // A store gone since the command answered must not turn its answer into an error.
+              const position = record.position ?? (await this.store.lastPosition().catch(() => undefined));
               if (position !== undefined && !response.headersSent) response.setHeader(LEDGER_POSITION, position);
               return answer;
             }),
@@ -56,12 +57,7 @@ export class LedgerPositionInterceptor implements NestInterceptor {
   private read(request: Request, next: CallHandler): Observable<unknown> {
     const wanted = request.header(LEDGER_MIN_POSITION);
     if (wanted === undefined) return next.handle();
-    return new Observable((subscriber) => {
-      this.waitForReadModels(wanted.trim()).then(
-        () => next.handle().subscribe(subscriber),
-        (error: unknown) => subscriber.error(error),
-      );
-    });
+    return from(this.waitForReadModels(wanted.trim())).pipe(mergeMap(() => next.handle()));
   }
 
   private async waitForReadModels(position: string): Promise<void> {
