@@ -5,21 +5,24 @@
 //   npm run bench                 the full run (a few minutes on 2 cores)
 //   npm run bench -- --quick      smaller samples, under two minutes
 //   npm run bench -- --only append,http
+//   npm run bench -- --only postgres   the PostgreSQL figures (a server at
+//                                 LEDGER_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres)
 //
 // Bench-only tools (tinybench, autocannon, the Emmett peer and its sqlite3)
-// live in bench/package.json, installed here on first use, never in the
-// product's dependencies. The bench compiles the product's sources and its
+// live in bench/package.json, and Emmett's PostgreSQL peer in
+// bench/peers/postgres/package.json, installed here on first use, never in
+// the product's dependencies. The bench compiles the product's sources and its
 // own with bench/tsconfig.json into bench/.tmp/build, so it never touches
 // dist/ (which other builds may be replacing meanwhile).
 import { spawnSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { cpus, totalmem, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { installBenchTools } from './install.mjs';
+import { PACKAGE_DIRS, installBenchTools } from './install.mjs';
 
-const SUITES = ['append', 'aggregate', 'operation', 'fleet', 'http'];
+const SUITES = ['append', 'aggregate', 'operation', 'fleet', 'http', 'postgres'];
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);
@@ -41,7 +44,8 @@ function run(command, args, options = {}) {
 }
 
 const started = performance.now();
-if (!existsSync(join(root, 'node_modules', 'better-sqlite3'))) fail('the product is not installed: run `npm install` (or `npm ci`) first');
+if (!existsSync(join(root, 'node_modules', 'better-sqlite3')))
+  fail('the product is not installed: run `npm install` (or `npm ci`) first');
 installBenchTools('run');
 console.error('bench: compiling the product and the benchmarks (bench/tsconfig.json)');
 run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', join(benchDir, 'tsconfig.json')]);
@@ -51,6 +55,12 @@ run(process.execPath, [join(root, 'node_modules', 'typescript', 'bin', 'tsc'), '
 // uses 11). The benchmarks themselves (bench/.tmp/build/bench) still find their tools first.
 const productModules = join(benchDir, '.tmp', 'build', 'src', 'node_modules');
 if (!existsSync(productModules)) symlinkSync(join(root, 'node_modules'), productModules, 'dir');
+// Likewise a peer's code compiled into bench/.tmp/build/bench/peers/<name> loads that peer's own
+// dependencies (Emmett 0.42 for PostgreSQL), not bench/node_modules' (Emmett 0.38.5 for SQLite).
+for (const dir of PACKAGE_DIRS.filter((each) => each !== benchDir)) {
+  const compiled = join(benchDir, '.tmp', 'build', 'bench', relative(benchDir, dir), 'node_modules');
+  if (!existsSync(compiled)) symlinkSync(join(dir, 'node_modules'), compiled, 'dir');
+}
 
 const date = new Date().toISOString();
 const mode = quick ? 'quick' : 'full';
@@ -62,7 +72,14 @@ try {
   for (const suite of suites) {
     console.error(`\nbench: ${suite} (${mode})`);
     const file = join(out, `${suite}.json`);
-    const args = ['--expose-gc', join(benchDir, '.tmp', 'build', 'bench', 'src', 'main.js'), '--suite', suite, '--out', file];
+    const args = [
+      '--expose-gc',
+      join(benchDir, '.tmp', 'build', 'bench', 'src', 'main.js'),
+      '--suite',
+      suite,
+      '--out',
+      file,
+    ];
     if (quick) args.push('--quick');
     // One process per suite: no suite's heap, caches or open files weigh on the next.
     const code = await new Promise((resolve) => {
@@ -81,10 +98,23 @@ try {
 
 const results = [
   ...figures.map((figure) => ({ ...figure, measuredAt: date, mode })),
-  ...omissions.map(({ name, reason }) => ({ name, value: null, unit: null, baseline: null, ratio: null, omitted: reason, measuredAt: date, mode })),
+  ...omissions.map(({ name, reason }) => ({
+    name,
+    value: null,
+    unit: null,
+    baseline: null,
+    ratio: null,
+    omitted: reason,
+    measuredAt: date,
+    mode,
+  })),
 ];
 const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${process.platform}`;
 printTable(results);
+// What each baseline is, and the spread, sample counts and caveats a reader needs to weigh each number.
+console.log('');
+for (const row of results)
+  if (!row.omitted) console.log(`- ${row.name}: baseline ${row.baselineName}; ${row.note ?? ''}`);
 for (const [name, fact] of Object.entries(facts)) console.log(`${name}: ${fact}`);
 console.log(`\n${date} · ${mode} run · ${machine} · ${((performance.now() - started) / 1000).toFixed(0)} s`);
 console.log('ratio: times better than the baseline (rates: value/baseline; times: baseline/value); > 1 beats it');
@@ -97,7 +127,13 @@ if (values.only) {
 
 function printTable(rows) {
   const format = (n) =>
-    n === null || n === undefined ? '—' : Math.abs(n) >= 1000 ? Math.round(n).toLocaleString('en-US') : Math.abs(n) >= 10 ? n.toFixed(1) : n.toFixed(3);
+    n === null || n === undefined
+      ? '—'
+      : Math.abs(n) >= 1000
+        ? Math.round(n).toLocaleString('en-US')
+        : Math.abs(n) >= 10
+          ? n.toFixed(1)
+          : n.toFixed(3);
   const lines = rows.map((row) => [
     row.name,
     row.omitted ? 'omitted' : `${format(row.value)} ${row.unit}`,

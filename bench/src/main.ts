@@ -13,6 +13,7 @@ const SUITES: Record<string, () => Promise<{ run(options: SuiteOptions): Promise
   operation: () => import('./suites/operation.js'),
   fleet: () => import('./suites/fleet.js'),
   http: () => import('./suites/http.js'),
+  postgres: () => import('./suites/postgres.js'),
 };
 
 const { values } = parseArgs({

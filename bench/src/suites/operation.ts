@@ -29,10 +29,10 @@ import {
 import { openRawLedger, type RawLedger, type RawRow } from '../raw-sqlite.js';
 
 /** The incident: 883 sites, of which the provider's own (internal) ones go first. */
-const TARGETS = 883;
-const INTERNAL = 12;
+export const TARGETS = 883;
+export const INTERNAL = 12;
 
-interface Service {
+export interface Service {
   app: INestApplicationContext;
   commands: CommandBus;
   queries: QueryBus;
@@ -41,7 +41,7 @@ interface Service {
 }
 
 /** Plan → two approvals (883 > LEDGER_LARGE_OPERATION_SITES) → execute → continue after every wave → completed. */
-async function runOperation(service: Service, siteIds: readonly string[]): Promise<OperationView> {
+export async function runOperation(service: Service, siteIds: readonly string[]): Promise<OperationView> {
   const { commands, queries, executor } = service;
   const planned = await commands.execute(
     new PlanOperationCommand(
@@ -71,7 +71,7 @@ async function runOperation(service: Service, siteIds: readonly string[]): Promi
   }
 }
 
-async function rollback(service: Service, operationId: string): Promise<number> {
+export async function rollback(service: Service, operationId: string): Promise<number> {
   const result = await service.commands.execute(
     new RollbackOperationCommand(operationId, 'benchmark: roll the incident back', false, contextOf('operator')),
   );
@@ -79,7 +79,7 @@ async function rollback(service: Service, operationId: string): Promise<number> 
   return result.restored.length;
 }
 
-async function eventsBetween(
+export async function eventsBetween(
   store: EventStore,
   after: string | undefined,
   through: string | undefined,
@@ -117,7 +117,7 @@ function toRow(event: StoredEvent): RawRow {
  * deletions and its OperationWaveCompleted commit together, a rollback's
  * restores and its OperationRolledBack too).
  */
-function commitsOf(events: readonly StoredEvent[]): StoredEvent[][] {
+export function commitsOf(events: readonly StoredEvent[]): StoredEvent[][] {
   const commits: StoredEvent[][] = [];
   let current: StoredEvent[] = [];
   for (const event of events) {
