@@ -193,7 +193,7 @@ describe.skipIf(!hasPostgres)('several instances on one PostgreSQL database', ()
     const resumedAfterMs = Date.now() - killedAt;
     expect(resumers).toHaveLength(1);
     expect(runner.output()).not.toContain(recorded);
-    // The lease lapses at most LEASE_TTL after the kill; survivors look every third of it.
+    // The lease lapses at most LEASE_TTL after the kill; survivors look every second (a third of this short TTL).
     expect(resumedAfterMs).toBeLessThan(LEASE_TTL_MS + LEASE_TTL_MS / 3 + 2_000);
     const operation = await pollUntil(
       async () => (await a().call('viewer', 'GET', `/v1/operations/${operationId}`)).body,

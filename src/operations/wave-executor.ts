@@ -33,11 +33,14 @@ import { OPERATION_POLICIES } from './operations.tokens.js';
  * Several instances: an operation's wave runs on one instance at a time,
  * under the lease `operation-<id>` (LEDGER_LEASE_TTL). The instance that
  * took the command runs it at once; every instance looks for `running`
- * operations at start and every third of the lease's ttl, so if the runner
- * dies, another takes the lapsed lease over and decides the wave again from
- * the ledger. The lease only spares work: expected versions keep a site
+ * operations at start and every second (or third of the lease's ttl, if
+ * shorter), so if the runner dies, another takes the lapsed lease over and
+ * decides the wave again from the ledger. The lease only spares work: expected versions keep a site
  * from being deleted twice whoever runs the wave.
  */
+/** How often every instance looks for running operations whose runner is gone (at most). */
+const RESUME_EVERY_MS = 1_000;
+
 @Injectable()
 export class WaveExecutor implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('WaveExecutor');
@@ -59,7 +62,9 @@ export class WaveExecutor implements OnApplicationBootstrap, BeforeApplicationSh
 
   onApplicationBootstrap(): void {
     void this.resumeRunning();
-    this.timer = setInterval(() => void this.resumeRunning(), this.config.leaseTtlMs / 3);
+    // A look costs one local query and one for the store's last position;
+    // looking often makes a dead runner's wave resume soon after its lease lapses.
+    this.timer = setInterval(() => void this.resumeRunning(), Math.min(RESUME_EVERY_MS, this.config.leaseTtlMs / 3));
     this.timer.unref();
   }
 
