@@ -291,7 +291,7 @@ export async function measureFailover(database: BenchDatabase, options: { trials
       better: 'lower',
       target: 'under 15 s',
       targetCheck: (f) => f.value < 15,
-      note: `median of ${resumed.length} trials, ${(sorted[0]! / 1000).toFixed(2)}–${(sorted.at(-1)! / 1000).toFixed(2)} s; two node main.js processes on one database; a killed ${Math.max(...killDelays).toFixed(0)} ms or less after the execute's 202, holding the lease, before its commit${invalid > 0 ? `; ${invalid} trial(s) that were no failover (a committed first, or b took the wave first) were run again` : ''}; expected: up to one ttl for the lease to lapse, up to a third of it until b's next look, then the wave`,
+      note: `median of ${resumed.length} trials, ${(sorted[0]! / 1000).toFixed(2)}–${(sorted.at(-1)! / 1000).toFixed(2)} s; two node main.js processes on one database; a killed ${Math.max(...killDelays).toFixed(0)} ms or less after the execute's 202, holding the lease, before its commit${invalid > 0 ? `; ${invalid} trial(s) that were no failover (a committed first, or b took the wave first) were run again` : ''}; expected: up to one ttl for the lease to lapse, up to 1 s until b's next look, then the wave`,
     }),
   ];
 }
