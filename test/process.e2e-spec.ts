@@ -1,5 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
-import { existsSync, rmSync } from 'node:fs';
+import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pollUntil } from '../src/testing/poll-until.js';
 import { exitOf, runToExit, SERVICE, startService } from './support/service-process.js';
@@ -122,5 +124,48 @@ describe('the service process', () => {
     expect(code).toBe(1);
     expect(output).toContain('LEDGER_CANARY_SITES');
     expect(output).toContain('LEDGER_STORE');
+  });
+
+  describe('refuses to start with one sentence and exit code 1, without a stack trace', () => {
+    const refusal = async (env: Record<string, string>) => {
+      const { code, output } = await runToExit(SERVICE, env);
+      expect(code).toBe(1);
+      expect(output).toMatch(/^tenant-ledger cannot start: /);
+      expect(output.trim().split('\n')).toHaveLength(1);
+      expect(output).not.toMatch(/\n\s+at /); // no stack
+      return output;
+    };
+
+    it('when its port is in use', async () => {
+      const busy = createServer();
+      await new Promise<void>((resolve) => busy.listen(0, '127.0.0.1', resolve));
+      const port = (busy.address() as AddressInfo).port;
+      const dataDir = makeDataDir();
+      dirs.push(dataDir);
+      try {
+        const output = await refusal({ LEDGER_DATA_DIR: dataDir, PORT: String(port) });
+        expect(output).toContain(`127.0.0.1:${port} is in use by another process (EADDRINUSE); set PORT or HOST`);
+      } finally {
+        busy.close();
+      }
+    });
+
+    it('when its data folder cannot be written', async () => {
+      const parent = makeDataDir();
+      dirs.push(parent);
+      const file = join(parent, 'a-file');
+      writeFileSync(file, 'not a folder');
+      const output = await refusal({ LEDGER_DATA_DIR: join(file, 'data') });
+      expect(output).toContain(`the data folder ${join(file, 'data')} cannot be written (ENOTDIR)`);
+    });
+
+    it('when its token file is malformed', async () => {
+      const dataDir = makeDataDir();
+      dirs.push(dataDir);
+      const tokensFile = join(dataDir, 'tokens.json');
+      writeFileSync(tokensFile, '[{"principal": "admin",');
+      const output = await refusal({ LEDGER_DATA_DIR: dataDir, LEDGER_TOKENS_FILE: tokensFile });
+      expect(output).toContain(`invalid token file ${tokensFile}: is not valid JSON`);
+    });
   });
 });

@@ -57,6 +57,19 @@ export class DataFolderLockedError extends Error {
   }
 }
 
+/** The data folder cannot be created or written (a path under a file, no permission, a read-only disk). */
+export class DataFolderUnwritableError extends Error {
+  constructor(
+    readonly folder: string,
+    readonly reason: string,
+  ) {
+    super(
+      `the data folder ${folder} cannot be written (${reason}); fix its permissions or set LEDGER_DATA_DIR to a writable folder`,
+    );
+    this.name = 'DataFolderUnwritableError';
+  }
+}
+
 /** This process's hold on a data folder; every file of the folder is opened after it is taken. */
 export interface DataFolderLock {
   readonly folder: string;
@@ -69,11 +82,18 @@ export interface DataFolderLock {
  * the end of the process.
  * @throws DataFolderLockedError when another process (or another app in this
  *   process) holds it.
+ * @throws DataFolderUnwritableError when the folder or its lock file cannot be made.
  */
 export function lockDataFolder(folder: string): DataFolderLock {
-  // 0700 as the token bootstrap and the key store make it: whoever creates the folder first.
-  mkdirSync(folder, { recursive: true, mode: 0o700 });
-  const db = new Database(join(folder, LOCK_FILE), { timeout: LOCK_WAIT_MS });
+  let db: Database.Database;
+  try {
+    // 0700 as the token bootstrap and the key store make it: whoever creates the folder first.
+    mkdirSync(folder, { recursive: true, mode: 0o700 });
+    db = new Database(join(folder, LOCK_FILE), { timeout: LOCK_WAIT_MS });
+  } catch (error) {
+    const code = (error as { code?: unknown }).code;
+    throw new DataFolderUnwritableError(folder, typeof code === 'string' ? code : String(error));
+  }
   try {
     // No rollback journal: the transaction never writes, so there is nothing to undo.
     db.pragma('journal_mode = MEMORY');
