@@ -101,6 +101,21 @@ describe('GET /v1/events/stream (Server-Sent Events)', () => {
     expect(fromQuery.events().map((frame) => frame.id)).toEqual(all.slice(4).map((event) => event.position));
   });
 
+  it('from=now sends only what is committed from then on, on an empty ledger too', async () => {
+    const fromStart = await open('?from=now'); // nothing recorded yet
+    await register('a');
+    await register('b');
+    await count(fromStart, 2);
+    const later = await open('?from=now');
+    await register('c');
+    await count(later, 1);
+    await count(fromStart, 3);
+    const sites = (client: StreamClient) =>
+      client.events().map((frame) => (JSON.parse(frame.data) as EventBody).streamId);
+    expect(sites(later)).toEqual(['site-c']);
+    expect(sites(fromStart)).toEqual(['site-a', 'site-b', 'site-c']);
+  });
+
   it('filters by types', async () => {
     await register('a');
     await suspend('a');

@@ -41,7 +41,7 @@ export class EventStreamController {
   @ApiOperation({
     summary: 'Every committed event, then each new one, as Server-Sent Events',
     description:
-      'Global order, after `from` or Last-Event-ID (from the first event if neither). Each frame: `id:` the global ' +
+      'Global order, after `from` (a position, or `now`) or Last-Event-ID (from the first event if neither). Each frame: `id:` the global ' +
       'position, `event:` the type, `data:` the event view as JSON (contacts opened, or redacted after a purge). ' +
       'Idle streams get a `: heartbeat` comment. Events are read from the ledger only as fast as the client reads them.',
   })

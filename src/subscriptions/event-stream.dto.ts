@@ -9,12 +9,13 @@ export class EventStreamQueryDto {
   @ApiPropertyOptional({
     example: '1042',
     description:
-      'Start after this global position (an `id:` of an earlier frame); omitted: from the first event. ' +
+      'Start after this global position (an `id:` of an earlier frame), or `now`: only events committed from ' +
+      'now on; omitted: from the first event. ' +
       'A Last-Event-ID header, sent by EventSource when it reconnects, takes precedence.',
   })
   @IsOptional()
   @IsString()
-  @Matches(POSITION_TEXT, { message: 'from must be a position (an event id) this ledger issued' })
+  @Matches(POSITION_TEXT, { message: 'from must be `now` or a position (an event id) this ledger issued' })
   from?: string;
 
   @ApiPropertyOptional({

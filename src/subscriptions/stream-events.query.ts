@@ -6,6 +6,9 @@ import type { EventView } from '../ledger/event.view.js';
 import { EventViewer } from '../ledger/event-viewer.js';
 import { yieldToEventLoop } from '../http/response-stream.js';
 
+/** `from=now`: start after the last event committed so far. */
+export const FROM_NOW = 'now';
+
 /** Events pulled between two turns of the event loop (an in-process store never waits on I/O). */
 const PULLS_PER_TURN = 256;
 
@@ -33,6 +36,8 @@ export class StreamEventsHandler implements IQueryHandler<StreamEventsQuery> {
   ) {}
 
   async execute({ after, types, signal }: StreamEventsQuery): Promise<AsyncIterable<EventView>> {
+    // Only what is committed from now on: after the last event there is now (none on an empty ledger).
+    if (after?.position === FROM_NOW) return this.events(await this.store.lastPosition(), types, signal);
     // Checked before the response starts, so a bad position is a 400, not a stream that silently shows nothing.
     if (after !== undefined) await this.checkPosition(after.position, after.field);
     return this.events(after?.position, types, signal);
