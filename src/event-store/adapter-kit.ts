@@ -1,4 +1,5 @@
-import type { NewEvent } from './event-envelope.js';
+import type { JsonObject } from '../common/json.js';
+import type { EventMetadata, NewEvent, StoredEvent } from './event-envelope.js';
 import { DuplicateEventIdError, InvalidEventIdError, InvalidPositionError } from './event-store.errors.js';
 import type { ReadStreamOptions, StreamAppend, SubscribeAllOptions } from './event-store.port.js';
 
@@ -9,6 +10,39 @@ import type { ReadStreamOptions, StreamAppend, SubscribeAllOptions } from './eve
  * `postgres`) integer positions and the page-then-wait loop behind
  * `subscribeAll`.
  */
+
+/**
+ * An events-table row as both SQL adapters store it: the envelope's fields
+ * in snake case, data and metadata as the JSON text that was hashed, the
+ * position as the table's integer key (SQLite hands it back as a number,
+ * PostgreSQL's bigint as a string).
+ */
+export interface EventRow {
+  position: number | string;
+  stream_id: string;
+  version: number;
+  event_id: string;
+  type: string;
+  data: string;
+  metadata: string;
+  prev_hash: string;
+  hash: string;
+}
+
+/** The stored event of an events-table row. */
+export function storedEventOf(row: EventRow): StoredEvent {
+  return {
+    streamId: row.stream_id,
+    version: row.version,
+    eventId: row.event_id,
+    type: row.type,
+    data: JSON.parse(row.data) as JsonObject,
+    metadata: JSON.parse(row.metadata) as EventMetadata,
+    prevHash: row.prev_hash,
+    hash: row.hash,
+    position: String(row.position),
+  };
+}
 
 /** The most events one `readAll` call returns, whatever `limit` asks for. */
 export const READ_ALL_MAX_LIMIT = 10_000;

@@ -1,7 +1,6 @@
 import type pg from 'pg';
-import type { JsonObject } from '../../common/json.js';
-import { parseSequencePosition, streamRange } from '../adapter-kit.js';
-import type { EventMetadata, StoredEvent, StreamHead } from '../event-envelope.js';
+import { type EventRow, parseSequencePosition, storedEventOf, streamRange } from '../adapter-kit.js';
+import type { StoredEvent, StreamHead } from '../event-envelope.js';
 import type { ReadStreamOptions } from '../event-store.port.js';
 
 /** A pool or a connection in a transaction: anything that runs a query. */
@@ -13,17 +12,6 @@ const EVENT_COLUMNS = 'position, stream_id, version, event_id, type, data, metad
  * One row as the driver returns it: `bigint` columns come back as decimal
  * strings (the driver's default for int8), which is what a position is.
  */
-interface EventRow {
-  position: string;
-  stream_id: string;
-  version: number;
-  event_id: string;
-  type: string;
-  data: string;
-  metadata: string;
-  prev_hash: string;
-  hash: string;
-}
 
 export interface StoredHead extends StreamHead {
   position: string;
@@ -75,7 +63,7 @@ export class PostgresReads {
       // LIMIT NULL is no limit.
       values: [streamId, afterVersion, toVersion, toTimeMs, limit === -1 ? null : limit],
     });
-    return rows.map(toStoredEvent);
+    return rows.map(storedEventOf);
   }
 
   /** The ids and positions of up to `limit` events of a stream after `afterVersion` (the retry rule's check). */
@@ -112,7 +100,7 @@ export class PostgresReads {
              WHERE position > $1 AND stream_id ^@ ANY($2::text[]) ORDER BY position LIMIT $3`,
       values: [afterPosition, this.prefixes, limit],
     });
-    return rows.map(toStoredEvent);
+    return rows.map(storedEventOf);
   }
 
   async lastPosition(db: Queryable): Promise<string | undefined> {
@@ -123,18 +111,4 @@ export class PostgresReads {
     });
     return rows[0]?.position;
   }
-}
-
-function toStoredEvent(row: EventRow): StoredEvent {
-  return {
-    streamId: row.stream_id,
-    version: row.version,
-    eventId: row.event_id,
-    type: row.type,
-    data: JSON.parse(row.data) as JsonObject,
-    metadata: JSON.parse(row.metadata) as EventMetadata,
-    prevHash: row.prev_hash,
-    hash: row.hash,
-    position: row.position,
-  };
 }

@@ -1,8 +1,8 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import type { JsonObject } from '../../common/json.js';
 import {
+  type EventRow,
   CommitNotifier,
   checkAppends,
   compareSequencePositions,
@@ -11,16 +11,11 @@ import {
   pagedSubscription,
   parseSequencePosition,
   readAllLimit,
+  storedEventOf,
   streamPrefixFilter,
   streamRange,
 } from '../adapter-kit.js';
-import {
-  EMPTY_STREAM_HEAD,
-  chainEvents,
-  type EventMetadata,
-  type NewEvent,
-  type StoredEvent,
-} from '../event-envelope.js';
+import { EMPTY_STREAM_HEAD, chainEvents, type NewEvent, type StoredEvent } from '../event-envelope.js';
 import { DuplicateEventIdError, EventStoreUnavailableError, WrongExpectedVersionError } from '../event-store.errors.js';
 import type {
   AppendResult,
@@ -82,18 +77,6 @@ BEGIN SELECT RAISE(ABORT, 'ledger events are never deleted'); END;
 `;
 
 const EVENT_COLUMNS = 'position, stream_id, version, event_id, type, data, metadata, prev_hash, hash';
-
-interface EventRow {
-  position: number;
-  stream_id: string;
-  version: number;
-  event_id: string;
-  type: string;
-  data: string;
-  metadata: string;
-  prev_hash: string;
-  hash: string;
-}
 
 interface HeadRow {
   version: number;
@@ -260,7 +243,7 @@ export class SqliteEventStore implements EventStore {
       (limit === -1
         ? this.#readStream.all({ streamId, ...range })
         : this.#readStreamLimited.all({ streamId, ...range, limit })
-      ).map(toStoredEvent),
+      ).map(storedEventOf),
     );
   }
 
@@ -390,7 +373,7 @@ export class SqliteEventStore implements EventStore {
   #readAllNow(after: string | undefined, limit: number): StoredEvent[] {
     const afterPosition = after === undefined ? 0 : parseSequencePosition(after);
     return this.#guard(() =>
-      this.#readAll.all({ ...this.#prefixParams, after: afterPosition, limit }).map(toStoredEvent),
+      this.#readAll.all({ ...this.#prefixParams, after: afterPosition, limit }).map(storedEventOf),
     );
   }
 
@@ -455,18 +438,4 @@ function configureDurability(db: Database.Database): void {
       `${db.name}: expected journal_mode=wal and synchronous=FULL (2), got ${String(journalMode)} and ${String(synchronous)}`,
     );
   }
-}
-
-function toStoredEvent(row: EventRow): StoredEvent {
-  return {
-    streamId: row.stream_id,
-    version: row.version,
-    eventId: row.event_id,
-    type: row.type,
-    data: JSON.parse(row.data) as JsonObject,
-    metadata: JSON.parse(row.metadata) as EventMetadata,
-    prevHash: row.prev_hash,
-    hash: row.hash,
-    position: String(row.position),
-  };
 }
