@@ -827,7 +827,8 @@ type EventOptions = Partial<Omit<EventMetadata, 'actor' | 'correlationId'>> & {
   data?: JsonObject;
 };
 
-function newEvent(options: EventOptions = {}): NewEvent {
+/** A fresh event for a store test: random ids, now as its time; `data` defaults to `{ n: 1 }`. */
+export function newEvent(options: EventOptions = {}): NewEvent {
   const { data, occurredAt, causationId, ...optional } = options;
   const metadata: EventMetadata = {
     actor: 'contract:test',

@@ -3,14 +3,14 @@ import pg from 'pg';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../../testing/poll-until.js';
 import { createTestDatabase, postgresForTests, withRawConnection, type TestDatabase } from '../../testing/postgres.js';
-import { verifyChain, type NewEvent, type StoredEvent } from '../event-envelope.js';
+import { verifyChain, type StoredEvent } from '../event-envelope.js';
 import {
   DuplicateEventIdError,
   EventStoreUnavailableError,
   InvalidPositionError,
   WrongExpectedVersionError,
 } from '../event-store.errors.js';
-import { describeEventStoreContract } from '../event-store.contract.js';
+import { describeEventStoreContract, newEvent } from '../event-store.contract.js';
 import type { EventStore } from '../event-store.port.js';
 import { LEDGER_STREAM_PREFIXES } from '../ledger-streams.js';
 import { PostgresEventStore, type PostgresEventStoreOptions } from './postgres-event-store.js';
@@ -110,7 +110,7 @@ describe.skipIf(!hasPostgres)('PostgreSQL event store (server at LEDGER_TEST_POS
         const connection = await openPostgres(own.url, { log: () => undefined });
         const store = new PostgresEventStore(connection);
         toClose.unshift(store, connection);
-        await store.append('site-a', 0, [newEvent(), newEvent({ name: 'Acme' }), newEvent()]);
+        await store.append('site-a', 0, [newEvent(), newEvent({ data: { name: 'Acme' } }), newEvent()]);
         const intact = await store.readStream('site-a');
         expect(verifyChain(intact).ok).toBe(true);
 
@@ -296,7 +296,7 @@ describe.skipIf(!hasPostgres)('PostgreSQL event store (server at LEDGER_TEST_POS
       const appends = Array.from({ length: 2000 }, (_, i) => ({
         streamId: `${prefix}${i}`,
         expectedVersion: 0,
-        events: [newEvent({ i })],
+        events: [newEvent({ data: { i } })],
       }));
       const results = await store.appendMany(appends);
       const positions = results.map((result) => result.position);
@@ -329,20 +329,6 @@ describe.skipIf(!hasPostgres)('PostgreSQL event store (server at LEDGER_TEST_POS
     });
   });
 });
-
-function newEvent(data: NewEvent['data'] = { n: 1 }): NewEvent {
-  return {
-    eventId: randomUUID(),
-    type: 'Tested',
-    data,
-    metadata: {
-      actor: 'test',
-      occurredAt: new Date().toISOString(),
-      correlationId: randomUUID(),
-      causationId: null,
-    },
-  };
-}
 
 async function readAllAfter(store: EventStore, after: string | undefined): Promise<StoredEvent[]> {
   const all: StoredEvent[] = [];

@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { tmpdir } from 'node:os';
@@ -6,9 +5,9 @@ import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { verifyChain, type NewEvent } from '../event-envelope.js';
+import { verifyChain } from '../event-envelope.js';
 import { DuplicateEventIdError, EventStoreUnavailableError, WrongExpectedVersionError } from '../event-store.errors.js';
-import { describeEventStoreContract } from '../event-store.contract.js';
+import { describeEventStoreContract, newEvent } from '../event-store.contract.js';
 import { LEDGER_STREAM_PREFIXES } from '../ledger-streams.js';
 import { SqliteEventStore, type SqliteEventStoreOptions } from './sqlite-event-store.js';
 
@@ -40,20 +39,6 @@ describeEventStoreContract('sqlite', async () => {
     },
   };
 });
-
-function newEvent(data: NewEvent['data'] = { n: 1 }): NewEvent {
-  return {
-    eventId: randomUUID(),
-    type: 'Tested',
-    data,
-    metadata: {
-      actor: 'test',
-      occurredAt: new Date().toISOString(),
-      correlationId: randomUUID(),
-      causationId: null,
-    },
-  };
-}
 
 describe('SqliteEventStore', () => {
   let dir: string;
@@ -94,7 +79,7 @@ describe('SqliteEventStore', () => {
 
   it('catches a record edited in the file: verifyChain names it', async () => {
     const store = openStore();
-    await store.append('site-a', 0, [newEvent(), newEvent({ name: 'Acme' }), newEvent()]);
+    await store.append('site-a', 0, [newEvent(), newEvent({ data: { name: 'Acme' } }), newEvent()]);
     const intact = await store.readStream('site-a');
     expect(verifyChain(intact).ok).toBe(true);
 
