@@ -3,8 +3,8 @@ import { existsSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { DataFolderLockedError } from '../src/data-folder/data-folder-lock.js';
-import { exitOf, freePort, REBUILD, runToExit, SERVICE, startService } from './support/service-process.js';
-import { makeDataDir, startTestApp, type TestApp, TOKENS, writeTestTokens } from './support/test-app.js';
+import { callService, exitOf, freePort, REBUILD, runToExit, SERVICE, startService } from './support/service-process.js';
+import { makeDataDir, startTestApp, type TestApp, writeTestTokens } from './support/test-app.js';
 
 /** SPEC §9: with SQLite, one process per data folder, enforced. */
 describe('one process per data folder', () => {
@@ -30,14 +30,8 @@ describe('one process per data folder', () => {
     children.push(service.child);
     return service;
   };
-  const call = async (base: string, method: string, path: string, body?: unknown) => {
-    const response = await fetch(`${base}${path}`, {
-      method,
-      headers: { Authorization: `Bearer ${TOKENS.operator}`, 'Content-Type': 'application/json' },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-  };
+  const call = (base: string, method: string, path: string, body?: unknown) =>
+    callService(base, 'operator', method, path, body);
   const register = (base: string, siteId: string) =>
     call(base, 'POST', '/v1/sites', { siteId, customerId: 'c', name: siteId });
   /** Site IDs as the read models list them (`GET /v1/sites` reads read-model.db). */

@@ -4,7 +4,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { pollUntil } from '../src/testing/poll-until.js';
-import { exitOf, runToExit, SERVICE, startService } from './support/service-process.js';
+import { callService, exitOf, runToExit, SERVICE, startService } from './support/service-process.js';
 import { makeDataDir, TOKENS, writeTestTokens } from './support/test-app.js';
 
 describe('the service process', () => {
@@ -51,14 +51,7 @@ describe('the service process', () => {
     const dataDir = makeDataDir();
     dirs.push(dataDir);
     const env = { LEDGER_DATA_DIR: dataDir, LEDGER_TOKENS_FILE: writeTestTokens(dataDir) };
-    const call = async (base: string, principal: keyof typeof TOKENS, method: string, path: string, body?: unknown) => {
-      const response = await fetch(`${base}${path}`, {
-        method,
-        headers: { Authorization: `Bearer ${TOKENS[principal]}`, 'Content-Type': 'application/json' },
-        ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-      });
-      return { status: response.status, body: (await response.json()) as Record<string, unknown> };
-    };
+    const call = callService;
     const first = await startService(env);
     children.push(first.child);
     const ids = Array.from({ length: 40 }, (_, i) => `k-${i}`);

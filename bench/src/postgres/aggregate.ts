@@ -1,14 +1,12 @@
 import { isDeepStrictEqual } from 'node:util';
-import type { JsonObject } from '../../../src/common/json.js';
-import type { Recorded } from '../../../src/common/recorded.js';
 import type { NewEvent } from '../../../src/event-store/event-envelope.js';
 import { siteStreamId } from '../../../src/event-store/ledger-streams.js';
 import { evolveSite } from '../../../src/sites/domain/site.decider.js';
-import type { SiteEvent } from '../../../src/sites/domain/site.events.js';
 import { initialSiteState, type SiteState } from '../../../src/sites/domain/site.state.js';
 import { SiteStreams } from '../../../src/sites/site-streams.js';
 import { openPostgresPeer, type PeerReadEvent, type PostgresPeer } from '../../peers/postgres/emmett-postgres.js';
 import { prepareTimeline, siteHistory } from '../fixtures.js';
+import { recordedOfPeerEvent } from '../peer-events.js';
 import { figure, log, spread, timeTasks, timingOf, type Figure } from '../harness.js';
 import type { BenchDatabase } from './databases.js';
 import { openPostgresLedger, type PostgresLedger } from './ledger.js';
@@ -23,17 +21,7 @@ async function peerLoad(peer: PostgresPeer, ledger: PostgresLedger, siteId: stri
   return peer.aggregate(
     siteStreamId(siteId),
     () => initialSiteState,
-    (current: SiteState, event: PeerReadEvent) => {
-      const metadata = event.metadata as unknown as { occurredAt: string; eventId: string; streamPosition: bigint };
-      const recorded = {
-        type: event.type,
-        data: reveal(event.data as JsonObject),
-        eventId: metadata.eventId,
-        version: Number(metadata.streamPosition),
-        occurredAt: metadata.occurredAt,
-      } as unknown as Recorded<SiteEvent>;
-      return evolveSite(current, recorded);
-    },
+    (current: SiteState, event: PeerReadEvent) => evolveSite(current, recordedOfPeerEvent(event, reveal)),
   );
 }
 

@@ -11,7 +11,7 @@ import { figure, log, spread, tempDir, timeTasks, timingOf, type Figure } from '
 import {
   INTERNAL,
   TARGETS,
-  commitsOf,
+  warmCycle,
   eventsBetween,
   rollback,
   runOperation,
@@ -84,15 +84,8 @@ export async function compareOperation(
     if (!(await app.get(ProjectionRunner, { strict: false }).catchUp(120_000)))
       throw new Error('read models did not catch up');
 
-    // One untimed cycle: warms the JIT and records the commits the raw baseline replays.
-    const before = await service.store.lastPosition();
-    const first = await runOperation(service, targets);
-    const afterOperation = await service.store.lastPosition();
-    await rollback(service, first.operationId);
-    const afterRollback = await service.store.lastPosition();
+    const { before, first, operationCommits, rollbackCommits } = await warmCycle(service, targets);
     const seedRows = (await eventsBetween(service.store, undefined, before)).map(pgRowOf);
-    const operationCommits = commitsOf(await eventsBetween(service.store, before, afterOperation));
-    const rollbackCommits = commitsOf(await eventsBetween(service.store, afterOperation, afterRollback));
     const operationRows = operationCommits.flat().map(pgRowOf);
     log(
       `postgres 883-site operation: ${first.waves.length} waves, ${operationCommits.length} commits; rollback: ${rollbackCommits.length} commit`,

@@ -2,14 +2,12 @@ import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import type { ReadEvent } from '@event-driven-io/emmett';
 import type { SQLiteEventStore } from '@event-driven-io/emmett-sqlite';
-import type { JsonObject } from '../../../src/common/json.js';
-import type { Recorded } from '../../../src/common/recorded.js';
 import { siteStreamId } from '../../../src/event-store/ledger-streams.js';
 import { evolveSite } from '../../../src/sites/domain/site.decider.js';
-import type { SiteEvent } from '../../../src/sites/domain/site.events.js';
 import { initialSiteState, type SiteState } from '../../../src/sites/domain/site.state.js';
 import { SiteStreams } from '../../../src/sites/site-streams.js';
 import { closePeer, openPeerConnection, peerAppend, peerEventStore, toPeerEvent, type PeerEvent } from '../emmett.js';
+import { peerOccurredAt, recordedOfPeerEvent } from '../peer-events.js';
 import { EPOCH_MS, openLedger, prepareTimeline, siteHistory, type LedgerFiles } from '../fixtures.js';
 import {
   figure,
@@ -51,18 +49,10 @@ async function peerLoad(
   const reveal = await ledger.codec.revealer(siteId);
   const { state } = await peer.aggregateStream<SiteState, PeerEvent>(siteStreamId(siteId), {
     initialState: () => initialSiteState,
-    evolve: (current: SiteState, event: ReadEvent<PeerEvent>) => {
-      const metadata = event.metadata as unknown as { occurredAt: string; eventId: string; streamPosition: bigint };
-      if (toTimeMs !== undefined && Date.parse(metadata.occurredAt) > toTimeMs) return current;
-      const recorded = {
-        type: event.type,
-        data: reveal(event.data as JsonObject),
-        eventId: metadata.eventId,
-        version: Number(metadata.streamPosition),
-        occurredAt: metadata.occurredAt,
-      } as unknown as Recorded<SiteEvent>;
-      return evolveSite(current, recorded);
-    },
+    evolve: (current: SiteState, event: ReadEvent<PeerEvent>) =>
+      toTimeMs !== undefined && Date.parse(peerOccurredAt(event)) > toTimeMs
+        ? current
+        : evolveSite(current, recordedOfPeerEvent(event, reveal)),
   });
   return state;
 }

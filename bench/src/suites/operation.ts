@@ -151,6 +151,29 @@ function rawReplay(
   }
 }
 
+/** What one untimed cycle left: the ledger before it, its operation, and the service's commits. */
+export interface WarmCycle {
+  before: string | undefined;
+  first: OperationView;
+  operationCommits: StoredEvent[][];
+  rollbackCommits: StoredEvent[][];
+}
+
+/** One untimed operation and rollback: warms the JIT and records the commits the raw baseline replays. */
+export async function warmCycle(service: Service, targets: readonly string[]): Promise<WarmCycle> {
+  const before = await service.store.lastPosition();
+  const first = await runOperation(service, targets);
+  const afterOperation = await service.store.lastPosition();
+  await rollback(service, first.operationId);
+  const afterRollback = await service.store.lastPosition();
+  return {
+    before,
+    first,
+    operationCommits: commitsOf(await eventsBetween(service.store, before, afterOperation)),
+    rollbackCommits: commitsOf(await eventsBetween(service.store, afterOperation, afterRollback)),
+  };
+}
+
 export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
   const data = tempDir('operation');
   const others = quick ? 2_000 : 10_000;
@@ -176,14 +199,7 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
     if (!(await app.get(ProjectionRunner, { strict: false }).catchUp(120_000)))
       throw new Error('read models did not catch up');
 
-    // One untimed cycle: warms the JIT and records the commits the raw baseline replays.
-    const before = await service.store.lastPosition();
-    const first = await runOperation(service, targets);
-    const afterOperation = await service.store.lastPosition();
-    await rollback(service, first.operationId);
-    const afterRollback = await service.store.lastPosition();
-    const operationCommits = commitsOf(await eventsBetween(service.store, before, afterOperation));
-    const rollbackCommits = commitsOf(await eventsBetween(service.store, afterOperation, afterRollback));
+    const { first, operationCommits, rollbackCommits } = await warmCycle(service, targets);
     const operationRows = operationCommits.flat().map(toRow);
     log(
       `883-site operation: ${first.waves.length} waves, ${operationCommits.length} commits; rollback: ${rollbackCommits.length} commit`,
