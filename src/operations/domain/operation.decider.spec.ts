@@ -394,6 +394,10 @@ describe('waves, pauses, abort and rollback', () => {
       initialOperationState,
       policy,
     );
-    spec.given([rejected!]).when(approve('ada', digest)).thenThrows('operation.not-awaiting-approval');
+    spec.given([rejected!]).when(approve('ada', digest)).thenThrows('operation.plan-rejected');
+    spec
+      .given([rejected!])
+      .when({ type: 'ExecuteOperation', data: { operationId, digest }, metadata: as('bob') })
+      .thenThrows('operation.plan-rejected');
   });
 });

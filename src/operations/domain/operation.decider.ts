@@ -8,6 +8,7 @@ import {
   OperationNotFoundError,
   OperationStatusError,
   SelfApprovalError,
+  OperationWasRejectedError,
   WaveMismatchError,
 } from './operation.errors.js';
 import type { OperationEvent, OperationTarget } from './operation.events.js';
@@ -206,14 +207,11 @@ function requireStatus(
   code: string,
   action: string,
 ): PlannedOperation {
-  if (state.status === 'rejected' || !allowed.includes(state.status)) {
-    throw new OperationStatusError(
-      state.status === 'rejected' ? state.rejection.operationId : state.plan.operationId,
-      state.status,
-      code,
-      action,
-    );
+  if (state.status === 'rejected') {
+    throw new OperationWasRejectedError(state.rejection.operationId, state.rejection.problems.length);
   }
+  if (!allowed.includes(state.status))
+    throw new OperationStatusError(state.plan.operationId, state.status, code, action);
   return state;
 }
 

@@ -63,6 +63,20 @@ export class WaveMismatchError extends DomainError {
   }
 }
 
+/**
+ * A command on an operation whose plan was rejected: nothing can approve,
+ * execute or roll back a rejection, whichever command was sent.
+ */
+export class OperationWasRejectedError extends DomainError {
+  constructor(operationId: string, problems: number) {
+    super(
+      'conflict',
+      'operation.plan-rejected',
+      `operation ${operationId} was rejected when planned (${problems} problem(s)) and can never run; fix the list and plan again`,
+    );
+  }
+}
+
 /** A plan that failed resolution: 422, with every problem and the id of the recorded rejection. */
 export class PlanRejectedError extends DomainError {
   constructor(operationId: string, problems: readonly { id?: string; problem: string; detail: string }[]) {

@@ -91,7 +91,10 @@ describe('revert', () => {
       expect.objectContaining({ code: 'site.revert-would-delete' }) as Error,
     );
     expect(() => decideRevert(at(deleted, 3), foldSite([]), admin, policy)).toThrow(
-      expect.objectContaining({ code: 'site.revert-would-delete' }) as Error,
+      expect.objectContaining({
+        code: 'site.revert-would-delete',
+        message: expect.stringContaining('did not exist yet') as string,
+      }) as Error,
     );
   });
 

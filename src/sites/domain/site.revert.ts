@@ -6,11 +6,13 @@ import { SiteNotFoundError, SitePurgedError } from './site.errors.js';
 import type { RegisteredSite, SiteState } from './site.state.js';
 
 export class RevertWouldDeleteError extends DomainError {
-  constructor(siteId: string) {
+  constructor(siteId: string, targetStatus: SiteState['status']) {
     super(
       'conflict',
       'site.revert-would-delete',
-      `reverting site ${siteId} to that point would delete it; revert never deletes — plan an operation instead`,
+      targetStatus === 'unregistered'
+        ? `site ${siteId} did not exist yet at that point; reverting to it would delete the site, and revert never deletes — pick a moment after its registration`
+        : `reverting site ${siteId} to that point would delete it; revert never deletes — plan an operation instead`,
     );
   }
 }
@@ -35,7 +37,7 @@ export function decideRevert(
   if (current.status === 'purged') throw new SitePurgedError(siteId);
   if (target.status === 'unregistered' || target.status === 'deleted' || target.status === 'purged') {
     if (current.status !== 'deleted' || target.status === 'unregistered' || target.status === 'purged') {
-      throw new RevertWouldDeleteError(siteId);
+      throw new RevertWouldDeleteError(siteId, target.status);
     }
   }
 
