@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { type DynamicModule, Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { renameSync, rmSync } from 'node:fs';
+import { realpathSync, renameSync, rmSync } from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { ConfigModule } from './config/config.module.js';
 import { loadConfigOrExit, type LedgerConfig } from './config/ledger-config.js';
@@ -95,8 +95,9 @@ async function main(): Promise<void> {
   );
 }
 
-// Only when run as the command, not when a test imports rebuildReadModels.
-if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(process.argv[1]).href) {
+// Only when run as the command, not when a test imports rebuildReadModels. import.meta.url is the
+// file's real path; the path it was started by may go through a symlink.
+if (process.argv[1] !== undefined && import.meta.url === pathToFileURL(realpathSync(process.argv[1])).href) {
   main().catch((error: unknown) => {
     // A held folder is an answer, not a fault: the message says what to do, a stack would only bury it.
     if (error instanceof DataFolderLockedError) console.error(error.message);
