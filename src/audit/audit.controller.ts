@@ -5,6 +5,7 @@ import type { Response } from 'express';
 import { Roles } from '../auth/roles.decorator.js';
 import { DomainError } from '../common/domain-error.js';
 import { ProblemResponse } from '../http/common.dto.js';
+import { timeMs } from '../http/validators.js';
 import { ResponseStreams } from '../http/response-stream.js';
 import { writeExport } from './audit-export.js';
 import { AuditPageResponse, AuditQueryDto } from './audit.dto.js';
@@ -52,8 +53,8 @@ export class AuditController {
 }
 
 function auditFilter(query: AuditQueryDto): AuditFilter {
-  const fromMs = query.from === undefined ? undefined : Date.parse(query.from);
-  const toMs = query.to === undefined ? undefined : Date.parse(query.to);
+  const fromMs = query.from === undefined ? undefined : timeMs(query.from);
+  const toMs = query.to === undefined ? undefined : timeMs(query.to);
   if (fromMs !== undefined && toMs !== undefined && fromMs > toMs) throw invalid('to', 'to must not be before from');
   return {
     siteId: query.siteId,

@@ -1,12 +1,13 @@
-import { ValidationPipe, type ValidationError } from '@nestjs/common';
+import { type ArgumentMetadata, ValidationPipe, type ValidationError } from '@nestjs/common';
 import { DomainError, type Problem } from '../common/domain-error.js';
+import { MAX_BODY_DEPTH, nestsDeeperThan } from './json-depth.js';
 
 /**
  * Validates every body, query and path DTO (SPEC §6): unknown fields, wrong
  * types and malformed values are a 400 that names each field.
  */
 export function createValidationPipe(): ValidationPipe {
-  return new ValidationPipe({
+  return new DepthCheckingValidationPipe({
     whitelist: true,
     forbidNonWhitelisted: true,
     forbidUnknownValues: true,
@@ -38,4 +39,14 @@ function problemOf(error: ValidationError): string {
   if (constraints.includes('whitelistValidation')) return 'unknown-field';
   if (error.value === undefined) return 'missing';
   return 'invalid';
+}
+
+/** Refuses a body nested deeper than MAX_BODY_DEPTH before validation, which recurses per level, ever sees it. */
+class DepthCheckingValidationPipe extends ValidationPipe {
+  override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
+    if (metadata.type === 'body' && nestsDeeperThan(value, MAX_BODY_DEPTH)) {
+      throw new DomainError('invalid', 'request.too-deep', `the body nests deeper than ${MAX_BODY_DEPTH} levels`);
+    }
+    return super.transform(value, metadata);
+  }
 }

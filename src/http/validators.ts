@@ -1,9 +1,10 @@
 import { applyDecorators } from '@nestjs/common';
 import { ApiProperty, ApiPropertyOptional, type ApiPropertyOptions } from '@nestjs/swagger';
 import { Type } from 'class-transformer';
-import { IsInt, IsISO8601, isISO8601, IsOptional, IsString, Matches, Max, Min, ValidateBy } from 'class-validator';
+import { IsInt, IsOptional, IsString, Matches, Max, Min, ValidateBy } from 'class-validator';
 import { ID_PATTERN, ID_RULE } from '../common/ids.js';
 import { isIsoDuration } from '../common/iso-duration.js';
+import { isRfc3339, parseRfc3339 } from '../common/rfc3339.js';
 
 /** A site, customer or installation ID (SPEC §3), documented and validated in one place. */
 export function IsLedgerId(options: ApiPropertyOptions = {}): PropertyDecorator {
@@ -40,36 +41,37 @@ export function IsIsoDuration(): PropertyDecorator {
   });
 }
 
-/** A full ISO 8601 date-time with a zone (2026-11-21T07:37:00Z). */
+const TIME_RULE = 'an RFC 3339 date-time with an offset, such as 2026-11-21T07:37:00Z';
+
+/** A point in time a client sends (SPEC §9: RFC 3339 with an offset); the one rule for every time input. */
 export function IsIsoTime(): PropertyDecorator {
-  return applyDecorators(
-    IsISO8601(
-      { strict: true, strictSeparator: true },
-      { message: '$property must be an ISO 8601 date-time such as 2026-11-21T07:37:00Z' },
-    ),
-    Matches(ZONED_TIME, { message: '$property must include a time and a zone (Z or ±hh:mm)' }),
-  );
+  return ValidateBy({
+    name: 'isRfc3339',
+    validator: { validate: isRfc3339, defaultMessage: () => `$property must be ${TIME_RULE}` },
+  });
 }
 
-const ZONED_TIME = /T.*(Z|[+-]\d\d:?\d\d)$/;
-
-/** A revert target: an ISO date-time with a zone, or a stream version (integer ≥ 1). */
+/** A revert target: an RFC 3339 date-time, or a stream version (integer ≥ 1). */
 export function IsRevertTarget(): PropertyDecorator {
   return ValidateBy({
     name: 'isRevertTarget',
     validator: {
       validate: (value: unknown) =>
-        (typeof value === 'number' && Number.isInteger(value) && value >= 1) ||
-        (typeof value === 'string' &&
-          isISO8601(value, { strict: true, strictSeparator: true }) &&
-          ZONED_TIME.test(value)),
-      defaultMessage: () => '$property must be an ISO 8601 date-time with a zone, or a version (integer ≥ 1)',
+        (typeof value === 'number' && Number.isInteger(value) && value >= 1) || isRfc3339(value),
+      defaultMessage: () => `$property must be ${TIME_RULE}, or a version (integer ≥ 1)`,
     },
   });
 }
 
-/** Normalises a validated ISO time to the UTC form events are stored with, so strings compare as times. */
-export const toUtcIso = (time: string): string => new Date(time).toISOString();
+/** A validated time as epoch milliseconds. */
+export const timeMs = (time: string): number => {
+  const ms = parseRfc3339(time);
+  if (ms === undefined) throw new TypeError(`${time} was not validated as a time`);
+  return ms;
+};
+
+/** Normalises a validated time to the UTC form events are stored with, so strings compare as times. */
+export const toUtcIso = (time: string): string => new Date(timeMs(time)).toISOString();
 
 /** Event type names, comma separated: `SiteSoftDeleted,SiteRestored`. */
 export const EVENT_TYPE_LIST = /^[A-Za-z][A-Za-z0-9]{0,63}(,[A-Za-z][A-Za-z0-9]{0,63}){0,19}$/;
