@@ -312,6 +312,8 @@ describe('deletion operations', () => {
     expect(again.body.restored).toEqual([]);
     expect(again.body.skipped).toHaveLength(9);
     expect((await t.allEvents()).filter((e) => e.type === 'SiteRestored')).toHaveLength(9);
+    // It restored nothing, so it recorded nothing (issue 12: 16 concurrent rollbacks once recorded 16).
+    expect((await t.allEvents()).filter((e) => e.type === 'OperationRolledBack')).toHaveLength(1);
   });
 
   it('rollback of an operation that never ran is refused (409)', async () => {

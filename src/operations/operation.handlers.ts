@@ -146,7 +146,7 @@ export class RollbackOperationHandler implements ICommandHandler<RollbackOperati
       const actor = { id: context.principal.id };
       const decision = decideRollback(loaded.state, sites, { operationId, reason, now, actor }, this.policies);
       const { restored, skipped } = decision;
-      if (dryRun) {
+      if (dryRun || decision.operation.length === 0) {
         return {
           appends: [],
           answer: () => ({ operationId, dryRun, restored, skipped, operation: viewOf(operationId, loaded.state) }),

@@ -382,9 +382,38 @@ describe('waves, pauses, abort and rollback', () => {
       .thenEmits([rolledBack]);
     const after = spec.given([...started, waveDone(1, ['s1']), rolledBack]);
     expect(after.state.status).toBe('rolled-back');
+    // Repeated: it records what it restored; restoring nothing, it records nothing.
+    after.when(rollback).thenEmits([rolledBack]);
     after
-      .when({ ...rollback, data: { ...rollback.data, restored: [] } } as OperationCommand)
-      .thenEmits([{ ...rolledBack, data: { ...rolledBack.data, restored: [] } } as OperationEvent]);
+      .when({ ...rollback, data: { ...rollback.data, restored: [], skipped: [] } } as OperationCommand)
+      .thenEmits([]);
+  });
+
+  it('the first rollback records even when it restores nothing', () => {
+    spec
+      .given([...started, waveDone(1, ['s1'])])
+      .when({
+        type: 'RecordRollback',
+        data: {
+          operationId,
+          reason: 'restored by hand',
+          restored: [],
+          skipped: [{ siteId: 's1', reason: 'site.not-deleted' }],
+        },
+        metadata: as('olivia'),
+      })
+      .thenEmits([
+        {
+          type: 'OperationRolledBack',
+          data: {
+            operationId,
+            rolledBackBy: 'olivia',
+            reason: 'restored by hand',
+            restored: [],
+            skipped: [{ siteId: 's1', reason: 'site.not-deleted' }],
+          },
+        },
+      ]);
   });
 
   it('commands on an unknown or rejected operation', () => {

@@ -72,8 +72,11 @@ export function decideOperation(
       requireStatus(state, ['planned', 'approved', 'running', 'paused'], 'operation.not-abortable', 'abort it');
       return [{ type: 'OperationAborted', data: { operationId, abortedBy: actor, reason: command.data.reason } }];
     case 'RecordRollback': {
-      requireRollbackable(state, operationId);
+      const operation = requireRollbackable(state, operationId);
       const { reason, restored, skipped } = command.data;
+      // The first rollback always records (it is the decision, even when every site was restored by hand);
+      // a later one that restores nothing changes nothing, so there is nothing to record.
+      if (operation.status === 'rolled-back' && restored.length === 0) return [];
       return [{ type: 'OperationRolledBack', data: { operationId, rolledBackBy: actor, reason, restored, skipped } }];
     }
     default: {
