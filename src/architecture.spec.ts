@@ -29,6 +29,9 @@ const LAYERS: readonly (readonly string[])[] = [
   // Stores: the event store port and adapters; the key stores (EventStoreDB's shares the event store's client).
   // They take what they need as arguments: the configuration is read above them.
   ['event-store'],
+  // The transparency log's pure pieces: Merkle hashing and proofs, checkpoints, leaf bytes.
+  // Above the stores in the list only to sit beside crypto: it imports common alone (checked below).
+  ['transparency'],
   ['crypto'],
   // Who runs background work on one instance at a time (a lease in the shared store, or always this one).
   ['leases'],
@@ -170,6 +173,21 @@ describe('architecture', () => {
         ),
       );
     expect([...violations, ...fromSpecs]).toEqual([]);
+  });
+
+  it('transparency imports only src/common and Node built-ins: an auditor can take it as it is', () => {
+    const violations = production
+      .filter((file) => folderOf(relative(src, file)) === 'transparency')
+      .flatMap((file) =>
+        importsOf(file)
+          .filter((specifier) => {
+            if (specifier.startsWith('node:')) return false;
+            const path = target(file, specifier);
+            return path === undefined || !['transparency', 'common'].includes(folderOf(path));
+          })
+          .map((specifier) => `${relative(src, file)} imports ${specifier}`),
+      );
+    expect(violations).toEqual([]);
   });
 
   it('every allowed upward arrow is still used (a stale exception is removed)', () => {
