@@ -8,6 +8,7 @@ import { postgresForTests } from './src/testing/postgres.js';
  */
 const STORE_SPECIFIC_E2E = [
   'test/data-folder.e2e-spec.ts',
+  'test/disk-full.e2e-spec.ts',
   'test/instances.e2e-spec.ts',
   'test/postgres-*.e2e-spec.ts',
   'test/private-postgres.e2e-spec.ts',

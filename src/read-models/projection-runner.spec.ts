@@ -142,13 +142,33 @@ describe('ProjectionRunner', () => {
     expect(await runner.waitFor(late.position)).toBe(true);
   });
 
-  it('says it stopped when a projection cannot apply an event', async () => {
+  it('says it is failing while a projection cannot apply an event, and heals once it can, without a restart', async () => {
     await append(1, 2);
-    const { runner } = start((recorder) => (recorder.failAt = 1));
-    await expect.poll(() => runner.state).toBe('stopped');
+    const { runner, recorder } = start((recorder) => (recorder.failAt = 1));
+    await expect.poll(() => runner.state).toBe('failing');
+    expect(recorder.rows()).toBe(0);
+    recorder.failAt = undefined; // the disk has space again, the lock is gone, the bug is fixed
+    await expect.poll(() => runner.state, { timeout: 5000 }).toBe('live');
+    expect(recorder.rows()).toBe(2);
+    expect(runner.ordinal).toBe(2);
   });
 
-  it('a batch that fails leaves nothing behind and stops, instead of skipping the event', async () => {
+  it('a live batch that fails is retried from the checkpoint: no event skipped, none applied twice', async () => {
+    await append(1, 2);
+    const { runner, recorder } = start();
+    expect(await runner.catchUp()).toBe(true);
+    recorder.failAt = 3;
+    const late = await store.append('site-late', 0, [newEvent(3)]);
+    await expect.poll(() => runner.state).toBe('failing');
+    expect(await runner.waitFor(late.position, 100)).toBe(false);
+    recorder.failAt = undefined;
+    await expect.poll(() => runner.state, { timeout: 5000 }).toBe('live');
+    expect(await runner.waitFor(late.position)).toBe(true);
+    expect(recorder.rows()).toBe(3);
+    expect(recorder.seen.map(({ ordinal }) => ordinal)).toEqual([1, 2, 3]);
+  });
+
+  it('a batch that fails leaves nothing behind, instead of skipping the event', async () => {
     await append(1, 3);
     const { runner, recorder } = start((recorder) => (recorder.failAt = 2));
     expect(await runner.catchUp(2000)).toBe(false);

@@ -14,6 +14,16 @@ import { EVENT_STORE, type EventStore } from '../event-store/event-store.port.js
 import { PROJECTIONS, type Projection } from './projection.js';
 import { READ_MODEL_DB } from './read-model.database.js';
 
+/**
+ * `live` once caught up; `retrying` while the store is unreachable;
+ * `failing` while a batch cannot be applied (retried, never skipped). Reads
+ * may be stale in every state but `live`.
+ */
+export type ProjectionsState = 'catching-up' | 'live' | 'retrying' | 'failing';
+
+const RETRY_FIRST_MS = 500;
+const RETRY_MAX_MS = 30_000;
+
 /** Events applied per transaction while catching up. */
 const CATCH_UP_PAGE = 5000;
 const CHECKPOINT = 'read-model';
@@ -33,8 +43,7 @@ export class ProjectionRunner implements OnApplicationBootstrap, BeforeApplicati
   private applied = 0;
   private waiters: { position: string; resolve: () => void }[] = [];
   private readonly saveCheckpoint: Database.Statement;
-  private failure: unknown;
-  private health: 'catching-up' | 'live' | 'retrying' = 'catching-up';
+  private health: ProjectionsState = 'catching-up';
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -55,34 +64,38 @@ export class ProjectionRunner implements OnApplicationBootstrap, BeforeApplicati
     this.running = this.supervise();
   }
 
-  /**
-   * `live` once caught up; `retrying` while the store is unreachable (reads
-   * may be stale); `stopped` after a projection failed on an event (a bug:
-   * it must not be skipped, so nothing more is applied until a fix and restart).
-   */
-  get state(): 'catching-up' | 'live' | 'retrying' | 'stopped' {
-    if (this.failure !== undefined) return 'stopped';
+  /** See ProjectionsState. */
+  get state(): ProjectionsState {
     return this.health;
   }
 
   /**
-   * Runs the loop; a store that cannot be reached is retried with backoff
-   * from the checkpoint, so the read models recover by themselves when
-   * EventStoreDB comes back. Any other error stops them (see `fail`).
+   * Runs the loop, and runs it again from the checkpoint after any failure,
+   * with backoff: a store that cannot be reached (`retrying`), or a batch
+   * that cannot be applied (`failing`: a full disk, a locked file, a bug on
+   * one event). A failed batch committed nothing and is never skipped, so
+   * once the cause is gone the read models catch up without a restart.
    */
   private async supervise(): Promise<void> {
-    for (let delayMs = 500; ; delayMs = Math.min(delayMs * 2, 30_000)) {
+    for (let delayMs = RETRY_FIRST_MS; ; delayMs = Math.min(delayMs * 2, RETRY_MAX_MS)) {
       try {
         this.health = 'catching-up';
         await this.run();
         return;
       } catch (error) {
-        if (!(error instanceof EventStoreUnavailableError) || this.stop.signal.aborted) {
-          this.fail(error);
-          return;
+        if (this.stop.signal.aborted) return;
+        if (error instanceof EventStoreUnavailableError) {
+          this.health = 'retrying';
+          this.logger.warn(`the event store is unavailable; read models retry in ${delayMs} ms (${error.message})`);
+        } else {
+          this.health = 'failing';
+          this.logger.error(
+            `read models cannot apply the events after position ${this.checkpoint ?? '(start)'}; ` +
+              `retrying in ${delayMs} ms: ${error instanceof Error ? error.stack : String(error)}`,
+          );
         }
-        this.health = 'retrying';
-        this.logger.warn(`the event store is unavailable; read models retry in ${delayMs} ms (${error.message})`);
+        // Nobody waits out their bound for read models that are not moving.
+        for (const waiter of this.waiters.splice(0)) waiter.resolve();
         try {
           await sleep(delayMs, undefined, { signal: this.stop.signal });
         } catch {
@@ -90,15 +103,6 @@ export class ProjectionRunner implements OnApplicationBootstrap, BeforeApplicati
         }
       }
     }
-  }
-
-  /** A projection that cannot apply an event must not skip it: stop, say why, release waiters. */
-  private fail(error: unknown): void {
-    if (this.stop.signal.aborted) return;
-    this.failure = error;
-    this.logger.error(`projections stopped: ${error instanceof Error ? error.stack : String(error)}`);
-    this.stop.abort();
-    for (const waiter of this.waiters.splice(0)) waiter.resolve();
   }
 
   /** The loop stops before any resource closes; the database closes last. */
@@ -133,7 +137,7 @@ export class ProjectionRunner implements OnApplicationBootstrap, BeforeApplicati
    */
   async waitFor(position: string, timeoutMs = 2000): Promise<boolean> {
     if (this.reached(position)) return true;
-    if (this.failure !== undefined) return false;
+    if (this.health === 'failing') return false;
     return new Promise<boolean>((resolve) => {
       const waiter = { position, resolve: () => resolve(this.reached(position)) };
       const timer = setTimeout(() => {
@@ -190,22 +194,27 @@ export class ProjectionRunner implements OnApplicationBootstrap, BeforeApplicati
       }
     }
     if (this.stop.signal.aborted) return;
+    // Ends the subscription when a batch fails, so that supervise starts again from the checkpoint.
+    const failed = new AbortController();
+    const signal = AbortSignal.any([this.stop.signal, failed.signal]);
+    let failure: { error: unknown } | undefined;
     let batch: StoredEvent[] = [];
     let flushScheduled = false;
     const flush = () => {
       flushScheduled = false;
-      if (batch.length === 0 || this.stop.signal.aborted) return;
+      if (batch.length === 0 || signal.aborted) return;
       const events = batch;
       batch = [];
       try {
         this.applyBatch(events);
       } catch (error) {
-        this.fail(error);
+        failure = { error };
+        failed.abort();
       }
     };
     this.health = 'live';
     try {
-      for await (const event of this.store.subscribeAll({ after: this.checkpoint, signal: this.stop.signal })) {
+      for await (const event of this.store.subscribeAll({ after: this.checkpoint, signal })) {
         batch.push(event);
         if (batch.length >= CATCH_UP_PAGE) flush();
         else if (!flushScheduled) {
@@ -217,7 +226,7 @@ export class ProjectionRunner implements OnApplicationBootstrap, BeforeApplicati
       // Delivered events are applied now, before any retry reads on from the checkpoint.
       flush();
     }
-    if (this.failure !== undefined) throw this.failure;
+    if (failure !== undefined) throw failure.error;
   }
 
   /** Drops the projections' query indexes for a catch-up from nothing; returns the SQL that recreates them. */
