@@ -12,6 +12,7 @@ const STORE_SPECIFIC_E2E = [
   'test/postgres-*.e2e-spec.ts',
   'test/private-postgres.e2e-spec.ts',
   'test/process.e2e-spec.ts',
+  'test/sse-consumer.e2e-spec.ts',
   'test/walkthrough.e2e-spec.ts',
 ];
 
