@@ -14,6 +14,7 @@ const STORE_SPECIFIC_E2E = [
   'test/private-postgres.e2e-spec.ts',
   'test/process.e2e-spec.ts',
   'test/readme.e2e-spec.ts',
+  'test/sse-consumer.e2e-spec.ts',
   'test/walkthrough.e2e-spec.ts',
 ];
 

@@ -6,6 +6,7 @@ import { ProjectionRunner } from '../src/read-models/projection-runner.js';
 import { ResponseStreams } from '../src/http/response-stream.js';
 import { appendFleetFixture, type FleetFixture } from './support/fleet-fixture.js';
 import { listen, StreamClient } from './support/stream-client.js';
+import { approve, planDeletion, registerSites, runAllWaves } from './support/operations.js';
 import { allPages, useTestApp, type AppUnderTest } from './support/test-app.js';
 
 interface EventBody {
@@ -236,6 +237,10 @@ describe('audit over HTTP, on a ledger of 10,000 sites', () => {
       [{ siteId: 'no spaces' }, 'siteId'],
       [{ actor: 'x'.repeat(65) }, 'actor'],
       [{ operationId: 'op/1' }, 'operationId'],
+      [{ correlationId: 'has space' }, 'correlationId'],
+      [{ correlationId: 'x'.repeat(129) }, 'correlationId'],
+      [{ ticket: '' }, 'ticket'],
+      [{ ticket: 'x'.repeat(201) }, 'ticket'],
       [{ colour: 'red' }, 'colour'],
     ];
     for (const [query, field] of bad) {
@@ -324,12 +329,94 @@ describe('audit over HTTP: personal data and odd text', () => {
     const document = (await t.http().get('/docs-json').expect(200)).body;
     const operation = document.paths['/v1/audit/events'].get;
     expect(operation.parameters.map((parameter: { name: string }) => parameter.name).sort()).toEqual(
-      ['actor', 'cursor', 'format', 'from', 'limit', 'operationId', 'siteId', 'to', 'type'].sort(),
+      [
+        'actor',
+        'correlationId',
+        'cursor',
+        'format',
+        'from',
+        'limit',
+        'operationId',
+        'siteId',
+        'ticket',
+        'to',
+        'type',
+      ].sort(),
     );
     expect(Object.keys(operation.responses['200'].content).sort()).toEqual([
       'application/json',
       'application/x-ndjson',
       'text/csv',
     ]);
+  });
+});
+
+describe('audit over HTTP: by correlation id and ticket', () => {
+  const t = useTestApp();
+  const viewer = () => t.auth('viewer');
+
+  const suspend = (siteId: string, correlationId: string) =>
+    t
+      .http()
+      .post(`/v1/sites/${siteId}/suspend`)
+      .set({ Authorization: t.auth('operator'), 'X-Correlation-Id': correlationId })
+      .send({ reason: 'script run' })
+      .expect(200);
+  const ids = (events: { eventId: string }[]) => events.map((event) => event.eventId);
+
+  it('finds exactly the events of one X-Correlation-Id, or of one ticket, combined with the other filters, in pages and exports', async () => {
+    await registerSites(t, ['a', 'b', 'c', 'd']);
+    await suspend('a', 'INC-7.run-1');
+    await suspend('b', 'INC-7.run-1');
+    await suspend('c', 'INC-7.run-10'); // a longer id is not a match
+    const operation = await planDeletion(t, ['d']); // ticket OPS-1
+    await approve(t, operation).expect(200);
+    await runAllWaves(t, operation);
+    const stored = await t.allEvents();
+    const byCorrelation = stored.filter((event) => event.metadata.correlationId === 'INC-7.run-1');
+    const byTicket = stored.filter((event) => event.metadata.ticket === 'OPS-1');
+    expect(ids(byCorrelation)).toHaveLength(2);
+    // A wave's events carry its operation's ticket (the plan holds it in its data).
+    expect(byTicket.map((event) => event.type)).toEqual([
+      'SiteSoftDeleted',
+      'OperationWaveCompleted',
+      'OperationCompleted',
+    ]);
+
+    const page = (query: Record<string, string | number>) =>
+      auditAll(t, { limit: 1, ...query }).then(({ events }) => events);
+    expect(ids(await page({ correlationId: 'INC-7.run-1' }))).toEqual(ids(byCorrelation));
+    expect(ids(await page({ ticket: 'OPS-1' }))).toEqual(ids(byTicket));
+    expect(ids(await page({ ticket: 'OPS-1', type: 'SiteSoftDeleted' }))).toEqual(
+      ids(byTicket.filter((event) => event.type === 'SiteSoftDeleted')),
+    );
+    expect(ids(await page({ correlationId: 'INC-7.run-1', siteId: 'b' }))).toEqual([byCorrelation[1]!.eventId]);
+    // A wave's events carry the operation's id as their correlation id.
+    expect(ids(await page({ correlationId: operation.operationId, ticket: 'OPS-1' }))).toEqual(
+      ids(byTicket.filter((event) => event.metadata.correlationId === operation.operationId)),
+    );
+    expect(await page({ correlationId: 'INC-7.run-1', ticket: 'OPS-1' })).toEqual([]);
+    expect(await page({ ticket: 'OPS' })).toEqual([]);
+
+    const ndjson = await t
+      .http()
+      .get('/v1/audit/events')
+      .query({ format: 'ndjson', correlationId: 'INC-7.run-1' })
+      .set('Authorization', viewer())
+      .expect(200);
+    const lines = ndjson.text
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line) as EventBody);
+    expect(ids(lines)).toEqual(ids(byCorrelation));
+    const csv = await t
+      .http()
+      .get('/v1/audit/events')
+      .query({ format: 'csv', ticket: 'OPS-1' })
+      .set('Authorization', viewer())
+      .expect(200);
+    const rows = parseCsv(csv.text);
+    expect(rows.slice(1).map((row) => row[1])).toEqual(ids(byTicket));
+    expect(rows.slice(1).every((row) => row[9] === 'OPS-1')).toBe(true);
   });
 });

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { listen, StreamClient } from './support/stream-client.js';
 import { useTestApp } from './support/test-app.js';
 import {
   approve,
@@ -199,6 +200,76 @@ describe('deletion operations', () => {
     const deleted = (await site(ids[37]!).expect(200)).body;
     expect(deleted).toMatchObject({ status: 'deleted', deletedAt: expect.any(String), purgeAfter: expect.any(String) });
     expect(new Date(deleted.purgeAfter).getTime() - new Date(deleted.deletedAt).getTime()).toBe(30 * 86_400_000);
+  });
+
+  it('each wave says when it started and ended and who set it going; lastPosition is where a watcher subscribes', async () => {
+    const ids = siteIdsFor('v', 4);
+    await registerSites(t, ids, { internal: 1 });
+    const operation = await planDeletion(t, ids);
+    const planned = (await t.allEvents()).at(-1)!;
+    expect(operation.lastPosition).toBe(planned.position);
+    expect(operation.waves.map(({ startedAt, endedAt, continuedBy }) => ({ startedAt, endedAt, continuedBy }))).toEqual(
+      [
+        { startedAt: null, endedAt: null, continuedBy: null },
+        { startedAt: null, endedAt: null, continuedBy: null },
+      ],
+    );
+    await approve(t, operation).expect(200);
+    const executed = await t
+      .http()
+      .post(`/v1/operations/${operation.operationId}/execute`)
+      .set('Authorization', t.auth('operator'))
+      .send({ digest: operation.digest })
+      .expect(202);
+    const started = (await t.allEvents()).find((event) => event.type === 'OperationExecutionStarted')!;
+    expect(executed.body.lastPosition).toBe(started.position);
+    expect(executed.body.waves[0]).toMatchObject({ startedAt: started.metadata.occurredAt, continuedBy: 'operator' });
+
+    const paused = await waitForStatus(t, operation.operationId, 'paused');
+    const firstEnd = (await t.allEvents()).find((event) => event.type === 'OperationWaveCompleted')!;
+    expect(paused.lastPosition).toBe(firstEnd.position);
+    expect(paused.waves.map(({ startedAt, endedAt, continuedBy }) => ({ startedAt, endedAt, continuedBy }))).toEqual([
+      { startedAt: started.metadata.occurredAt, endedAt: firstEnd.metadata.occurredAt, continuedBy: 'operator' },
+      { startedAt: null, endedAt: null, continuedBy: null },
+    ]);
+
+    // A watcher subscribes from the operation's lastPosition, filtered to it, then someone else continues it.
+    const base = await listen(t);
+    const watcher = await StreamClient.open(
+      `${base}/v1/events/stream?from=${paused.lastPosition}&operationId=${operation.operationId}`,
+      { Authorization: t.auth('viewer') },
+    );
+    try {
+      await t
+        .http()
+        .post(`/v1/operations/${operation.operationId}/continue`)
+        .set('Authorization', t.auth('admin'))
+        .send({})
+        .expect(202);
+      const done = await waitForStatus(t, operation.operationId, 'completed');
+      const all = await t.allEvents();
+      const after = all.slice(all.findIndex((event) => event.position === paused.lastPosition) + 1);
+      expect(after.map((event) => event.type)).toEqual([
+        'OperationContinued',
+        'SiteSoftDeleted',
+        'SiteSoftDeleted',
+        'SiteSoftDeleted',
+        'OperationWaveCompleted',
+        'OperationCompleted',
+      ]);
+      await watcher.until(() => watcher.events().length >= after.length, 10_000, 'the second wave');
+      expect(watcher.events().map((frame) => frame.id)).toEqual(after.map((event) => event.position));
+      expect(done.lastPosition).toBe(after.at(-1)!.position);
+      const [continued, secondEnd] = [after[0]!, after[4]!];
+      expect(done.waves[1]).toMatchObject({
+        status: 'completed',
+        startedAt: continued.metadata.occurredAt,
+        endedAt: secondEnd.metadata.occurredAt,
+        continuedBy: 'admin',
+      });
+    } finally {
+      watcher.close();
+    }
   });
 
   it('re-checks each site when its wave runs: one protected meanwhile is skipped and reported', async () => {

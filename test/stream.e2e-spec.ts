@@ -2,7 +2,9 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { KEY_STORE, type KeyStore } from '../src/crypto/key-store.port.js';
 import { EventStreamSettings } from '../src/subscriptions/event-stream.settings.js';
 import { ResponseStreams } from '../src/http/response-stream.js';
+import { EventSourceParser } from './support/event-source-parser.js';
 import { appendFleetFixture } from './support/fleet-fixture.js';
+import { approve, planDeletion, runAllWaves } from './support/operations.js';
 import { listen, StreamClient } from './support/stream-client.js';
 import { startTestApp, useTestApp } from './support/test-app.js';
 
@@ -131,6 +133,111 @@ describe('GET /v1/events/stream (Server-Sent Events)', () => {
     expect(client.events().map((frame) => frame.event)).toEqual(['SiteSuspended', 'SiteReactivated']);
   });
 
+  it("filters by siteId and by operationId (the audit's rule), with types by AND, replayed and live", async () => {
+    for (const siteId of ['a', 'b', 'c']) await register(siteId);
+    await suspend('a');
+    const operation = await planDeletion(t, ['a', 'b']);
+    await approve(t, operation).expect(200);
+    await runAllWaves(t, operation);
+    const { operationId } = operation;
+    const afterDeletions = (await t.allEvents()).at(-1)!.position;
+
+    const site = await open('?siteId=a');
+    const ofOperation = await open(`?operationId=${operationId}`);
+    const restores = await open(`?operationId=${operationId}&types=SiteRestored`);
+    // Starts after the deletions: a restore names only the deletion it compensates, which this stream never saw.
+    const later = await open(`?from=${afterDeletions}&operationId=${operationId}`);
+    const both = await open(`?siteId=b&operationId=${operationId}&types=SiteSoftDeleted,SiteRestored`);
+
+    // Live: an operator restores a by hand; c changes; the operation is rolled back (restoring b).
+    await t
+      .http()
+      .post('/v1/sites/a/restore')
+      .set('Authorization', t.auth('operator'))
+      .send({ reason: 'customer came back' })
+      .expect(200);
+    await suspend('c');
+    await t
+      .http()
+      .post(`/v1/operations/${operationId}/rollback`)
+      .set('Authorization', t.auth('operator'))
+      .send({ reason: 'wrong list' })
+      .expect(200);
+    await register('d');
+
+    const all = await t.allEvents();
+    const audit = await t
+      .http()
+      .get('/v1/audit/events')
+      .query({ operationId, limit: 1000 })
+      .set('Authorization', t.auth('viewer'))
+      .expect(200);
+    const operationPositions: string[] = audit.body.events.map((event: EventBody) => event.position);
+    const handRestore = all.find((event) => event.type === 'SiteRestored' && event.streamId === 'site-a')!;
+    expect(handRestore.metadata.operationId).toBeUndefined();
+    expect(operationPositions).toContain(handRestore.position);
+    const positions = (keep: (event: (typeof all)[number]) => boolean) =>
+      all.filter(keep).map((event) => event.position);
+    const expectations: [StreamClient, string[]][] = [
+      [site, positions((event) => event.streamId === 'site-a')],
+      [ofOperation, operationPositions],
+      [restores, positions((event) => operationPositions.includes(event.position) && event.type === 'SiteRestored')],
+      [later, operationPositions.filter((position) => Number(position) > Number(afterDeletions))],
+      [
+        both,
+        positions((event) => event.streamId === 'site-b' && ['SiteSoftDeleted', 'SiteRestored'].includes(event.type)),
+      ],
+    ];
+    expect(expectations.map(([, want]) => want.length)).toEqual([4, 10, 2, 3, 2]);
+    for (const [client, want] of expectations) {
+      await count(client, want.length);
+      expect(client.events().map((frame) => frame.id)).toEqual(want);
+    }
+  });
+
+  it('frames=unnamed leaves out the event: line, so an EventSource onmessage handler receives every event', async () => {
+    await register('a');
+    const unnamed = await open('?frames=unnamed');
+    const named = await open();
+    await suspend('a');
+    await count(unnamed, 2);
+    await count(named, 2);
+    const stored = await t.allEvents();
+    expect(unnamed.text).not.toMatch(/^event:/m);
+    expect(unnamed.events().map((frame) => frame.id)).toEqual(stored.map((event) => event.position));
+
+    const parse = (text: string) => {
+      const parser = new EventSourceParser();
+      for (let at = 0; at < text.length; at += 7) parser.feed(text.slice(at, at + 7)); // as if in small chunks
+      return parser;
+    };
+    const plain = parse(unnamed.text);
+    expect(
+      plain.messages().map((message) => {
+        const event = JSON.parse(message.data) as EventBody;
+        return [message.lastEventId, event.position, event.type];
+      }),
+    ).toEqual(stored.map((event) => [event.position, event.position, event.type]));
+    // The default, named frames reach only listeners for their type, never onmessage.
+    const typed = parse(named.text);
+    expect(typed.messages()).toEqual([]);
+    expect(typed.dispatched.map((event) => event.type)).toEqual(['SiteRegistered', 'SiteSuspended']);
+  });
+
+  it('the EventSource parser follows the standard: CR, LF and CRLF, several data lines, empty event names, comments', () => {
+    const parser = new EventSourceParser();
+    parser.feed('\uFEFFretry: 10\r\n\r\n: hi\rid: 7\rdata: one\rdata:two\r\r');
+    parser.feed('event:\ndata\n\nevent: Named\ndata: x\n\nid: 8\n\n');
+    parser.feed('data: y\r');
+    parser.feed('\n\r\n');
+    expect(parser.dispatched).toEqual([
+      { type: 'message', data: 'one\ntwo', lastEventId: '7' },
+      { type: 'message', data: '', lastEventId: '7' },
+      { type: 'Named', data: 'x', lastEventId: '7' },
+      { type: 'message', data: 'y', lastEventId: '8' },
+    ]);
+  });
+
   it('sends heartbeats while idle', async () => {
     t.app.get(EventStreamSettings).heartbeatMs = 20;
     const client = await open();
@@ -154,6 +261,9 @@ describe('GET /v1/events/stream (Server-Sent Events)', () => {
       [{ from: '1.5' }, {}, 'from'],
       [{ from: '999' }, {}, 'from'],
       [{ types: 'Site Registered' }, {}, 'types'],
+      [{ siteId: 'no spaces' }, {}, 'siteId'],
+      [{ operationId: 'op/1' }, {}, 'operationId'],
+      [{ frames: 'xml' }, {}, 'frames'],
       [{ since: '1' }, {}, 'since'],
     ];
     for (const [query, headers, field] of cases) {
@@ -223,7 +333,10 @@ describe('GET /v1/events/stream (Server-Sent Events)', () => {
     const operation = document.paths['/v1/events/stream'].get;
     expect(operation.parameters.map((parameter: { name: string }) => parameter.name).sort()).toEqual([
       'Last-Event-ID',
+      'frames',
       'from',
+      'operationId',
+      'siteId',
       'types',
     ]);
     expect(Object.keys(operation.responses['200'].content)).toEqual(['text/event-stream']);

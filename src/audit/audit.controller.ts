@@ -60,6 +60,8 @@ function auditFilter(query: AuditQueryDto): AuditFilter {
     siteId: query.siteId,
     operationId: query.operationId,
     actor: query.actor,
+    correlationId: query.correlationId,
+    ticket: query.ticket,
     types: query.type === undefined ? undefined : [...new Set(query.type.split(','))],
     fromMs,
     toMs,

@@ -1,9 +1,10 @@
 import { ApiProperty, ApiPropertyOptional } from '@nestjs/swagger';
-import { IsIn, IsOptional, IsString, Matches } from 'class-validator';
+import { IsIn, IsOptional, IsString, Length, Matches } from 'class-validator';
 import { PRINCIPAL_ID_PATTERN } from '../auth/principal.js';
 import { ID_PATTERN } from '../common/ids.js';
 import { EVENT_TYPE_LIST, IsIsoTime, IsLedgerId, IsPageLimit } from '../http/validators.js';
 import { EventResponse } from '../http/common.dto.js';
+import { CORRELATION_PATTERN } from '../http/request-context.decorator.js';
 
 export const AUDIT_FORMATS = ['json', 'ndjson', 'csv'] as const;
 export type AuditFormat = (typeof AUDIT_FORMATS)[number];
@@ -32,6 +33,32 @@ export class AuditQueryDto {
     message: 'actor must be a principal id (1–64 characters of A–Z, a–z, 0–9, ".", "_", ":", "-")',
   })
   actor?: string;
+
+  @ApiPropertyOptional({
+    example: 'INC-7-cleanup',
+    pattern: CORRELATION_PATTERN.source,
+    maxLength: 128,
+    description:
+      'Only events caused by requests with this correlation id (metadata.correlationId: the X-Correlation-Id a ' +
+      "client sent, else one the service chose; a wave's events carry its operation's id), exact match",
+  })
+  @IsOptional()
+  @IsString()
+  @Matches(CORRELATION_PATTERN, {
+    message: 'correlationId must be 1–128 characters of A–Z, a–z, 0–9, ".", "_", ":", "-"',
+  })
+  correlationId?: string;
+
+  @ApiPropertyOptional({
+    example: 'OPS-4711',
+    minLength: 1,
+    maxLength: 200,
+    description: "Only events recorded with this ticket (metadata.ticket: an operation's ticket), exact match",
+  })
+  @IsOptional()
+  @IsString()
+  @Length(1, 200)
+  ticket?: string;
 
   @ApiPropertyOptional({
     example: 'SiteSoftDeleted,SiteRestored',

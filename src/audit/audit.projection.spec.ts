@@ -2,7 +2,11 @@ import type Database from 'better-sqlite3';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { StoredEventFactory } from '../testing/stored-events.js';
 import type { StoredEvent } from '../event-store/event-envelope.js';
-import { openReadModelDatabase } from '../read-models/read-model.database.js';
+import BetterSqlite3 from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { openReadModelDatabase, READ_MODEL_SCHEMA_VERSION } from '../read-models/read-model.database.js';
 import { AuditProjection, type AuditFilter } from './audit.projection.js';
 
 const T0 = Date.UTC(2026, 0, 1);
@@ -95,6 +99,51 @@ describe('AuditProjection', () => {
     expect(all({ operationId: 'op_2' }).map((event) => event.type)).toEqual(['OperationPlanned']);
   });
 
+  it('filters by correlation id and by ticket, exactly, combined with the other filters', () => {
+    apply(
+      events.event('site-a', 'SiteSuspended', { siteId: 'a' }, iso(T0), { correlationId: 'INC-7', actor: 'kim' }),
+      events.event('site-b', 'SiteSuspended', { siteId: 'b' }, iso(T0 + 1), {
+        correlationId: 'INC-7',
+        ticket: 'OPS-1',
+      }),
+      events.event('site-b', 'SiteReactivated', { siteId: 'b' }, iso(T0 + 2), { correlationId: 'INC-70' }),
+      events.event('operation-op_1', 'OperationPlanned', { operationId: 'op_1' }, iso(T0 + 3), { ticket: 'OPS-1' }),
+      events.event('site-c', 'SiteSuspended', { siteId: 'c' }, iso(T0 + 4), { ticket: 'OPS-10' }),
+    );
+    expect(ids(all({ correlationId: 'INC-7' }))).toEqual(ids([applied[0]!, applied[1]!]));
+    expect(ids(all({ ticket: 'OPS-1' }))).toEqual(ids([applied[1]!, applied[3]!]));
+    expect(ids(all({ correlationId: 'INC-7', ticket: 'OPS-1' }))).toEqual(ids([applied[1]!]));
+    expect(ids(all({ correlationId: 'INC-7', actor: 'kim', types: ['SiteSuspended'] }))).toEqual(ids([applied[0]!]));
+    expect(ids(all({ ticket: 'OPS-1', siteId: 'b' }))).toEqual(ids([applied[1]!]));
+    expect(all({ correlationId: 'INC' })).toEqual([]);
+    expect(all({ ticket: 'OPS-1', operationId: 'op_2' })).toEqual([]);
+  });
+
+  it('a read-model file of the layout before the correlation and ticket columns is emptied and rebuilt', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'audit-layout-'));
+    try {
+      const file = join(dir, 'read-model.db');
+      // The audit table as layout 4 wrote it: no correlation_id or ticket column.
+      const old = new BetterSqlite3(file);
+      old.exec(`CREATE TABLE audit_events (
+        ordinal INTEGER PRIMARY KEY, type TEXT NOT NULL, actor TEXT NOT NULL, site_id TEXT, operation_id TEXT,
+        occurred_at INTEGER NOT NULL, high_water INTEGER NOT NULL, event TEXT NOT NULL) STRICT`);
+      old.pragma('user_version = 4');
+      old.close();
+      expect(READ_MODEL_SCHEMA_VERSION).toBeGreaterThan(4);
+      const reopened = openReadModelDatabase(file);
+      try {
+        const fresh = new AuditProjection(reopened);
+        fresh.apply(events.registered('a', iso(T0)), 1);
+        expect(fresh.page({ after: 0, limit: 10, correlationId: 'c' })).toHaveLength(1);
+      } finally {
+        reopened.close();
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
   it('until pins what a long read covers', () => {
     apply(events.registered('a', iso(T0)), events.registered('b', iso(T0 + 1)), events.registered('c', iso(T0 + 2)));
     expect(audit.lastOrdinal()).toBe(3);
@@ -178,6 +227,8 @@ describe('AuditProjection', () => {
         siteId: 's',
         operationId: 'o',
         actor: 'a',
+        correlationId: 'c',
+        ticket: 'k',
         type0: 't',
         type1: 'u',
       };
@@ -191,6 +242,8 @@ describe('AuditProjection', () => {
       [{ siteId: 's' }, 'USING INDEX audit_by_site'],
       [{ operationId: 'o' }, 'USING INDEX audit_by_operation'],
       [{ actor: 'a' }, 'USING INDEX audit_by_actor'],
+      [{ correlationId: 'c' }, 'USING INDEX audit_by_correlation'],
+      [{ ticket: 'k' }, 'USING INDEX audit_by_ticket'],
       [{ types: ['t'] }, 'USING INDEX audit_by_type'],
       [{ fromMs: 0, toMs: 1 }, 'USING INTEGER PRIMARY KEY'],
     ])('%j reads %s in global order, without a sort', (filter, access) => {

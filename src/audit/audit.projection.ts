@@ -2,6 +2,7 @@ import { Inject, Injectable } from '@nestjs/common';
 import type Database from 'better-sqlite3';
 import type { StoredEvent } from '../event-store/event-envelope.js';
 import { siteIdOfStream } from '../event-store/ledger-streams.js';
+import { operationOf } from '../ledger/operation-link.js';
 import type { Projection } from '../read-models/projection.js';
 import { READ_MODEL_DB } from '../read-models/read-model.database.js';
 
@@ -9,6 +10,10 @@ export interface AuditFilter {
   siteId?: string;
   operationId?: string;
   actor?: string;
+  /** metadata.correlationId: every event one request or job caused (clients send X-Correlation-Id). */
+  correlationId?: string;
+  /** metadata.ticket. */
+  ticket?: string;
   /** Any of these types. */
   types?: readonly string[];
   /** occurredAt at or after this instant (ms since the epoch). */
@@ -29,8 +34,6 @@ export interface AuditEntry {
   ordinal: number;
   event: StoredEvent;
 }
-
-const OPERATION_STREAM_PREFIX = 'operation-';
 
 /**
  * An index over every ledger event: one row per event keyed by its ordinal
@@ -55,7 +58,14 @@ const OPERATION_STREAM_PREFIX = 'operation-';
 @Injectable()
 export class AuditProjection implements Projection {
   readonly name = 'audit';
-  readonly queryIndexes = ['audit_by_site', 'audit_by_operation', 'audit_by_actor', 'audit_by_type'];
+  readonly queryIndexes = [
+    'audit_by_site',
+    'audit_by_operation',
+    'audit_by_actor',
+    'audit_by_type',
+    'audit_by_correlation',
+    'audit_by_ticket',
+  ];
   private readonly insert: Database.Statement;
   private readonly lastRow: Database.Statement<[], { ordinal: number; highWater: number }>;
   private readonly readLag: Database.Statement<[], { value: number }>;
@@ -75,6 +85,8 @@ export class AuditProjection implements Projection {
       actor TEXT NOT NULL,
       site_id TEXT,
       operation_id TEXT,
+      correlation_id TEXT NOT NULL,
+      ticket TEXT,
       occurred_at INTEGER NOT NULL,
       high_water INTEGER NOT NULL,
       event TEXT NOT NULL
@@ -83,6 +95,8 @@ export class AuditProjection implements Projection {
     CREATE INDEX IF NOT EXISTS audit_by_operation ON audit_events (operation_id, ordinal) WHERE operation_id IS NOT NULL;
     CREATE INDEX IF NOT EXISTS audit_by_actor ON audit_events (actor, ordinal);
     CREATE INDEX IF NOT EXISTS audit_by_type ON audit_events (type, ordinal);
+    CREATE INDEX IF NOT EXISTS audit_by_correlation ON audit_events (correlation_id, ordinal);
+    CREATE INDEX IF NOT EXISTS audit_by_ticket ON audit_events (ticket, ordinal) WHERE ticket IS NOT NULL;
     CREATE TABLE IF NOT EXISTS audit_operation_events (
       event_id TEXT PRIMARY KEY,
       operation_id TEXT NOT NULL
@@ -92,8 +106,9 @@ export class AuditProjection implements Projection {
       value INTEGER NOT NULL
     ) STRICT`);
     this.insert = db.prepare(
-      `INSERT INTO audit_events (ordinal, type, actor, site_id, operation_id, occurred_at, high_water, event)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT INTO audit_events
+         (ordinal, type, actor, site_id, operation_id, correlation_id, ticket, occurred_at, high_water, event)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
     );
     this.lastRow = db.prepare(
       'SELECT ordinal, high_water AS highWater FROM audit_events ORDER BY ordinal DESC LIMIT 1',
@@ -126,7 +141,8 @@ export class AuditProjection implements Projection {
       this.saveLag.run(this.maxLag);
     }
     const siteId = siteIdOfStream(event.streamId);
-    const operationId = this.operationIdOf(event, siteId);
+    // A restore belongs to the operation whose deletion it compensates, remembered below when it was indexed.
+    const operationId = operationOf(event, (earlier) => this.operationOfEvent.get(earlier)?.operationId);
     // What an operation did to a site, so a later restore of it can be traced back to the operation.
     if (operationId !== undefined && siteId !== undefined) this.rememberOperation.run(event.eventId, operationId);
     this.insert.run(
@@ -135,6 +151,8 @@ export class AuditProjection implements Projection {
       event.metadata.actor,
       siteId ?? null,
       operationId ?? null,
+      event.metadata.correlationId,
+      event.metadata.ticket ?? null,
       occurredAt,
       highWater,
       JSON.stringify(event),
@@ -165,6 +183,8 @@ export class AuditProjection implements Projection {
     if (request.siteId !== undefined) params['siteId'] = request.siteId;
     if (request.operationId !== undefined) params['operationId'] = request.operationId;
     if (request.actor !== undefined) params['actor'] = request.actor;
+    if (request.correlationId !== undefined) params['correlationId'] = request.correlationId;
+    if (request.ticket !== undefined) params['ticket'] = request.ticket;
     request.types?.forEach((type, i) => (params[`type${i}`] = type));
     const rows = this.pageQuery(request).all(params) as { ordinal: number; event: string }[];
     return rows.map((row) => ({ ordinal: row.ordinal, event: JSON.parse(row.event) as StoredEvent }));
@@ -211,25 +231,13 @@ export class AuditProjection implements Projection {
     return low;
   }
 
-  /**
-   * The operation an event belongs to: its metadata says so for the sites an
-   * operation deletes; an operation's own events are in its stream; and a
-   * restore belongs to the operation whose deletion it compensates, whether
-   * a rollback or an operator restored the site.
-   */
-  private operationIdOf(event: StoredEvent, siteId: string | undefined): string | undefined {
-    const { operationId, compensates } = event.metadata;
-    if (operationId !== undefined) return operationId;
-    if (event.streamId.startsWith(OPERATION_STREAM_PREFIX)) return event.streamId.slice(OPERATION_STREAM_PREFIX.length);
-    if (compensates !== undefined && siteId !== undefined) return this.operationOfEvent.get(compensates)?.operationId;
-    return undefined;
-  }
-
   private pageQuery(filter: AuditFilter): Database.Statement {
     const conditions = [
       filter.siteId === undefined ? '' : 'AND site_id = @siteId',
       filter.operationId === undefined ? '' : 'AND operation_id = @operationId',
       filter.actor === undefined ? '' : 'AND actor = @actor',
+      filter.correlationId === undefined ? '' : 'AND correlation_id = @correlationId',
+      filter.ticket === undefined ? '' : 'AND ticket = @ticket',
       filter.fromMs === undefined ? '' : 'AND occurred_at >= @from',
       filter.toMs === undefined ? '' : 'AND occurred_at <= @to',
     ].join(' ');

@@ -39,3 +39,7 @@ export const siteIdOfStream = (streamId: string): string | undefined =>
   streamId.startsWith('site-') ? streamId.slice('site-'.length) : undefined;
 
 export const operationStreamId = (operationId: string): string => `operation-${operationId}`;
+
+/** The operation a stream belongs to, or undefined for a stream that is not an operation's. */
+export const operationIdOfStream = (streamId: string): string | undefined =>
+  streamId.startsWith('operation-') ? streamId.slice('operation-'.length) : undefined;

@@ -5,7 +5,8 @@ import type { Principal } from '../auth/principal.js';
 import type { RequestContext } from '../ledger/request-context.js';
 
 const CORRELATION_HEADER = 'x-correlation-id';
-const CORRELATION_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+/** What a correlation id looks like (a caller's X-Correlation-Id outside it is replaced). */
+export const CORRELATION_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
 /**
  * Gives every request a correlation id: the caller's `X-Correlation-Id` when

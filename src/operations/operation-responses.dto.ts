@@ -31,6 +31,28 @@ export class WaveResponse {
   @ApiProperty({ enum: ['pending', 'running', 'completed', 'cancelled'] }) status: string;
   @ApiProperty({ type: [String] }) deleted: string[];
   @ApiProperty({ type: [SkippedSiteResponse] }) skipped: SkippedSiteResponse[];
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description: 'When the execute (wave 1) or continue that started this wave was recorded; null until then',
+  })
+  startedAt: string | null;
+  @ApiProperty({
+    type: String,
+    format: 'date-time',
+    nullable: true,
+    description:
+      "When the wave ended (its OperationWaveCompleted's occurredAt); null while it runs or before it starts",
+  })
+  endedAt: string | null;
+  @ApiProperty({
+    type: String,
+    nullable: true,
+    example: 'operator',
+    description: 'The principal whose execute (wave 1) or continue started this wave; null until then',
+  })
+  continuedBy: string | null;
 }
 
 export class ApprovalResponse {
@@ -103,6 +125,14 @@ export class OperationResponse {
   @ApiProperty({ type: [RollbackRecordResponse] }) rollbacks: RollbackRecordResponse[];
   @ApiProperty() version: number;
   @ApiProperty({ format: 'date-time' }) updatedAt: string;
+  @ApiProperty({
+    type: String,
+    example: '1042',
+    description:
+      "Global position of the last event in the operation's stream (as SSE ids and Ledger-Position). " +
+      'Subscribe to GET /v1/events/stream?from=<lastPosition>&operationId=<id> to receive what the operation does next.',
+  })
+  lastPosition: string;
 }
 
 export class OperationPageResponse {

@@ -14,6 +14,8 @@ export interface LoadedOperation {
   state: OperationState;
   version: number;
   lastOccurredAt: string | undefined;
+  /** Global position of the stream's last event; undefined for an operation that does not exist. */
+  lastPosition: string | undefined;
 }
 
 /** Operations whose latest fold is kept (their plans hold up to LEDGER_MAX_OPERATION_SITES targets each). */
@@ -38,13 +40,16 @@ export class OperationStreams {
     const cached = this.folds.get(operationId);
     const stored = await this.store.readStream(operationStreamId(operationId), { afterVersion: cached?.version ?? 0 });
     const last = stored.at(-1);
-    if (last === undefined) return cached ?? { state: initialOperationState, version: 0, lastOccurredAt: undefined };
+    if (last === undefined) {
+      return cached ?? { state: initialOperationState, version: 0, lastOccurredAt: undefined, lastPosition: undefined };
+    }
     let state = cached?.state ?? initialOperationState;
     for (const event of stored) state = evolveOperation(state, toRecorded<OperationEvent>(event));
     const loaded: LoadedOperation = {
       state: deepFreeze(state),
       version: last.version,
       lastOccurredAt: last.metadata.occurredAt,
+      lastPosition: last.position,
     };
     this.folds.set(operationId, loaded);
     return loaded;

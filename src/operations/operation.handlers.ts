@@ -6,13 +6,12 @@ import { CommandCore } from '../ledger/command-core.js';
 import type { RequestContext } from '../ledger/request-context.js';
 import type { OperationCommand } from './domain/operation.commands.js';
 import { decideOperation } from './domain/operation.decider.js';
-import { OperationNotFoundError, PlanRejectedError } from './domain/operation.errors.js';
+import { PlanRejectedError } from './domain/operation.errors.js';
 import type { SkippedSite } from './domain/operation.events.js';
 import { decideRollback, rollbackTargets, type OperationSitePolicies } from './domain/operation.sites.js';
-import type { OperationState } from './domain/operation.state.js';
 import { OperationSites } from './operation-sites.js';
 import { OperationStreams } from './operation-streams.js';
-import { toOperationView, type OperationView } from './operation.view.js';
+import { loadedView, type OperationView } from './operation.view.js';
 import { OPERATION_POLICIES } from './operations.tokens.js';
 import { PlanResolver } from './plan-resolver.js';
 import { WaveExecutor } from './wave-executor.js';
@@ -45,17 +44,19 @@ export class RunOperationHandler implements ICommandHandler<RunOperationCommand>
 
   async execute({ input, context }: RunOperationCommand): Promise<OperationView> {
     const { operationId } = input.data;
-    const state = await this.core.execute(async () => {
+    await this.core.execute(async () => {
       const loaded = await this.operations.load(operationId);
       const now = nextEventTime(this.clock, loaded.lastOccurredAt);
       const command = { ...input, metadata: { now, actor: { id: context.principal.id } } } as OperationCommand;
       const events = decideOperation(command, loaded.state, this.policies.operation);
       const change = this.operations.change(operationId, loaded, events, context, now);
-      return { appends: [change.append], answer: () => change.state };
+      return { appends: [change.append], answer: () => undefined };
     });
+    // Read back (only what was appended): the answer names the position the change reached.
+    const view = loadedView(operationId, await this.operations.load(operationId));
     // Waves run in the background; the answer (202) says the operation is running.
     if (input.type === 'ExecuteOperation' || input.type === 'ContinueOperation') this.executor.start(operationId);
-    return viewOf(operationId, state);
+    return view;
   }
 }
 
@@ -99,7 +100,7 @@ export class PlanOperationHandler implements ICommandHandler<PlanOperationComman
     });
     // A rejected plan is recorded (who asked, every problem) and answered 422.
     if (state.status === 'rejected') throw new PlanRejectedError(operationId, state.rejection.problems);
-    return viewOf(operationId, state);
+    return loadedView(operationId, await this.operations.load(operationId));
   }
 }
 
@@ -139,30 +140,20 @@ export class RollbackOperationHandler implements ICommandHandler<RollbackOperati
 
   async execute({ operationId, reason, dryRun, context }: RollbackOperationCommand): Promise<RollbackResult> {
     const withReason = { ...context, reason };
-    return this.core.execute<RollbackResult>(async () => {
+    const outcome = await this.core.execute(async () => {
       const loaded = await this.operations.load(operationId);
       const sites = await this.sites.read(rollbackTargets(loaded.state, operationId));
       const now = nextEventTime(this.clock, loaded.lastOccurredAt);
       const actor = { id: context.principal.id };
       const decision = decideRollback(loaded.state, sites, { operationId, reason, now, actor }, this.policies);
       const { restored, skipped } = decision;
-      if (dryRun || decision.operation.length === 0) {
-        return {
-          appends: [],
-          answer: () => ({ operationId, dryRun, restored, skipped, operation: viewOf(operationId, loaded.state) }),
-        };
-      }
+      // A repeated rollback that restores nothing records nothing (decideRollback answers no events).
+      if (dryRun || decision.operation.length === 0) return { appends: [], answer: () => ({ restored, skipped }) };
       const change = this.operations.change(operationId, loaded, decision.operation, withReason, now);
       const appends = [...(await this.sites.appends(sites, decision.sites, withReason)), change.append];
-      return {
-        appends,
-        answer: () => ({ operationId, dryRun, restored, skipped, operation: viewOf(operationId, change.state) }),
-      };
+      return { appends, answer: () => ({ restored, skipped }) };
     });
+    const operation = loadedView(operationId, await this.operations.load(operationId));
+    return { operationId, dryRun, ...outcome, operation };
   }
-}
-
-function viewOf(operationId: string, state: OperationState): OperationView {
-  if (state.status === 'none') throw new OperationNotFoundError(operationId);
-  return toOperationView(state);
 }

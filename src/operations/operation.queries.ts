@@ -1,8 +1,7 @@
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { OperationsProjection } from './operations.projection.js';
-import { OperationNotFoundError } from './domain/operation.errors.js';
 import { OperationStreams } from './operation-streams.js';
-import { toOperationView, type OperationView } from './operation.view.js';
+import { loadedView, type OperationView } from './operation.view.js';
 
 export class GetOperationQuery extends Query<OperationView> {
   constructor(readonly operationId: string) {
@@ -15,9 +14,7 @@ export class GetOperationHandler implements IQueryHandler<GetOperationQuery> {
   constructor(private readonly operations: OperationStreams) {}
 
   async execute({ operationId }: GetOperationQuery): Promise<OperationView> {
-    const { state } = await this.operations.load(operationId);
-    if (state.status === 'none') throw new OperationNotFoundError(operationId);
-    return toOperationView(state);
+    return loadedView(operationId, await this.operations.load(operationId));
   }
 }
 
@@ -46,8 +43,8 @@ export class ListOperationsHandler implements IQueryHandler<ListOperationsQuery>
     const operations: OperationView[] = [];
     for (const row of page) {
       // The index says which; the stream says what (always current).
-      const { state } = await this.operations.load(row.operationId);
-      if (state.status !== 'none') operations.push(toOperationView(state));
+      const loaded = await this.operations.load(row.operationId);
+      if (loaded.state.status !== 'none') operations.push(loadedView(row.operationId, loaded));
     }
     const last = page.at(-1);
     return rows.length > options.limit && last ? { operations, nextCursor: String(last.seq) } : { operations };

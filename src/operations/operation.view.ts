@@ -1,3 +1,4 @@
+import { OperationNotFoundError } from './domain/operation.errors.js';
 import type { OperationState, PlannedOperation } from './domain/operation.state.js';
 import type {
   OperationSummary,
@@ -30,6 +31,12 @@ export interface OperationView {
     status: WaveStatus;
     deleted: string[];
     skipped: SkippedSite[];
+    /** When the execute or continue that set it going was recorded; null until then. */
+    startedAt: string | null;
+    /** Its OperationWaveCompleted's occurredAt; null while it runs or before it started. */
+    endedAt: string | null;
+    /** Who executed or continued the operation to start it; null until then. */
+    continuedBy: string | null;
   }[];
   progress: { deleted: number; skipped: number; restored: number; total: number };
   problems?: PlanProblem[];
@@ -37,9 +44,30 @@ export interface OperationView {
   rollbacks: { rolledBackBy: string; reason: string; restored: string[]; skipped: SkippedSite[]; at: string }[];
   version: number;
   updatedAt: string;
+  /**
+   * The global position of the last event in the operation's stream. Every
+   * wave and rollback commits its site events together with (and before) an
+   * event of that stream, so a watcher that subscribes after it with the
+   * operationId filter receives exactly what the operation does next.
+   */
+  lastPosition: string;
 }
 
-export function toOperationView(state: Exclude<OperationState, { status: 'none' }>): OperationView {
+/** The view of an operation as loaded from its stream; 404 if it does not exist. */
+export function loadedView(
+  operationId: string,
+  loaded: { state: OperationState; lastPosition: string | undefined },
+): OperationView {
+  const { state, lastPosition } = loaded;
+  if (state.status === 'none' || lastPosition === undefined) throw new OperationNotFoundError(operationId);
+  return toOperationView(state, lastPosition);
+}
+
+/** `lastPosition`: see OperationView. */
+export function toOperationView(
+  state: Exclude<OperationState, { status: 'none' }>,
+  lastPosition: string,
+): OperationView {
   if (state.status === 'rejected') {
     const { rejection } = state;
     return {
@@ -61,10 +89,12 @@ export function toOperationView(state: Exclude<OperationState, { status: 'none' 
       rollbacks: [],
       version: state.version,
       updatedAt: state.updatedAt,
+      lastPosition,
     };
   }
   const { plan } = state;
   const outcomes = new Map(state.waveOutcomes.map((outcome) => [outcome.index, outcome]));
+  const starts = new Map(state.waveStarts.map((start) => [start.index, start]));
   const restored = new Set(state.rollbacks.flatMap((rollback) => rollback.restored));
   return {
     operationId: plan.operationId,
@@ -84,6 +114,9 @@ export function toOperationView(state: Exclude<OperationState, { status: 'none' 
       status: waveStatus(state, wave.index),
       deleted: outcomes.get(wave.index)?.deleted ?? [],
       skipped: outcomes.get(wave.index)?.skipped ?? [],
+      startedAt: starts.get(wave.index)?.startedAt ?? null,
+      endedAt: outcomes.get(wave.index)?.completedAt ?? null,
+      continuedBy: starts.get(wave.index)?.startedBy ?? null,
     })),
     progress: {
       deleted: state.waveOutcomes.reduce((sum, outcome) => sum + outcome.deleted.length, 0),
@@ -95,6 +128,7 @@ export function toOperationView(state: Exclude<OperationState, { status: 'none' 
     rollbacks: state.rollbacks,
     version: state.version,
     updatedAt: state.updatedAt,
+    lastPosition,
   };
 }
 

@@ -24,7 +24,7 @@ const LAST_EVENT_ID = 'Last-Event-ID';
 @ApiBearerAuth()
 @ApiResponse({
   status: 400,
-  description: 'Bad input (from, Last-Event-ID or types); `errors` names the field',
+  description: 'Bad input (from, Last-Event-ID, types, siteId, operationId or frames); `errors` names the field',
   type: ProblemResponse,
 })
 @ApiResponse({ status: 401, description: 'No valid bearer token', type: ProblemResponse })
@@ -41,8 +41,10 @@ export class EventStreamController {
   @ApiOperation({
     summary: 'Every committed event, then each new one, as Server-Sent Events',
     description:
-      'Global order, after `from` (a position, or `now`) or Last-Event-ID (from the first event if neither). Each frame: `id:` the global ' +
-      'position, `event:` the type, `data:` the event view as JSON (contacts opened, or redacted after a purge). ' +
+      'Global order, after `from` (a position, or `now`) or Last-Event-ID (from the first event if neither). ' +
+      'types, siteId and operationId filter (combined with AND). Each frame: `id:` the global position, `event:` the ' +
+      'type (left out with frames=unnamed, so an EventSource onmessage handler receives every event), `data:` the ' +
+      'event view as JSON (contacts opened, or redacted after a purge). ' +
       'Idle streams get a `: heartbeat` comment. Events are read from the ledger only as fast as the client reads them.',
   })
   @ApiHeader({
@@ -52,7 +54,8 @@ export class EventStreamController {
   })
   @ApiProduces('text/event-stream')
   @ApiOkResponse({
-    description: 'One frame per event: `id: <position>`, `event: <type>`, `data: <event view as JSON>`',
+    description:
+      'One frame per event: `id: <position>`, `event: <type>` (not with frames=unnamed), `data: <event view as JSON>`',
     content: {
       'text/event-stream': {
         schema: {
@@ -84,9 +87,13 @@ export class EventStreamController {
         : query.from !== undefined
           ? { position: query.from, field: 'from' }
           : undefined;
-    const types = query.types === undefined ? undefined : new Set(query.types.split(','));
+    const filter = {
+      types: query.types === undefined ? undefined : new Set(query.types.split(',')),
+      siteId: query.siteId,
+      operationId: query.operationId,
+    };
     const out = this.responses.start('event-stream', response);
-    const events = await this.queries.execute(new StreamEventsQuery(after, types, out.signal));
-    await this.live.serve(response, out, events);
+    const events = await this.queries.execute(new StreamEventsQuery(after, filter, out.signal));
+    await this.live.serve(response, out, events, query.frames ?? 'named');
   }
 }

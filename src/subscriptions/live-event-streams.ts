@@ -1,12 +1,13 @@
 import { Injectable, Logger } from '@nestjs/common';
 import type { Response } from 'express';
 import type { EventView } from '../ledger/event.view.js';
+import type { FrameKind } from './event-stream.dto.js';
 import { EventStreamSettings } from './event-stream.settings.js';
 import type { ResponseStream } from '../http/response-stream.js';
 
 /**
  * Serves Server-Sent Events: one frame per event (`id:` its global
- * position, `event:` its type, `data:` its view as JSON), a comment as a
+ * position, `event:` its type unless `unnamed`, `data:` its view as JSON), a comment as a
  * heartbeat while idle, and the next event pulled only once the client has
  * taken the previous ones (ResponseStream).
  */
@@ -16,7 +17,12 @@ export class LiveEventStreams {
 
   constructor(private readonly settings: EventStreamSettings) {}
 
-  async serve(response: Response, out: ResponseStream, events: AsyncIterable<EventView>): Promise<void> {
+  async serve(
+    response: Response,
+    out: ResponseStream,
+    events: AsyncIterable<EventView>,
+    frames: FrameKind = 'named',
+  ): Promise<void> {
     response.status(200);
     response.setHeader('Content-Type', 'text/event-stream; charset=utf-8');
     response.setHeader('Cache-Control', 'no-cache, no-transform');
@@ -31,7 +37,7 @@ export class LiveEventStreams {
     try {
       if (!(await out.write(`retry: ${this.settings.retryMs}\n\n`))) return;
       for await (const event of events) {
-        if (!(await out.write(frame(event)))) return; // the client left; leaving the loop ends the subscription
+        if (!(await out.write(frame(event, frames)))) return; // the client left; leaving the loop ends the subscription
         out.sent += 1;
         out.lastPosition = event.position;
       }
@@ -46,7 +52,12 @@ export class LiveEventStreams {
   }
 }
 
-/** JSON holds no raw line breaks, so the view fits on one `data:` line. */
-function frame(event: EventView): string {
-  return `id: ${event.position}\nevent: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`;
+/**
+ * JSON holds no raw line breaks, so the view fits on one `data:` line. An
+ * unnamed frame has no `event:` line: EventSource then dispatches it as
+ * `message`, which is what `onmessage` receives.
+ */
+function frame(event: EventView, frames: FrameKind): string {
+  const name = frames === 'named' ? `event: ${event.type}\n` : '';
+  return `id: ${event.position}\n${name}data: ${JSON.stringify(event)}\n\n`;
 }

@@ -5,6 +5,7 @@ import { EVENT_STORE, type EventStore } from '../event-store/event-store.port.js
 import type { EventView } from '../ledger/event.view.js';
 import { EventViewer } from '../ledger/event-viewer.js';
 import { yieldToEventLoop } from '../http/response-stream.js';
+import { StreamFilterSession, type StreamFilter } from './stream-filter.js';
 
 /** `from=now`: start after the last event committed so far. */
 export const FROM_NOW = 'now';
@@ -13,15 +14,15 @@ export const FROM_NOW = 'now';
 const PULLS_PER_TURN = 256;
 
 /**
- * Every committed event after `after` (from the start if undefined), in
- * global order, then each new one as it is committed, until `signal`
- * aborts. Events are pulled from the store only as fast as the consumer
- * takes them.
+ * Every committed event after `after` (from the start if undefined) that
+ * passes `filter`, in global order, then each new one as it is committed,
+ * until `signal` aborts. Events are pulled from the store only as fast as
+ * the consumer takes them.
  */
 export class StreamEventsQuery extends Query<AsyncIterable<EventView>> {
   constructor(
     readonly after: { position: string; field: string } | undefined,
-    readonly types: ReadonlySet<string> | undefined,
+    readonly filter: StreamFilter,
     readonly signal: AbortSignal,
   ) {
     super();
@@ -35,27 +36,28 @@ export class StreamEventsHandler implements IQueryHandler<StreamEventsQuery> {
     private readonly viewer: EventViewer,
   ) {}
 
-  async execute({ after, types, signal }: StreamEventsQuery): Promise<AsyncIterable<EventView>> {
+  async execute({ after, filter, signal }: StreamEventsQuery): Promise<AsyncIterable<EventView>> {
     // Only what is committed from now on: after the last event there is now (none on an empty ledger).
-    if (after?.position === FROM_NOW) return this.events(await this.store.lastPosition(), types, signal);
+    if (after?.position === FROM_NOW) return this.events(await this.store.lastPosition(), filter, signal);
     // Checked before the response starts, so a bad position is a 400, not a stream that silently shows nothing.
     if (after !== undefined) await this.checkPosition(after.position, after.field);
-    return this.events(after?.position, types, signal);
+    return this.events(after?.position, filter, signal);
   }
 
   private async *events(
     after: string | undefined,
-    types: ReadonlySet<string> | undefined,
+    filter: StreamFilter,
     signal: AbortSignal,
   ): AsyncGenerator<EventView> {
     // Long-lived: a revealer is reused for at most a second, and a SitePurged
     // passing through drops its site's at once (see EventViewSession).
     const session = this.viewer.session({ maxSites: 1024, ttlMs: 1000 });
+    const passes = new StreamFilterSession(filter, this.store);
     let pulled = 0;
     for await (const event of this.store.subscribeAll({ after, signal })) {
       pulled += 1;
       if (pulled % PULLS_PER_TURN === 0) await yieldToEventLoop();
-      if (types !== undefined && !types.has(event.type)) continue;
+      if (!(await passes.matches(event))) continue;
       yield await session.view(event);
     }
   }

@@ -58,7 +58,11 @@ export interface OperationBody {
     status: string;
     deleted: string[];
     skipped: { siteId: string; reason: string }[];
+    startedAt: string | null;
+    endedAt: string | null;
+    continuedBy: string | null;
   }[];
+  lastPosition: string;
   progress: { deleted: number; skipped: number; restored: number; total: number };
   [key: string]: unknown;
 }

@@ -98,6 +98,7 @@ export function evolveOperation(state: OperationState, event: Recorded<Operation
       createdAt: event.occurredAt,
       approvals: [],
       nextWave: 1,
+      waveStarts: [],
       waveOutcomes: [],
       rollbacks: [],
       ...stamp,
@@ -116,10 +117,27 @@ export function evolveOperation(state: OperationState, event: Recorded<Operation
         status: approvals.length >= operation.plan.requiredApprovals ? 'approved' : 'planned',
       };
     }
-    case 'OperationExecutionStarted':
-      return { ...operation, status: 'running', activation: { by: event.data.startedBy, eventId: event.eventId } };
-    case 'OperationContinued':
-      return { ...operation, status: 'running', activation: { by: event.data.continuedBy, eventId: event.eventId } };
+    case 'OperationExecutionStarted': {
+      const by = event.data.startedBy;
+      return {
+        ...operation,
+        status: 'running',
+        activation: { by, eventId: event.eventId },
+        waveStarts: [
+          ...operation.waveStarts,
+          { index: operation.nextWave, startedAt: event.occurredAt, startedBy: by },
+        ],
+      };
+    }
+    case 'OperationContinued': {
+      const { continuedBy: by, index } = event.data;
+      return {
+        ...operation,
+        status: 'running',
+        activation: { by, eventId: event.eventId },
+        waveStarts: [...operation.waveStarts, { index, startedAt: event.occurredAt, startedBy: by }],
+      };
+    }
     case 'OperationWaveCompleted': {
       const { index, deleted, skipped } = event.data;
       return {

@@ -8,6 +8,13 @@ export interface Approval {
   approvedAt: string;
 }
 
+/** A wave set going: by OperationExecutionStarted (the first) or OperationContinued (each later one). */
+export interface WaveStart {
+  index: number;
+  startedAt: string;
+  startedBy: string;
+}
+
 export interface WaveOutcome {
   index: number;
   deleted: string[];
@@ -30,6 +37,7 @@ export interface PlannedFacts {
   approvals: Approval[];
   /** The wave that runs, or runs next (1-based); waves.length + 1 once all ran. */
   nextWave: number;
+  waveStarts: WaveStart[];
   waveOutcomes: WaveOutcome[];
   rollbacks: Rollback[];
   version: number;
