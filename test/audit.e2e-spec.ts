@@ -376,8 +376,11 @@ describe('audit over HTTP: by correlation id and ticket', () => {
     const byCorrelation = stored.filter((event) => event.metadata.correlationId === 'INC-7.run-1');
     const byTicket = stored.filter((event) => event.metadata.ticket === 'OPS-1');
     expect(ids(byCorrelation)).toHaveLength(2);
-    // A wave's events carry its operation's ticket (the plan holds it in its data).
+    // Every event of the operation carries its plan's ticket, from the plan to the last wave.
     expect(byTicket.map((event) => event.type)).toEqual([
+      'OperationPlanned',
+      'OperationApproved',
+      'OperationExecutionStarted',
       'SiteSoftDeleted',
       'OperationWaveCompleted',
       'OperationCompleted',

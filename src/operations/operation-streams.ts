@@ -55,7 +55,11 @@ export class OperationStreams {
     return loaded;
   }
 
-  /** The append of decided events at the version the operation was loaded at, and the state it leads to. */
+  /**
+   * The append of decided events at the version the operation was loaded at,
+   * and the state it leads to. Every event of an operation carries its plan's
+   * ticket in its metadata, so the audit finds the whole operation by ticket.
+   */
   change(
     operationId: string,
     loaded: LoadedOperation,
@@ -63,6 +67,16 @@ export class OperationStreams {
     context: RequestContext,
     occurredAt: string,
   ): StreamChange<OperationState> {
-    return streamChange(operationStreamId(operationId), loaded, events, evolveOperation, context, occurredAt);
+    const ticket = context.ticket ?? ticketOf(loaded.state, events);
+    const withTicket = ticket === undefined ? context : { ...context, ticket };
+    return streamChange(operationStreamId(operationId), loaded, events, evolveOperation, withTicket, occurredAt);
   }
+}
+
+/** The ticket an operation was planned under: from its state, or from the plan being recorded now. */
+export function ticketOf(state: OperationState, events: readonly OperationEvent[] = []): string | undefined {
+  if (state.status === 'rejected') return state.rejection.ticket ?? undefined;
+  if (state.status !== 'none') return state.plan.ticket ?? undefined;
+  const plan = events.find((event) => event.type === 'OperationPlanned' || event.type === 'OperationRejected');
+  return plan?.data.ticket ?? undefined;
 }

@@ -10,7 +10,7 @@ import { PlanRejectedError } from './domain/operation.errors.js';
 import type { SkippedSite } from './domain/operation.events.js';
 import { decideRollback, rollbackTargets, type OperationSitePolicies } from './domain/operation.sites.js';
 import { OperationSites } from './operation-sites.js';
-import { OperationStreams } from './operation-streams.js';
+import { OperationStreams, ticketOf } from './operation-streams.js';
 import { loadedView, type OperationView } from './operation.view.js';
 import { OPERATION_POLICIES } from './operations.tokens.js';
 import { PlanResolver } from './plan-resolver.js';
@@ -147,10 +147,12 @@ export class RollbackOperationHandler implements ICommandHandler<RollbackOperati
       const actor = { id: context.principal.id };
       const decision = decideRollback(loaded.state, sites, { operationId, reason, now, actor }, this.policies);
       const { restored, skipped } = decision;
+      const ticket = ticketOf(loaded.state);
+      const restoring = ticket === undefined ? withReason : { ...withReason, ticket };
       // A repeated rollback that restores nothing records nothing (decideRollback answers no events).
       if (dryRun || decision.operation.length === 0) return { appends: [], answer: () => ({ restored, skipped }) };
       const change = this.operations.change(operationId, loaded, decision.operation, withReason, now);
-      const appends = [...(await this.sites.appends(sites, decision.sites, withReason)), change.append];
+      const appends = [...(await this.sites.appends(sites, decision.sites, restoring)), change.append];
       return { appends, answer: () => ({ restored, skipped }) };
     });
     const operation = loadedView(operationId, await this.operations.load(operationId));
