@@ -11,7 +11,8 @@ export type ErrorKind =
   | 'conflict' // 409
   | 'precondition-failed' // 412
   | 'rejected' // 422
-  | 'unavailable'; // 503: nothing wrong with the request; retry it shortly
+  | 'unavailable' // 503: nothing wrong with the request; retry it shortly
+  | 'integrity'; // 500: the stored ledger does not hold (tampered); never the client's doing
 
 /** One of several things wrong with a request (RFC 9457 extension member). */
 export interface Problem {

@@ -19,6 +19,7 @@ const STATUS_OF: Record<ErrorKind, number> = {
   'precondition-failed': 412,
   rejected: 422,
   unavailable: 503,
+  integrity: 500,
 };
 
 /** An RFC 9457 problem document, with the ledger's stable `code`. */

@@ -14,6 +14,8 @@ export interface SiteCheckpoint {
   state: SiteState;
   /** `occurredAt` of event `version` (undefined at version 0). */
   lastOccurredAt: string | undefined;
+  /** The hash of event `version`, verified when it was folded: a read that starts here checks the chain on from it. */
+  hash: string;
   /**
    * The latest `occurredAt` among events 1..version, in ms. A read "as of
    * T" may start from this checkpoint only if every event it covers
@@ -103,6 +105,11 @@ export class SiteFoldCache {
     if (version % this.limits.interval === 0) return true;
     const newest = this.#streams.peek(siteId)?.at(-1);
     return newest === undefined || newest.version < version;
+  }
+
+  /** The checkpoint at exactly `version`, if kept. */
+  at(siteId: string, version: number): SiteCheckpoint | undefined {
+    return this.#streams.peek(siteId)?.find((checkpoint) => checkpoint.version === version);
   }
 
   /** Keeps a checkpoint (the caller folded events 1..version, contacts sealed). */

@@ -245,6 +245,7 @@ describe('SiteFoldCache', () => {
     version,
     state: { status: 'active', ...data } as unknown as SiteState,
     lastOccurredAt: at(version),
+    hash: `hash-${version}`,
     maxOccurredAtMs: START + version * 60_000,
     inTimeOrder: true,
   });

@@ -1,9 +1,16 @@
 import { Inject, Injectable, Optional } from '@nestjs/common';
 import type { JsonObject, JsonValue } from '../common/json.js';
-import type { NewEvent, StoredEvent } from '../event-store/event-envelope.js';
+import {
+  EMPTY_STREAM_HEAD,
+  verifyChain,
+  type NewEvent,
+  type StoredEvent,
+  type StreamHead,
+} from '../event-store/event-envelope.js';
 import { EVENT_STORE, type EventStore, type ReadStreamOptions } from '../event-store/event-store.port.js';
 import { siteStreamId } from '../event-store/ledger-streams.js';
 import { toEventView, type EventView } from '../ledger/event.view.js';
+import { requireIntact } from '../ledger/ledger-tampered.js';
 import { PersonalDataCodec, REDACTED_CONTACT } from '../ledger/personal-data.codec.js';
 import { toRecorded } from '../ledger/recorded-event.js';
 import { toNewEvents, type RequestContext } from '../ledger/request-context.js';
@@ -54,6 +61,11 @@ export class SiteStreams {
    * key every read, of any moment, shows the contacts redacted. (evolveSite
    * copies contacts without looking inside, so folding sealed ones and
    * opening the result gives what opening every event first gave.)
+   *
+   * Every event folded is checked against the hash chain, from the
+   * checkpoint's verified hash on (SHA-256 over a few hundred bytes: cheap
+   * beside opening contacts); a chain that does not hold is a
+   * LedgerTamperedError, never state.
    */
   async load(
     siteId: string,
@@ -67,22 +79,28 @@ export class SiteStreams {
     const afterVersion = base?.version ?? 0;
     const streamId = siteStreamId(siteId);
     const bound = upTo.toTime === undefined ? undefined : this.folds.timeBound(siteId, toTimeMs);
+    const from = base === undefined ? EMPTY_STREAM_HEAD : { version: base.version, hash: base.hash };
     let stored: StoredEvent[];
-    if (bound && afterVersion < bound.skipFrom) {
-      // The same events as one read from afterVersion, minus a stretch known to lie after the moment.
-      stored = await this.store.readStream(streamId, {
-        ...upTo,
-        afterVersion,
-        toVersion: Math.min(toVersion, bound.skipFrom - 1),
-      });
-      if (toVersion > bound.newest)
-        stored = stored.concat(await this.store.readStream(streamId, { ...upTo, afterVersion: bound.newest }));
+    const skipped = bound && afterVersion < bound.skipFrom ? this.folds.at(siteId, bound.newest) : undefined;
+    if (bound && skipped) {
+      // The same events as one read from afterVersion, minus a stretch known to lie after the moment;
+      // the second part's chain is checked from the (verified) checkpoint it starts after.
+      stored = await this.readChecked(
+        streamId,
+        { ...upTo, afterVersion, toVersion: Math.min(toVersion, bound.skipFrom - 1) },
+        from,
+      );
+      if (toVersion > bound.newest) {
+        const newest = { version: skipped.version, hash: skipped.hash };
+        stored = stored.concat(await this.readChecked(streamId, { ...upTo, afterVersion: bound.newest }, newest));
+      }
     } else {
-      stored = await this.store.readStream(streamId, { ...upTo, afterVersion });
+      stored = await this.readChecked(streamId, { ...upTo, afterVersion }, from);
     }
     let state = base?.state ?? initialSiteState;
     let version = afterVersion;
     let lastOccurredAt = base?.lastOccurredAt;
+    let hash = from.hash;
     let maxOccurredAtMs = base?.maxOccurredAtMs ?? Number.NEGATIVE_INFINITY;
     let inTimeOrder = base?.inTimeOrder ?? true;
     // A checkpoint must be the fold of a whole prefix: only while versions follow on without a gap
@@ -92,18 +110,39 @@ export class SiteStreams {
       state = evolveSite(state, toRecorded<SiteEvent>(event));
       prefix &&= event.version === version + 1;
       version = event.version;
+      hash = event.hash;
       lastOccurredAt = event.metadata.occurredAt;
       const occurredAtMs = Date.parse(lastOccurredAt);
       inTimeOrder &&= occurredAtMs >= maxOccurredAtMs;
       maxOccurredAtMs = Math.max(maxOccurredAtMs, occurredAtMs);
       if (prefix && version % this.folds.limits.interval === 0) {
-        this.folds.put(siteId, { version, state, lastOccurredAt, maxOccurredAtMs, inTimeOrder });
+        this.folds.put(siteId, { version, state, lastOccurredAt, hash, maxOccurredAtMs, inTimeOrder });
       }
     }
     if (prefix && stored.length > 0)
-      this.folds.put(siteId, { version, state, lastOccurredAt, maxOccurredAtMs, inTimeOrder });
+      this.folds.put(siteId, { version, state, lastOccurredAt, hash, maxOccurredAtMs, inTimeOrder });
     const shown = contacts === 'open' ? await this.openContacts(siteId, state) : withheldContacts(state);
     return { state: shown, version, lastOccurredAt };
+  }
+
+  /**
+   * The events `options` selects, after checking their hash chain from
+   * `from` on. A read as of a time returns the events stamped by then: for
+   * a stream the service wrote, a prefix (it stamps a stream's events in
+   * time order). Only a stream written with another clock can leave a gap,
+   * and then the whole stretch is read and checked instead.
+   */
+  private async readChecked(streamId: string, options: ReadStreamOptions, from: StreamHead): Promise<StoredEvent[]> {
+    const read = await this.store.readStream(streamId, options);
+    const check = verifyChain(read, from);
+    if (check.ok) return read;
+    if (options.toTime === undefined) requireIntact(check);
+    const stretch = await this.store.readStream(streamId, {
+      afterVersion: from.version,
+      toVersion: read.at(-1)!.version,
+    });
+    requireIntact(verifyChain(stretch, from));
+    return read;
   }
 
   /**
@@ -167,9 +206,20 @@ export class SiteStreams {
     return { ...state, contacts: opened as unknown as SiteContact[] };
   }
 
-  /** A page of the site's events with personal data opened (or redacted after a purge). */
+  /**
+   * A page of the site's events with personal data opened (or redacted
+   * after a purge). The page's chain is checked from the nearest verified
+   * fold checkpoint before it (from the stream's start when none is cached).
+   */
   async history(siteId: string, afterVersion: number, limit: number): Promise<EventView[]> {
-    const stored = await this.store.readStream(siteStreamId(siteId), { afterVersion, limit });
+    const base = this.folds.best(siteId, afterVersion, Number.MAX_SAFE_INTEGER);
+    const from = base === undefined ? EMPTY_STREAM_HEAD : { version: base.version, hash: base.hash };
+    const read = await this.store.readStream(siteStreamId(siteId), {
+      afterVersion: from.version,
+      limit: afterVersion - from.version + limit,
+    });
+    requireIntact(verifyChain(read, from));
+    const stored = read.filter((event) => event.version > afterVersion);
     const reveal = await this.personalData.revealer(siteId);
     return stored.map((event) => toEventView(event, reveal(event.data)));
   }
