@@ -1,4 +1,4 @@
-import { Inject } from '@nestjs/common';
+import { Inject, Logger } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
 import { CLOCK, nextEventTime, type Clock } from '../ledger/clock.js';
@@ -45,7 +45,7 @@ export class RunOperationHandler implements ICommandHandler<RunOperationCommand>
 
   async execute({ input, context }: RunOperationCommand): Promise<OperationView> {
     const { operationId } = input.data;
-    const state = await this.core.execute(async () => {
+    const state = await this.core.execute({ type: input.type, context }, async () => {
       const loaded = await this.operations.load(operationId);
       const now = nextEventTime(this.clock, loaded.lastOccurredAt);
       const command = { ...input, metadata: { now, actor: { id: context.principal.id } } } as OperationCommand;
@@ -81,7 +81,7 @@ export class PlanOperationHandler implements ICommandHandler<PlanOperationComman
 
   async execute({ request, context }: PlanOperationCommand): Promise<OperationView> {
     const operationId = `op_${randomUUID()}`;
-    const state = await this.core.execute(async () => {
+    const state = await this.core.execute({ type: 'PlanOperation', context }, async () => {
       const loaded = await this.operations.load(operationId);
       const resolved = await this.resolver.resolve(request.siteIds);
       const now = nextEventTime(this.clock, loaded.lastOccurredAt);
@@ -129,6 +129,8 @@ export class RollbackOperationCommand extends Command<RollbackResult> {
 
 @CommandHandler(RollbackOperationCommand)
 export class RollbackOperationHandler implements ICommandHandler<RollbackOperationCommand> {
+  private readonly logger = new Logger('Rollback');
+
   constructor(
     private readonly core: CommandCore,
     private readonly operations: OperationStreams,
@@ -139,7 +141,7 @@ export class RollbackOperationHandler implements ICommandHandler<RollbackOperati
 
   async execute({ operationId, reason, dryRun, context }: RollbackOperationCommand): Promise<RollbackResult> {
     const withReason = { ...context, reason };
-    return this.core.execute<RollbackResult>(async () => {
+    return this.core.execute<RollbackResult>({ type: 'RollbackOperation', context: withReason }, async () => {
       const loaded = await this.operations.load(operationId);
       const sites = await this.sites.read(rollbackTargets(loaded.state, operationId));
       const now = nextEventTime(this.clock, loaded.lastOccurredAt);
@@ -156,7 +158,19 @@ export class RollbackOperationHandler implements ICommandHandler<RollbackOperati
       const appends = [...(await this.sites.appends(sites, decision.sites, withReason)), change.append];
       return {
         appends,
-        answer: () => ({ operationId, dryRun, restored, skipped, operation: viewOf(operationId, change.state) }),
+        answer: () => {
+          this.logger.log(
+            {
+              operationId,
+              restored: restored.length,
+              skipped: skipped.length,
+              actor: context.principal.id,
+              correlationId: context.correlationId,
+            },
+            `operation ${operationId}: rolled back (${restored.length} sites restored, ${skipped.length} skipped)`,
+          );
+          return { operationId, dryRun, restored, skipped, operation: viewOf(operationId, change.state) };
+        },
       };
     });
   }
