@@ -11,6 +11,7 @@ const STORE_SPECIFIC_E2E = [
   'test/instances.e2e-spec.ts',
   'test/postgres-*.e2e-spec.ts',
   'test/private-postgres.e2e-spec.ts',
+  'test/logs.e2e-spec.ts',
   'test/process.e2e-spec.ts',
   'test/walkthrough.e2e-spec.ts',
 ];
