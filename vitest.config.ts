@@ -12,6 +12,7 @@ const STORE_SPECIFIC_E2E = [
   'test/instances.e2e-spec.ts',
   'test/postgres-*.e2e-spec.ts',
   'test/private-postgres.e2e-spec.ts',
+  'test/logs.e2e-spec.ts',
   'test/process.e2e-spec.ts',
   'test/readme.e2e-spec.ts',
   'test/sse-consumer.e2e-spec.ts',

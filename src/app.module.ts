@@ -9,10 +9,11 @@ import { AuditModule } from './audit/audit.module.js';
 import { AuditProjection } from './audit/audit.projection.js';
 import { FleetModule } from './fleet/fleet.module.js';
 import { FleetProjection } from './fleet/fleet.projection.js';
-import { HealthController } from './health/health.controller.js';
+import { HealthModule } from './health/health.module.js';
 import { HttpModule } from './http/http.module.js';
 import { systemClock, type Clock } from './ledger/clock.js';
 import { LedgerModule } from './ledger/ledger.module.js';
+import { ObservabilityModule } from './observability/observability.module.js';
 import { OperationsModule } from './operations/operations.module.js';
 import { OperationsProjection } from './operations/operations.projection.js';
 import { ReadModelsModule } from './read-models/read-models.module.js';
@@ -58,6 +59,7 @@ export class AppModule {
       module: AppModule,
       imports: [
         ConfigModule.forRoot(config),
+        ObservabilityModule.forRoot(config),
         // Before every module that opens a file in the data folder: see DataFolderModule.
         DataFolderModule.forRoot(options.dataFolderLock),
         LedgerModule.forRoot(options.clock ?? systemClock),
@@ -73,8 +75,8 @@ export class AppModule {
         AuditModule,
         SubscriptionsModule,
         VerificationModule,
+        HealthModule,
       ],
-      controllers: [HealthController],
     };
   }
 }

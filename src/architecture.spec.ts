@@ -38,6 +38,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ['config'],
   // The data folder this process holds: one process per folder; taken before any of its files opens.
   ['data-folder'],
+  // Logs and metrics: the logger every layer writes through, the figures /metrics serves.
+  ['observability'],
   // Test support for specs (given/when/then, stored-event fixtures, polling); production code never imports it.
   ['testing'],
   // The engine every feature builds on: principals, read models, the write path, HTTP plumbing.

@@ -1,8 +1,11 @@
 import type { INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { Logger } from 'nestjs-pino';
 import { correlationId } from './http/request-context.decorator.js';
 import { ProblemDetailsFilter } from './http/problem-details.filter.js';
 import { createValidationPipe } from './http/validation.js';
+import { httpMetrics } from './observability/http-metrics.js';
+import { LedgerMetrics } from './observability/ledger-metrics.js';
 
 /**
  * Everything about the HTTP surface that is not a route: prefix, validation,
@@ -14,8 +17,12 @@ export function configureApp(app: INestApplication): INestApplication {
   const express = app.getHttpAdapter().getInstance() as { set(setting: string, value: unknown): void };
   express.set('etag', false);
   express.set('x-powered-by', false);
-  app.setGlobalPrefix('v1', { exclude: ['health'] });
+  // Every log line through pino (JSON, or pretty at a terminal): Nest's own, the features' and one per request.
+  app.useLogger(app.get(Logger));
+  // Probes and scrapers expect these at the root.
+  app.setGlobalPrefix('v1', { exclude: ['health', 'health/live', 'health/ready', 'metrics'] });
   app.use(correlationId);
+  app.use(httpMetrics(app.get(LedgerMetrics)));
   app.useGlobalPipes(createValidationPipe());
   app.useGlobalFilters(new ProblemDetailsFilter());
   app.enableShutdownHooks();

@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { createServer } from 'node:net';
+import { join } from 'node:path';
 import { AppModule } from './app.module.js';
 import { SharedTokenFileRequiredError, TokenFileMissingError, ensureTokenFile } from './auth/token-bootstrap.js';
 import { TokenFileError, TokenRegistry } from './auth/token-registry.js';
@@ -10,6 +11,7 @@ import { loadConfigOrExit, type LedgerConfig } from './config/ledger-config.js';
 import { DataFolderLockedError, DataFolderUnwritableError } from './data-folder/data-folder-lock.js';
 import { lockConfiguredDataFolder } from './data-folder/data-folder.module.js';
 import { EventStoreFailedError, EventStoreUnavailableError } from './event-store/event-store.errors.js';
+import { createAppLogger, loggerParams } from './observability/log-options.js';
 import { openStores } from './stores/open-stores.js';
 
 /** The service cannot listen where it is told to (`PORT`, `HOST`). */
@@ -75,14 +77,30 @@ async function bootstrap(): Promise<void> {
   await startOrExit(() => listenOrRefuse(config, () => probeAddress(config)));
   // Held until the process ends: a second process on the folder is refused.
   const dataFolderLock = await startOrExit(() => lockConfiguredDataFolder(config));
-  // Plain console output: generated tokens must reach the operator whatever the log level. Read once
-  // here only to refuse a malformed file with one sentence; the app reads it again as it starts.
-  await startOrExit(() => TokenRegistry.fromFile(ensureTokenFile(config, (line) => console.log(line))));
+  // From here every line is a log line (JSON unless a terminal asks otherwise), also what opening the stores says.
+  const stdoutIsTty = process.stdout.isTTY === true;
+  const logger = createAppLogger(loggerParams(config, stdoutIsTty));
+  Logger.overrideLogger(logger);
+  // Generated tokens reach a person at a terminal and nobody else: logs are collected, stored and
+  // shared, so they only say where the tokens are. Read once here only to refuse a malformed file
+  // with one sentence; the app reads it again as it starts.
+  const tokenLines: string[] = [];
+  const tokensFile = await startOrExit(() => ensureTokenFile(config, (line) => tokenLines.push(line)));
+  await startOrExit(() => TokenRegistry.fromFile(tokensFile));
+  if (tokenLines.length > 0) {
+    if (stdoutIsTty) for (const line of tokenLines) console.log(line);
+    else
+      new Logger('Tokens').log(
+        `generated a token for each initial principal (first start); they are in ${join(config.dataDir, 'initial-tokens.txt')} (mode 0600), ` +
+          'not in this log: store them safely and delete that file',
+      );
+  }
   const stores = await startOrExit(() => openStores(config, new Logger('Stores')));
-  const app = configureApp(await NestFactory.create(AppModule.forRoot(config, { dataFolderLock, stores })));
+  const app = configureApp(await NestFactory.create(AppModule.forRoot(config, { dataFolderLock, stores }), { logger }));
   await startOrExit(() => listenOrRefuse(config, () => app.listen(config.port, config.host)));
-  console.log(
-    `tenant-ledger listening on http://${config.host}:${config.port} (store: ${config.store}, data: ${config.dataDir}); docs at /docs`,
+  new Logger('Main').log(
+    `tenant-ledger listening on http://${config.host}:${config.port} (store: ${config.store}, data: ${config.dataDir}); ` +
+      'health at /health/live and /health/ready, metrics at /metrics, docs at /docs',
   );
 }
 

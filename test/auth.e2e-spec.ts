@@ -86,7 +86,10 @@ describe('authentication and roles', () => {
       status: 'ok',
       store: t.config.store,
       readModels: expect.stringMatching(/^(live|catching-up)$/),
+      readModelLag: expect.any(Number),
     });
+    await t.http().get('/health/live').expect(200);
+    expect([200, 503]).toContain((await t.http().get('/health/ready')).status);
   });
 
   it('OpenAPI document at /docs-json, interactive docs at /docs, both without a token', async () => {

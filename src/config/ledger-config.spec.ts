@@ -29,6 +29,9 @@ describe('loadConfig', () => {
       canarySites: 5,
       postgresUrl: 'postgres://postgres@127.0.0.1:5432/tenant_ledger',
       leaseTtlMs: 10_000,
+      logLevel: 'info',
+      logFormat: 'auto',
+      readyMaxLag: 100,
     });
   });
 
@@ -56,6 +59,9 @@ describe('loadConfig', () => {
       LEDGER_CANARY_SITES: '2',
       LEDGER_POSTGRES_URL: 'postgresql://ledger:secret@db.internal:6432/ledger?sslmode=require',
       LEDGER_LEASE_TTL: 'PT30S',
+      LEDGER_LOG_LEVEL: 'warn',
+      LEDGER_LOG_FORMAT: 'json',
+      LEDGER_READY_MAX_LAG: '0',
     });
     expect(config).toEqual<LedgerConfig>({
       port: 8080,
@@ -72,6 +78,9 @@ describe('loadConfig', () => {
       canarySites: 2,
       postgresUrl: 'postgresql://ledger:secret@db.internal:6432/ledger?sslmode=require',
       leaseTtlMs: 30_000,
+      logLevel: 'warn',
+      logFormat: 'json',
+      readyMaxLag: 0,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -111,6 +120,10 @@ describe('loadConfig', () => {
     ['LEDGER_POSTGRES_URL', 'localhost:5432', 'must be a postgres:// or postgresql:// URL'],
     ['LEDGER_LEASE_TTL', 'PT0.5S', 'must be at least PT1S'],
     ['LEDGER_LEASE_TTL', 'P1M', 'must have a fixed length: no years or months'],
+    ['LEDGER_LOG_LEVEL', 'verbose', 'must be one of trace, debug, info, warn, error, fatal, silent'],
+    ['LEDGER_LOG_FORMAT', 'text', 'must be one of auto, json, pretty'],
+    ['LEDGER_READY_MAX_LAG', '-1', 'must be a whole number of events'],
+    ['LEDGER_READY_MAX_LAG', 'ten', 'must be a whole number of events'],
   ])('rejects %s=%j', (name, value, reason) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);

@@ -6,6 +6,17 @@ import { type IsoDuration, addIsoDuration, isoDurationMs, parseIsoDuration } fro
 /** The engines `LEDGER_STORE` may name. */
 export type StoreName = 'sqlite' | 'postgres' | 'eventstoredb' | 'memory';
 
+/** Pino's levels, lowest first, and `silent`: what `LEDGER_LOG_LEVEL` may name. */
+export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+/**
+ * How log lines are written: `json` (one object per line), `pretty` (for a
+ * person at a terminal), or `auto`: pretty when stdout is a terminal, else JSON.
+ */
+export type LogFormat = 'auto' | 'json' | 'pretty';
+const LOG_FORMATS: Record<LogFormat, true> = { auto: true, json: true, pretty: true };
+
 /** The service's configuration (SPEC §8), read once at start and never changed. */
 export interface LedgerConfig {
   readonly port: number;
@@ -42,6 +53,13 @@ export interface LedgerConfig {
   readonly largeOperationSites: number;
   /** Size of the first customer wave; later waves double it. */
   readonly canarySites: number;
+  readonly logLevel: LogLevel;
+  readonly logFormat: LogFormat;
+  /**
+   * `/health/ready` answers 503 while the read models are more than this many
+   * ledger events behind the store (or not live at all).
+   */
+  readonly readyMaxLag: number;
 }
 
 /** Nest injection token for the `LedgerConfig`. */
@@ -228,6 +246,21 @@ class LedgerEnvironment {
     holds: (value) => isoDurationMs(parseIsoDuration(value)!) >= 1000,
   })
   LEDGER_LEASE_TTL = 'PT10S';
+
+  @Satisfies({
+    requirement: `must be one of ${LOG_LEVELS.join(', ')}`,
+    holds: (value) => (LOG_LEVELS as readonly string[]).includes(value),
+  })
+  LEDGER_LOG_LEVEL = 'info';
+
+  @Satisfies({
+    requirement: `must be one of ${Object.keys(LOG_FORMATS).join(', ')}`,
+    holds: (value) => Object.hasOwn(LOG_FORMATS, value),
+  })
+  LEDGER_LOG_FORMAT = 'auto';
+
+  @Satisfies({ requirement: 'must be a whole number of events (0 or more)', holds: (value) => /^\d{1,9}$/.test(value) })
+  LEDGER_READY_MAX_LAG = '100';
 }
 
 const VARIABLES = Object.keys(new LedgerEnvironment()) as (keyof LedgerEnvironment)[];
@@ -269,6 +302,9 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
     largeOperationSites: Number(variables.LEDGER_LARGE_OPERATION_SITES),
     canarySites: Number(variables.LEDGER_CANARY_SITES),
     leaseTtlMs: isoDurationMs(parseIsoDuration(variables.LEDGER_LEASE_TTL)!),
+    logLevel: variables.LEDGER_LOG_LEVEL as LogLevel,
+    logFormat: variables.LEDGER_LOG_FORMAT as LogFormat,
+    readyMaxLag: Number(variables.LEDGER_READY_MAX_LAG),
   });
 }
 

@@ -1,4 +1,4 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus, Logger } from '@nestjs/common';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
 import type { Response } from 'express';
 import { DomainError, type ErrorKind, type Problem } from '../common/domain-error.js';
 import {
@@ -8,6 +8,7 @@ import {
   PartialAppendError,
   WrongExpectedVersionError,
 } from '../event-store/event-store.errors.js';
+import { noteProblem } from '../observability/request-log.js';
 
 const STATUS_OF: Record<ErrorKind, number> = {
   invalid: 400,
@@ -37,18 +38,17 @@ export interface ProblemDocument {
 /**
  * The one place errors become HTTP answers: every error leaves as
  * `application/problem+json` (SPEC §6). Controllers never catch domain
- * errors themselves.
+ * errors themselves. The request's log line (request-log.ts) carries the
+ * problem's code, and for a server error the error with its stack.
  */
 @Catch()
 export class ProblemDetailsFilter implements ExceptionFilter {
-  private readonly logger = new Logger('Problem');
-
   catch(exception: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
     const response = http.getResponse<Response>();
     const request = http.getRequest<{ originalUrl?: string }>();
     const problem = this.toProblem(exception);
-    if (problem.status >= 500) this.logger.error(exception instanceof Error ? exception.stack : String(exception));
+    noteProblem(response, problem.code, problem.status >= 500 ? exception : undefined);
     if (response.headersSent) return;
     if (problem.status === 401) response.setHeader('WWW-Authenticate', 'Bearer realm="tenant-ledger"');
     if (problem.status === 405 && typeof problem['allow'] === 'string') response.setHeader('Allow', problem['allow']);

@@ -1,12 +1,27 @@
 import { randomUUID } from 'node:crypto';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { Logger } from '@nestjs/common';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { DomainError } from '../common/domain-error.js';
 import type { NewEvent } from '../event-store/event-envelope.js';
 import { PartialAppendError } from '../event-store/event-store.errors.js';
 import { MemoryEventStore } from '../event-store/memory/memory-event-store.js';
+import { LedgerMetrics } from '../observability/ledger-metrics.js';
 import { ProjectionRunner } from '../read-models/projection-runner.js';
 import { openReadModelDatabase } from '../read-models/read-model.database.js';
 import { CommandCore, CONFLICT_RETRY, ConcurrentChangeError, type Decision } from './command-core.js';
+
+const LABEL = {
+  type: 'Count',
+  context: { principal: { id: 'operator', roles: new Set<never>() }, correlationId: 'c', causationId: null },
+};
+
+/** tenant_ledger_commands_total{type="Count",outcome} as the metrics text shows it (0 when absent). */
+async function commandsCounted(metrics: LedgerMetrics, outcome: string): Promise<number> {
+  const line = (await metrics.text())
+    .split('\n')
+    .find((text) => text.startsWith(`tenant_ledger_commands_total{type="Count",outcome="${outcome}"} `));
+  return line === undefined ? 0 : Number(line.split(' ')[1]);
+}
 
 const event = (type = 'Counted'): NewEvent => ({
   eventId: randomUUID(),
@@ -28,16 +43,21 @@ function countOn(store: MemoryEventStore, streamId: string, beforeAppend?: () =>
 }
 
 describe('CommandCore: the one write path', () => {
+  // Each command logs a line; what they say is command-log.spec.ts's subject.
+  beforeAll(() => Logger.overrideLogger(false));
+  afterAll(() => Logger.overrideLogger(true));
   let store: MemoryEventStore;
   let runner: ProjectionRunner;
   let core: CommandCore;
+  let metrics: LedgerMetrics;
 
   beforeEach(() => {
     store = new MemoryEventStore();
     // The real read-model runner (with no projections): what the core waits on is real.
     runner = new ProjectionRunner(store, openReadModelDatabase(':memory:'), []);
     runner.onApplicationBootstrap();
-    core = new CommandCore(store, runner);
+    metrics = new LedgerMetrics();
+    core = new CommandCore(store, runner, metrics);
   });
 
   afterEach(async () => {
@@ -48,7 +68,7 @@ describe('CommandCore: the one write path', () => {
 
   it('commits what one attempt decided and answers once the read models include it', async () => {
     const command = countOn(store, 'site-counter');
-    expect(await core.execute(command.attempt)).toBe(1);
+    expect(await core.execute(LABEL, command.attempt)).toBe(1);
     expect(command.attempts()).toBe(1);
     const last = await store.lastPosition();
     expect(last).toBeDefined();
@@ -63,7 +83,7 @@ describe('CommandCore: the one write path', () => {
       interfere = false;
       await store.append('site-counter', await store.streamVersion('site-counter'), [event('Other')]);
     });
-    expect(await core.execute(command.attempt)).toBe(2);
+    expect(await core.execute(LABEL, command.attempt)).toBe(2);
     expect(command.attempts()).toBe(2);
     expect((await store.readStream('site-counter')).map((stored) => stored.type)).toEqual(['Other', 'Counted']);
   });
@@ -72,7 +92,7 @@ describe('CommandCore: the one write path', () => {
     const command = countOn(store, 'site-counter', async () => {
       await store.append('site-counter', await store.streamVersion('site-counter'), [event('Other')]);
     });
-    const error = await core.execute(command.attempt).catch((thrown: unknown) => thrown);
+    const error = await core.execute(LABEL, command.attempt).catch((thrown: unknown) => thrown);
     expect(error).toBeInstanceOf(ConcurrentChangeError);
     expect(error).toMatchObject({ kind: 'conflict', code: 'ledger.concurrent-change', streamId: 'site-counter' });
     expect(command.attempts()).toBe(CONFLICT_RETRY.attempts);
@@ -83,7 +103,7 @@ describe('CommandCore: the one write path', () => {
     await store.append('site-b', 0, [event('Existing')]);
     let versionOfB = 0; // stale on the first attempt
     let attempts = 0;
-    const answer = await core.execute(async () => {
+    const answer = await core.execute(LABEL, async () => {
       attempts += 1;
       const decision = {
         appends: [
@@ -112,7 +132,7 @@ describe('CommandCore: the one write path', () => {
       throw new PartialAppendError(first, new Error('connection lost'));
     };
     let attempts = 0;
-    const answer = await core.execute(async () => {
+    const answer = await core.execute(LABEL, async () => {
       attempts += 1;
       return {
         appends: [
@@ -131,7 +151,7 @@ describe('CommandCore: the one write path', () => {
   });
 
   it('records nothing and answers at once when the decision holds no events', async () => {
-    const answer = await core.execute(async () => ({
+    const answer = await core.execute(LABEL, async () => ({
       appends: [{ streamId: 'policy-purge', expectedVersion: 7, events: [] }],
       answer: () => 'unchanged',
     }));
@@ -143,11 +163,26 @@ describe('CommandCore: the one write path', () => {
     let attempts = 0;
     const rule = new DomainError('conflict', 'site.legal-hold', 'held');
     await expect(
-      core.execute(async () => {
+      core.execute(LABEL, async () => {
         attempts += 1;
         throw rule;
       }),
     ).rejects.toBe(rule);
     expect(attempts).toBe(1);
+  });
+
+  it('counts each command once by its outcome: ok, unchanged, refused, conflict', async () => {
+    await core.execute(LABEL, countOn(store, 'site-counter').attempt);
+    await core.execute(LABEL, async () => ({ appends: [], answer: () => undefined }));
+    const refused = async () => Promise.reject(new DomainError('conflict', 'site.legal-hold', 'held'));
+    await core.execute(LABEL, refused).catch(() => undefined);
+    const losing = countOn(store, 'site-counter', async () => {
+      await store.append('site-counter', await store.streamVersion('site-counter'), [event('Other')]);
+    });
+    await core.execute(LABEL, losing.attempt).catch(() => undefined);
+    expect(await commandsCounted(metrics, 'ok')).toBe(1);
+    expect(await commandsCounted(metrics, 'unchanged')).toBe(1);
+    expect(await commandsCounted(metrics, 'refused')).toBe(1);
+    expect(await commandsCounted(metrics, 'conflict')).toBe(1);
   });
 });

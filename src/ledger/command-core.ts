@@ -1,10 +1,13 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { DomainError } from '../common/domain-error.js';
 import { PartialAppendError, WrongExpectedVersionError } from '../event-store/event-store.errors.js';
 import { EVENT_STORE, type AppendResult, type EventStore, type StreamAppend } from '../event-store/event-store.port.js';
 import { isLedgerStream } from '../event-store/ledger-streams.js';
+import { LedgerMetrics } from '../observability/ledger-metrics.js';
 import { ProjectionRunner } from '../read-models/projection-runner.js';
+import { commandLine, outcomeOf, type CommandLabel, type CommandOutcome } from './command-log.js';
 import { noteRecordedPosition } from './recorded-position.js';
 
 /** What one attempt of a command decided, from the state it loaded. */
@@ -41,22 +44,57 @@ export const CONFLICT_RETRY = {
  * `execute`: load → pure decide → append with the expected versions →
  * on a conflicting writer, the same again on fresh state → wait until the
  * read models include the change (read-your-writes: once a command has
- * answered, lists, plans and the audit see it) → answer.
+ * answered, lists, plans and the audit see it) → answer. Each command gets
+ * one log line and counts in `tenant_ledger_commands_total` (command-log.ts).
  */
 @Injectable()
 export class CommandCore {
+  private readonly logger = new Logger('Command');
+
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly readModels: ProjectionRunner,
+    private readonly metrics: LedgerMetrics,
   ) {}
 
   /**
+   * @param command what is run, by whom, for the log line and the metrics.
    * @param attempt loads what the command needs and decides; it runs once
    *   per attempt, so it must read everything afresh and write nothing.
    * @throws ConcurrentChangeError after CONFLICT_RETRY.attempts lost races;
    *   whatever `attempt` throws (a broken rule) as it is.
    */
-  async execute<Answer>(attempt: () => Promise<Decision<Answer>>): Promise<Answer> {
+  async execute<Answer>(command: CommandLabel, attempt: () => Promise<Decision<Answer>>): Promise<Answer> {
+    const started = performance.now();
+    let written: AppendResult[] = [];
+    try {
+      const answer = await this.run(attempt, (appends, results) => {
+        written = results.filter((_, i) => appends[i]!.events.length > 0);
+        this.metrics.recorded(appends.flatMap((append) => append.events));
+      });
+      this.report(command, { outcome: written.length > 0 ? 'ok' : 'unchanged' }, written, started);
+      return answer;
+    } catch (error) {
+      this.report(command, outcomeOf(error), written, started);
+      throw error;
+    }
+  }
+
+  private report(
+    command: CommandLabel,
+    ended: { outcome: CommandOutcome; code?: string },
+    written: readonly AppendResult[],
+    started: number,
+  ): void {
+    this.metrics.commands.inc({ type: command.type, outcome: ended.outcome });
+    const line = commandLine(command, ended, written, performance.now() - started);
+    this.logger[line.level](line.fields, line.message);
+  }
+
+  private async run<Answer>(
+    attempt: () => Promise<Decision<Answer>>,
+    committed: (appends: readonly StreamAppend[], results: readonly AppendResult[]) => void,
+  ): Promise<Answer> {
     for (let tried = 1; ; tried += 1) {
       const decision = await attempt();
       if (!decision.appends.some((append) => append.events.length > 0)) return decision.answer();
@@ -69,6 +107,7 @@ export class CommandCore {
         await sleep(retryDelayMs(tried));
         continue;
       }
+      committed(decision.appends, results);
       const position = lastInLedger(decision.appends, results);
       if (position !== undefined) {
         noteRecordedPosition(position);

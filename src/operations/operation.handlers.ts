@@ -1,4 +1,4 @@
-import { Inject } from '@nestjs/common';
+import { Inject, Logger } from '@nestjs/common';
 import { Command, CommandHandler, type ICommandHandler } from '@nestjs/cqrs';
 import { randomUUID } from 'node:crypto';
 import { CLOCK, nextEventTime, type Clock } from '../ledger/clock.js';
@@ -44,7 +44,7 @@ export class RunOperationHandler implements ICommandHandler<RunOperationCommand>
 
   async execute({ input, context }: RunOperationCommand): Promise<OperationView> {
     const { operationId } = input.data;
-    await this.core.execute(async () => {
+    await this.core.execute({ type: input.type, context }, async () => {
       const loaded = await this.operations.load(operationId);
       const now = nextEventTime(this.clock, loaded.lastOccurredAt);
       const command = { ...input, metadata: { now, actor: { id: context.principal.id } } } as OperationCommand;
@@ -82,7 +82,7 @@ export class PlanOperationHandler implements ICommandHandler<PlanOperationComman
 
   async execute({ request, context }: PlanOperationCommand): Promise<OperationView> {
     const operationId = `op_${randomUUID()}`;
-    const state = await this.core.execute(async () => {
+    const state = await this.core.execute({ type: 'PlanOperation', context }, async () => {
       const loaded = await this.operations.load(operationId);
       const resolved = await this.resolver.resolve(request.siteIds);
       const now = nextEventTime(this.clock, loaded.lastOccurredAt);
@@ -130,6 +130,8 @@ export class RollbackOperationCommand extends Command<RollbackResult> {
 
 @CommandHandler(RollbackOperationCommand)
 export class RollbackOperationHandler implements ICommandHandler<RollbackOperationCommand> {
+  private readonly logger = new Logger('Rollback');
+
   constructor(
     private readonly core: CommandCore,
     private readonly operations: OperationStreams,
@@ -140,7 +142,7 @@ export class RollbackOperationHandler implements ICommandHandler<RollbackOperati
 
   async execute({ operationId, reason, dryRun, context }: RollbackOperationCommand): Promise<RollbackResult> {
     const withReason = { ...context, reason };
-    const outcome = await this.core.execute(async () => {
+    const outcome = await this.core.execute({ type: 'RollbackOperation', context: withReason }, async () => {
       const loaded = await this.operations.load(operationId);
       const sites = await this.sites.read(rollbackTargets(loaded.state, operationId));
       const now = nextEventTime(this.clock, loaded.lastOccurredAt);
@@ -153,7 +155,22 @@ export class RollbackOperationHandler implements ICommandHandler<RollbackOperati
       if (dryRun || decision.operation.length === 0) return { appends: [], answer: () => ({ restored, skipped }) };
       const change = this.operations.change(operationId, loaded, decision.operation, withReason, now);
       const appends = [...(await this.sites.appends(sites, decision.sites, restoring)), change.append];
-      return { appends, answer: () => ({ restored, skipped }) };
+      return {
+        appends,
+        answer: () => {
+          this.logger.log(
+            {
+              operationId,
+              restored: restored.length,
+              skipped: skipped.length,
+              actor: context.principal.id,
+              correlationId: context.correlationId,
+            },
+            `operation ${operationId}: rolled back (${restored.length} sites restored, ${skipped.length} skipped)`,
+          );
+          return { restored, skipped };
+        },
+      };
     });
     const operation = loadedView(operationId, await this.operations.load(operationId));
     return { operationId, dryRun, ...outcome, operation };

@@ -5,6 +5,7 @@ import {
   type OnApplicationBootstrap,
   type BeforeApplicationShutdown,
 } from '@nestjs/common';
+import { performance } from 'node:perf_hooks';
 import { EventStoreUnavailableError } from '../event-store/event-store.errors.js';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
 import { CLOCK, nextEventTime, type Clock } from '../ledger/clock.js';
@@ -12,6 +13,7 @@ import { CommandCore, ConcurrentChangeError } from '../ledger/command-core.js';
 import type { RequestContext } from '../ledger/request-context.js';
 import { LEASES, type Leases } from '../leases/leases.port.js';
 import { underLease } from '../leases/under-lease.js';
+import { LedgerMetrics } from '../observability/ledger-metrics.js';
 import { ProjectionRunner } from '../read-models/projection-runner.js';
 import { currentWave, decideWave, type OperationSitePolicies } from './domain/operation.sites.js';
 import type { PlannedOperation } from './domain/operation.state.js';
@@ -58,6 +60,7 @@ export class WaveExecutor implements OnApplicationBootstrap, BeforeApplicationSh
     @Inject(CLOCK) private readonly clock: Clock,
     @Inject(LEASES) private readonly leases: Leases,
     @Inject(LEDGER_CONFIG) private readonly config: LedgerConfig,
+    private readonly metrics: LedgerMetrics,
   ) {}
 
   onApplicationBootstrap(): void {
@@ -114,8 +117,11 @@ export class WaveExecutor implements OnApplicationBootstrap, BeforeApplicationSh
   private async runWave(operationId: string, leaseLost: AbortSignal): Promise<void> {
     // Stopping, or the lease went to another instance: whoever runs next decides the wave again.
     const mustStop = () => this.stopping.signal.aborted || leaseLost.aborted;
+    const started = performance.now();
+    // Who set the wave going is known once the operation is read; until then the line names the executor.
+    const command = { type: 'CompleteWave', context: executorContext(operationId) };
     try {
-      await this.core.execute(async () => {
+      await this.core.execute(command, async () => {
         const operation = await this.operations.load(operationId);
         const { state } = operation;
         const wave = currentWave(state);
@@ -127,15 +133,31 @@ export class WaveExecutor implements OnApplicationBootstrap, BeforeApplicationSh
         const now = nextEventTime(this.clock, operation.lastOccurredAt);
         const decision = decideWave(state, sites, now, this.policies);
         const context = waveContext(state);
+        command.context = context;
         const change = this.operations.change(operationId, operation, decision.operation, context, now);
         const appends = [...(await this.sites.appends(sites, decision.sites, context)), change.append];
         if (mustStop()) return { appends: [], answer: () => undefined };
+        const completed = decision.operation.find((event) => event.type === 'OperationWaveCompleted');
         return {
           appends,
-          answer: () =>
+          answer: () => {
+            const seconds = (performance.now() - started) / 1000;
+            this.metrics.waves.inc({ kind: wave.kind });
+            this.metrics.waveDuration.observe(seconds);
+            const [deleted, skipped] = [completed?.data.deleted.length ?? 0, completed?.data.skipped.length ?? 0];
             this.logger.log(
-              `operation ${operationId}: wave ${wave.index} recorded (${decision.sites.length} sites deleted)`,
-            ),
+              {
+                operationId,
+                wave: wave.index,
+                kind: wave.kind,
+                deleted,
+                skipped,
+                correlationId: context.correlationId,
+                durationMs: Math.round(seconds * 1000),
+              },
+              `operation ${operationId}: wave ${wave.index} recorded (${deleted} sites deleted, ${skipped} skipped)`,
+            );
+          },
         };
       });
     } catch (error) {
@@ -146,6 +168,11 @@ export class WaveExecutor implements OnApplicationBootstrap, BeforeApplicationSh
       );
     }
   }
+}
+
+/** The wave executor itself, as the actor of a wave attempt that ended before the operation was read. */
+function executorContext(operationId: string): RequestContext {
+  return { principal: { id: 'system:waves', roles: new Set() }, correlationId: operationId, causationId: null };
 }
 
 /** Who a wave's events are recorded as, and what caused them: the principal and event that set the wave going. */

@@ -152,6 +152,22 @@ export class ProjectionRunner implements OnApplicationBootstrap, BeforeApplicati
     });
   }
 
+  /** The read models this runner feeds, by name, in the order they are applied. */
+  get names(): string[] {
+    return this.projections.map((projection) => projection.name);
+  }
+
+  /**
+   * How many ledger events the store holds beyond what is applied, counted
+   * up to `limit` (a count of `limit` means at least that many): positions
+   * are opaque to everyone but the store, so the events are counted.
+   * @throws EventStoreUnavailableError when the store cannot be read.
+   */
+  async lag(limit: number): Promise<number> {
+    if (limit <= 0) return 0;
+    return (await this.store.readAll({ after: this.checkpoint, limit })).length;
+  }
+
   /** Waits until everything the store holds right now is applied. */
   async catchUp(timeoutMs = 5000): Promise<boolean> {
     const last = await this.store.lastPosition();

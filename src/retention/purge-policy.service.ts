@@ -1,4 +1,4 @@
-import { Inject, Injectable } from '@nestjs/common';
+import { Inject, Injectable, Logger } from '@nestjs/common';
 import { EVENT_STORE, type EventStore, type StreamAppend } from '../event-store/event-store.port.js';
 import { PURGE_POLICY_STREAM } from '../event-store/ledger-streams.js';
 import { CLOCK, nextEventTime, type Clock } from '../ledger/clock.js';
@@ -24,6 +24,8 @@ export interface LoadedPurgePolicy {
 /** The purge switch on its stream: read it, flip it. */
 @Injectable()
 export class PurgePolicy {
+  private readonly logger = new Logger('PurgePolicy');
+
   constructor(
     private readonly core: CommandCore,
     @Inject(EVENT_STORE) private readonly store: EventStore,
@@ -49,7 +51,7 @@ export class PurgePolicy {
   }
 
   async set(paused: boolean, context: RequestContext): Promise<PurgePolicyState> {
-    return this.core.execute(async () => {
+    return this.core.execute({ type: 'SetPurgePaused', context }, async () => {
       const loaded = await this.load();
       const { state } = loaded;
       const events = decidePurgePolicy(
@@ -62,7 +64,20 @@ export class PurgePolicy {
       );
       const now = nextEventTime(this.clock, loaded.lastOccurredAt);
       const change = streamChange(PURGE_POLICY_STREAM, loaded, events, evolvePurgePolicy, context, now);
-      return { appends: [change.append], answer: () => change.state };
+      return {
+        appends: [change.append],
+        answer: () => {
+          // Reasons are an operator's words about an incident, not personal data.
+          if (events.length > 0) {
+            const { principal, correlationId, reason } = context;
+            this.logger.log(
+              { paused, actor: principal.id, reason, correlationId },
+              `purging ${paused ? 'paused' : 'resumed'} by ${principal.id}`,
+            );
+          }
+          return change.state;
+        },
+      };
     });
   }
 }

@@ -112,7 +112,10 @@ export class RetentionSweeper implements OnApplicationBootstrap, BeforeApplicati
     };
     for (const siteId of this.retention.due(this.clock.now().toISOString(), BATCH)) {
       if (this.stopped || leaseLost.aborted) break;
-      if (await this.purge(siteId, context)) purged.push(siteId);
+      if (await this.purge(siteId, context)) {
+        purged.push(siteId);
+        this.logger.log({ siteId, correlationId: context.correlationId }, `site ${siteId} purged`);
+      }
     }
     shredded.push(...(await this.shred(purged)));
     return { paused: false, purged, shredded };
@@ -125,7 +128,7 @@ export class RetentionSweeper implements OnApplicationBootstrap, BeforeApplicati
    */
   private async purge(siteId: string, context: RequestContext): Promise<boolean> {
     try {
-      return await this.core.execute(async () => {
+      return await this.core.execute({ type: 'PurgeSite', context }, async () => {
         const [policy, site] = await Promise.all([
           this.policy.load(),
           this.sites.load(siteId, {}, { contacts: 'withheld' }),

@@ -52,7 +52,7 @@ export class SiteCommandHandler implements ICommandHandler<ExecuteSiteCommand> {
   async execute({ input, context, ifMatch }: ExecuteSiteCommand): Promise<SiteCommandResult> {
     const siteId = input.data.siteId;
     const actor = { id: context.principal.id, admin: hasRole(context.principal, 'admin') };
-    return this.core.execute(async () => {
+    return this.core.execute({ type: input.type, context }, async () => {
       const site = await this.streams.load(siteId);
       // Checked on every attempt: after a lost race the site has moved on, and If-Match then fails.
       if (ifMatch !== undefined && ifMatch !== site.version)

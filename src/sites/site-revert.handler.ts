@@ -45,7 +45,7 @@ export class RevertSiteHandler implements ICommandHandler<RevertSiteCommand> {
 
   async execute({ siteId, to, dryRun, context }: RevertSiteCommand): Promise<RevertResult> {
     const actor = { id: context.principal.id, admin: hasRole(context.principal, 'admin') };
-    return this.core.execute(async () => {
+    return this.core.execute({ type: 'RevertSite', context }, async () => {
       const current = await this.streams.load(siteId);
       if (current.state.status === 'unregistered') throw new SiteNotFoundError(siteId);
       const target = await this.streams.load(siteId, 'asOf' in to ? { toTime: to.asOf } : { toVersion: to.version });

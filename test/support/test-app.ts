@@ -142,6 +142,9 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const config = loadConfig({
     LEDGER_DATA_DIR: dataDir,
     LEDGER_TOKENS_FILE: writeTestTokens(dataDir),
+    // Errors only, as JSON: test output stays readable (logs.e2e-spec.ts runs the service as served).
+    LEDGER_LOG_LEVEL: 'error',
+    LEDGER_LOG_FORMAT: 'json',
     ...(await storeEnvironment(dataDir, options.env)),
     ...options.env,
   });

@@ -1,0 +1,59 @@
+import { Controller, Get, Res } from '@nestjs/common';
+import {
+  ApiBearerAuth,
+  ApiExtraModels,
+  ApiOkResponse,
+  ApiOperation,
+  ApiProduces,
+  ApiTags,
+  ApiUnauthorizedResponse,
+  getSchemaPath,
+} from '@nestjs/swagger';
+import type { Response } from 'express';
+import { Roles } from '../auth/roles.decorator.js';
+import { ProblemResponse } from '../http/common.dto.js';
+import { LedgerMetrics } from '../observability/ledger-metrics.js';
+
+const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
+
+/** Prometheus scrapes `/metrics` with a bearer token (any role). */
+@ApiTags('health')
+@ApiBearerAuth()
+@ApiExtraModels(ProblemResponse)
+@Controller('metrics')
+export class MetricsController {
+  constructor(private readonly metrics: LedgerMetrics) {}
+
+  @Get()
+  @Roles('viewer')
+  @ApiOperation({
+    summary: 'Figures for Prometheus, in its text format (any token)',
+    description:
+      'tenant_ledger_commands_total{type,outcome}, tenant_ledger_http_request_duration_seconds{method,route,status}, ' +
+      'tenant_ledger_read_model_position{read_model}, tenant_ledger_read_model_lag{read_model}, ' +
+      'tenant_ledger_waves_total{kind}, tenant_ledger_wave_duration_seconds, tenant_ledger_sites_deleted_total, ' +
+      'tenant_ledger_sites_restored_total, tenant_ledger_purges_total, tenant_ledger_sse_subscribers, ' +
+      "and the process's own (process_*, nodejs_*).",
+  })
+  @ApiProduces(PROMETHEUS_TEXT)
+  @ApiOkResponse({
+    description: 'Every metric in the Prometheus text exposition format 0.0.4',
+    content: {
+      [PROMETHEUS_TEXT]: {
+        schema: {
+          type: 'string',
+          example:
+            '# TYPE tenant_ledger_commands_total counter\ntenant_ledger_commands_total{type="RegisterSite",outcome="ok"} 3\n',
+        },
+      },
+    },
+  })
+  @ApiUnauthorizedResponse({
+    description: 'No valid bearer token',
+    content: { 'application/problem+json': { schema: { $ref: getSchemaPath(ProblemResponse) } } },
+  })
+  async scrape(@Res() response: Response): Promise<void> {
+    const text = await this.metrics.text();
+    response.status(200).type(this.metrics.contentType).send(text);
+  }
+}
