@@ -88,6 +88,18 @@ describe('strict input', () => {
     expect((await t.allEvents()).length).toBe(eventsBefore);
   });
 
+  it('a body with a lone surrogate (not I-JSON, so no canonical form to hash) → 400 request.invalid-unicode', async () => {
+    const response = await t
+      .http()
+      .post('/v1/sites')
+      .set('Authorization', t.auth('operator'))
+      .set('Content-Type', 'application/json')
+      .send('{"siteId": "site-3", "customerId": "c", "name": "Shop \\ud800"}')
+      .expect(400);
+    expect(response.body).toMatchObject({ status: 400, code: 'request.invalid-unicode' });
+    expect((await t.allEvents()).length).toBe(eventsBefore);
+  });
+
   it('a body of ordinary depth with a deep unknown field is still named as unknown', async () => {
     const response = await t
       .http()

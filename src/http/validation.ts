@@ -1,6 +1,6 @@
 import { type ArgumentMetadata, ValidationPipe, type ValidationError } from '@nestjs/common';
 import { DomainError, type Problem } from '../common/domain-error.js';
-import { MAX_BODY_DEPTH, nestsDeeperThan } from './json-depth.js';
+import { hasLoneSurrogate, MAX_BODY_DEPTH, nestsDeeperThan } from './json-body.js';
 
 /**
  * Validates every body, query and path DTO (SPEC §6): unknown fields, wrong
@@ -41,11 +41,21 @@ function problemOf(error: ValidationError): string {
   return 'invalid';
 }
 
-/** Refuses a body nested deeper than MAX_BODY_DEPTH before validation, which recurses per level, ever sees it. */
+/**
+ * Refuses, before validation sees it, a body nested deeper than MAX_BODY_DEPTH (validation recurses per level)
+ * or holding text that has no canonical form (a lone surrogate).
+ */
 class DepthCheckingValidationPipe extends ValidationPipe {
   override async transform(value: unknown, metadata: ArgumentMetadata): Promise<unknown> {
     if (metadata.type === 'body' && nestsDeeperThan(value, MAX_BODY_DEPTH)) {
       throw new DomainError('invalid', 'request.too-deep', `the body nests deeper than ${MAX_BODY_DEPTH} levels`);
+    }
+    if (metadata.type === 'body' && hasLoneSurrogate(value)) {
+      throw new DomainError(
+        'invalid',
+        'request.invalid-unicode',
+        'the body holds a lone UTF-16 surrogate (not I-JSON)',
+      );
     }
     return super.transform(value, metadata);
   }

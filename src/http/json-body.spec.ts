@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { nestsDeeperThan } from './json-depth.js';
+import { hasLoneSurrogate, nestsDeeperThan } from './json-body.js';
 
 describe('nestsDeeperThan', () => {
   const nested = (levels: number): unknown => JSON.parse('['.repeat(levels) + ']'.repeat(levels));
@@ -15,5 +15,15 @@ describe('nestsDeeperThan', () => {
 
   it('reads any depth without overflowing the stack', () => {
     expect(nestsDeeperThan(nested(200_000), 32)).toBe(true);
+  });
+});
+
+describe('hasLoneSurrogate', () => {
+  it('finds a lone surrogate in any value or key, and passes paired ones', () => {
+    expect(hasLoneSurrogate({ name: 'Kim 😀', tags: ['ö', '€'] })).toBe(false);
+    expect(hasLoneSurrogate({ name: 'Kim \ud83d' })).toBe(true);
+    expect(hasLoneSurrogate({ contacts: [{ email: '\ude00@example.com' }] })).toBe(true);
+    expect(hasLoneSurrogate({ ['\ud800']: 1 })).toBe(true);
+    expect(hasLoneSurrogate(42)).toBe(false);
   });
 });

@@ -18,3 +18,28 @@ export function nestsDeeperThan(value: unknown, limit: number): boolean {
   }
   return false;
 }
+
+// In `u` mode a surrogate pair is one code point: only unpaired halves match.
+const LONE_SURROGATE = /\p{Surrogate}/u;
+
+/**
+ * Whether any string in `value`, key or value, holds a lone surrogate. Such
+ * text is not I-JSON (RFC 7493), which RFC 8785 canonicalization requires:
+ * implementations disagree on it, so a hash over it could not be recomputed
+ * by everyone. Refused at the door, every stored string has one form.
+ */
+export function hasLoneSurrogate(value: unknown): boolean {
+  const pending: unknown[] = [value];
+  while (pending.length > 0) {
+    const item = pending.pop();
+    if (typeof item === 'string') {
+      if (LONE_SURROGATE.test(item)) return true;
+    } else if (item !== null && typeof item === 'object') {
+      for (const [key, child] of Object.entries(item)) {
+        if (LONE_SURROGATE.test(key)) return true;
+        pending.push(child);
+      }
+    }
+  }
+  return false;
+}
