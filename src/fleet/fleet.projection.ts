@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { Inject, Injectable } from '@nestjs/common';
 import type Database from 'better-sqlite3';
+import { heapBytesOfJson, MiB } from '../common/heap-size.js';
 import type { Recorded } from '../common/recorded.js';
 import type { StoredEvent } from '../event-store/event-envelope.js';
 import { siteIdOfStream } from '../event-store/ledger-streams.js';
@@ -80,10 +81,10 @@ const LISTING_INDEXES = `
  * parsing the state), which dominated rebuilds while this was smaller than
  * the fleet: a ledger replayed in order touches every site once per round
  * of its history, and a least-recently-used cache smaller than the fleet
- * then misses every time. About 1 KiB of heap per site (measured with the
- * benchmark's fleet: 880 bytes), so 250,000 sites cost about 220 MiB at most.
+ * then misses every time. Bounded in bytes (heapBytesOfJson of each state's
+ * JSON, which apply writes anyway): about 200,000 typical sites.
  */
-const CACHED_SITES = 250_000;
+const CACHE_BYTES = 192 * MiB;
 
 /**
  * The fleet over time. Three tables:
@@ -130,7 +131,7 @@ export class FleetProjection implements Projection {
   /** One prepared page query per combination of filters. */
   private readonly pageQueries = new Map<string, Database.Statement>();
   /** Only valid for the ordinal after `lastOrdinal`. */
-  private readonly cache = new LRUCache<string, Current>({ max: CACHED_SITES });
+  private readonly cache = new LRUCache<string, Current>({ maxSize: CACHE_BYTES });
   private lastOrdinal = 0;
 
   constructor(@Inject(READ_MODEL_DB) private readonly db: Database.Database) {
@@ -200,6 +201,7 @@ export class FleetProjection implements Projection {
     const occurredAtMs = Date.parse(event.metadata.occurredAt);
     if (current !== undefined) this.closeInterval.run(ordinal, occurredAtMs, current.intervalOrdinal);
     const siteOrdinal = current?.siteOrdinal ?? ordinal;
+    const json = JSON.stringify(after);
     this.openInterval.run(
       ordinal,
       occurredAtMs,
@@ -207,14 +209,18 @@ export class FleetProjection implements Projection {
       after.status,
       after.customerId,
       after.internal ? 1 : 0,
-      JSON.stringify(after),
+      json,
     );
     this.saveSite.run(siteId, siteOrdinal, ordinal);
     if (before.status !== after.status) {
       if (before.status !== 'unregistered') this.count.run(before.status, -1);
       this.count.run(after.status, 1);
     }
-    this.cache.set(siteId, { siteOrdinal, intervalOrdinal: ordinal, state: after });
+    this.cache.set(
+      siteId,
+      { siteOrdinal, intervalOrdinal: ordinal, state: after },
+      { size: heapBytesOfJson(json.length) },
+    );
   }
 
   reset(): void {

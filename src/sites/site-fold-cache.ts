@@ -1,5 +1,6 @@
 import { LRUCache } from 'lru-cache';
 import { deepFreeze } from '../common/deep-freeze.js';
+import { heapBytesOfJson, MiB } from '../common/heap-size.js';
 import type { SiteState } from './domain/site.state.js';
 
 /**
@@ -37,11 +38,16 @@ export interface TimeBound {
 export interface FoldCacheLimits {
   /** Keep a checkpoint every this many versions of a long stream. */
   interval: number;
-  /** At most this many checkpoints in all; the least recently used streams go first. */
-  maxCheckpoints: number;
+  /** At most this many bytes of checkpoints in all (heapBytesOfJson of each state); the least recently used streams go first. */
+  maxBytes: number;
 }
 
-export const DEFAULT_FOLD_CACHE_LIMITS: FoldCacheLimits = { interval: 128, maxCheckpoints: 20_000 };
+export const DEFAULT_FOLD_CACHE_LIMITS: FoldCacheLimits = { interval: 128, maxBytes: 64 * MiB };
+
+/** What a checkpoint holds on the heap, estimated once when it is kept. */
+const bytesOf = new WeakMap<SiteCheckpoint, number>();
+export const checkpointBytes = (checkpoint: SiteCheckpoint): number =>
+  heapBytesOfJson(JSON.stringify(checkpoint.state).length);
 
 /**
  * Checkpoints of site folds, so loading a long stream, or reading it as of
@@ -53,18 +59,26 @@ export const DEFAULT_FOLD_CACHE_LIMITS: FoldCacheLimits = { interval: 128, maxCh
  * would throw instead of corrupting every later answer.
  */
 export class SiteFoldCache {
-  /** Each stream's checkpoints, oldest first; the cache's size is the number of checkpoints in all. */
+  /** Each stream's checkpoints, oldest first; the cache's size is their estimated bytes in all. */
   readonly #streams: LRUCache<string, SiteCheckpoint[]>;
 
   constructor(readonly limits: FoldCacheLimits = DEFAULT_FOLD_CACHE_LIMITS) {
     this.#streams = new LRUCache({
-      maxSize: limits.maxCheckpoints,
-      sizeCalculation: (checkpoints) => checkpoints.length,
+      maxSize: limits.maxBytes,
+      sizeCalculation: (checkpoints) =>
+        checkpoints.reduce((bytes, checkpoint) => bytes + (bytesOf.get(checkpoint) ?? checkpointBytes(checkpoint)), 0),
     });
   }
 
-  /** How many checkpoints are held (for tests and metrics). */
+  /** How many checkpoints are held (for tests). */
   get size(): number {
+    let count = 0;
+    for (const checkpoints of this.#streams.values()) count += checkpoints.length;
+    return count;
+  }
+
+  /** The bytes they are estimated to hold. */
+  get bytes(): number {
     return this.#streams.calculatedSize;
   }
 
@@ -122,6 +136,7 @@ export class SiteFoldCache {
       return;
     }
     deepFreeze(checkpoint);
+    bytesOf.set(checkpoint, checkpointBytes(checkpoint));
     if (at === -1) checkpoints.push(checkpoint);
     else checkpoints.splice(at, 0, checkpoint);
     // Only interval checkpoints and the newest one stay.

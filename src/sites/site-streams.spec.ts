@@ -11,7 +11,8 @@ import type { RequestContext } from '../ledger/request-context.js';
 import { evolveSite } from './domain/site.decider.js';
 import type { SiteEvent } from './domain/site.events.js';
 import { initialSiteState, type SiteState } from './domain/site.state.js';
-import { SiteFoldCache } from './site-fold-cache.js';
+import { checkpointBytes, SiteFoldCache } from './site-fold-cache.js';
+import { MiB } from '../common/heap-size.js';
 import { SiteStreams } from './site-streams.js';
 
 const context: RequestContext = {
@@ -94,7 +95,7 @@ describe('SiteStreams.load with the fold cache', () => {
     store = new MemoryEventStore();
     keys = new MemoryKeyStore();
     codec = new PersonalDataCodec(keys);
-    cache = new SiteFoldCache({ interval: 4, maxCheckpoints: 1_000 });
+    cache = new SiteFoldCache({ interval: 4, maxBytes: 10 * MiB });
     streams = new SiteStreams(store, codec, cache);
   });
 
@@ -251,7 +252,7 @@ describe('SiteFoldCache', () => {
   });
 
   it('keeps one checkpoint per interval and the newest, and picks the newest that fits', () => {
-    const cache = new SiteFoldCache({ interval: 4, maxCheckpoints: 100 });
+    const cache = new SiteFoldCache({ interval: 4, maxBytes: 10 * MiB });
     for (const version of [1, 3, 4, 6, 8, 9, 2]) cache.put('a', checkpoint(version));
     expect(cache.size).toBe(3); // 4, 8 and 9
     expect(cache.best('a', 100, Number.MAX_SAFE_INTEGER)?.version).toBe(9);
@@ -262,7 +263,7 @@ describe('SiteFoldCache', () => {
   });
 
   it('bounds a read as of a time only when the cached events happened in time order', () => {
-    const cache = new SiteFoldCache({ interval: 4, maxCheckpoints: 100 });
+    const cache = new SiteFoldCache({ interval: 4, maxBytes: 10 * MiB });
     for (const version of [4, 8, 12, 14]) cache.put('a', checkpoint(version));
     // Checkpoint 12 is the first past minute 8.5: events 12..14 happened after it and need no reading.
     expect(cache.timeBound('a', START + 8.5 * 60_000)).toEqual({ skipFrom: 12, newest: 14 });
@@ -272,14 +273,15 @@ describe('SiteFoldCache', () => {
     expect(cache.timeBound('b', START)).toBeUndefined();
   });
 
-  it('evicts the least recently used streams beyond its limit', () => {
-    const cache = new SiteFoldCache({ interval: 100, maxCheckpoints: 3 });
+  it('evicts the least recently used streams beyond its limit in bytes', () => {
+    const cache = new SiteFoldCache({ interval: 100, maxBytes: 3 * checkpointBytes(checkpoint(1)) });
     cache.put('a', checkpoint(1));
     cache.put('b', checkpoint(1));
     cache.put('c', checkpoint(1));
     cache.best('a', 10, Number.MAX_SAFE_INTEGER); // a is used again: b is now the oldest
     cache.put('d', checkpoint(1));
     expect(cache.size).toBe(3);
+    expect(cache.bytes).toBe(3 * checkpointBytes(checkpoint(1)));
     expect(cache.best('b', 10, Number.MAX_SAFE_INTEGER)).toBeUndefined();
     expect(cache.best('a', 10, Number.MAX_SAFE_INTEGER)?.version).toBe(1);
   });
