@@ -29,6 +29,7 @@ describe('loadConfig', () => {
       canarySites: 5,
       postgresUrl: 'postgres://postgres@127.0.0.1:5432/tenant_ledger',
       leaseTtlMs: 10_000,
+      idempotencyTtlMs: 86_400_000,
     });
   });
 
@@ -56,6 +57,7 @@ describe('loadConfig', () => {
       LEDGER_CANARY_SITES: '2',
       LEDGER_POSTGRES_URL: 'postgresql://ledger:secret@db.internal:6432/ledger?sslmode=require',
       LEDGER_LEASE_TTL: 'PT30S',
+      LEDGER_IDEMPOTENCY_TTL: 'PT12H',
     });
     expect(config).toEqual<LedgerConfig>({
       port: 8080,
@@ -72,6 +74,7 @@ describe('loadConfig', () => {
       canarySites: 2,
       postgresUrl: 'postgresql://ledger:secret@db.internal:6432/ledger?sslmode=require',
       leaseTtlMs: 30_000,
+      idempotencyTtlMs: 12 * 3_600_000,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -111,6 +114,9 @@ describe('loadConfig', () => {
     ['LEDGER_POSTGRES_URL', 'localhost:5432', 'must be a postgres:// or postgresql:// URL'],
     ['LEDGER_LEASE_TTL', 'PT0.5S', 'must be at least PT1S'],
     ['LEDGER_LEASE_TTL', 'P1M', 'must have a fixed length: no years or months'],
+    ['LEDGER_IDEMPOTENCY_TTL', '1 day', 'must be an ISO 8601 duration'],
+    ['LEDGER_IDEMPOTENCY_TTL', 'P1M', 'must have a fixed length: no years or months'],
+    ['LEDGER_IDEMPOTENCY_TTL', 'PT0S', 'must be longer than zero'],
   ])('rejects %s=%j', (name, value, reason) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);

@@ -23,6 +23,8 @@ export interface LedgerConfig {
    * takes the work over this long after its holder died.
    */
   readonly leaseTtlMs: number;
+  /** How long an `Idempotency-Key` and its first answer are kept, in ms (`LEDGER_IDEMPOTENCY_TTL`). */
+  readonly idempotencyTtlMs: number;
   /**
    * Absolute path of an operator-managed token file; undefined means
    * `<dataDir>/tokens.json`, generated on the first start.
@@ -228,6 +230,19 @@ class LedgerEnvironment {
     holds: (value) => isoDurationMs(parseIsoDuration(value)!) >= 1000,
   })
   LEDGER_LEASE_TTL = 'PT10S';
+
+  @Satisfies(
+    isDuration,
+    {
+      requirement: 'must have a fixed length: no years or months',
+      holds: (value) => {
+        const duration = parseIsoDuration(value)!;
+        return duration.years === 0 && duration.months === 0;
+      },
+    },
+    { requirement: 'must be longer than zero', holds: (value) => isoDurationMs(parseIsoDuration(value)!) > 0 },
+  )
+  LEDGER_IDEMPOTENCY_TTL = 'P1D';
 }
 
 const VARIABLES = Object.keys(new LedgerEnvironment()) as (keyof LedgerEnvironment)[];
@@ -269,6 +284,7 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
     largeOperationSites: Number(variables.LEDGER_LARGE_OPERATION_SITES),
     canarySites: Number(variables.LEDGER_CANARY_SITES),
     leaseTtlMs: isoDurationMs(parseIsoDuration(variables.LEDGER_LEASE_TTL)!),
+    idempotencyTtlMs: isoDurationMs(parseIsoDuration(variables.LEDGER_IDEMPOTENCY_TTL)!),
   });
 }
 
