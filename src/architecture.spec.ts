@@ -35,6 +35,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ['crypto'],
   // Who runs background work on one instance at a time (a lease in the shared store, or always this one).
   ['leases'],
+  // What a POST or PUT with an Idempotency-Key answered, kept in the store's own database.
+  ['idempotency'],
   ['config'],
   // The data folder this process holds: one process per folder; taken before any of its files opens.
   ['data-folder'],

@@ -32,6 +32,7 @@ describe('loadConfig', () => {
       logLevel: 'info',
       logFormat: 'auto',
       readyMaxLag: 100,
+      idempotencyTtlMs: 86_400_000,
     });
   });
 
@@ -62,6 +63,7 @@ describe('loadConfig', () => {
       LEDGER_LOG_LEVEL: 'warn',
       LEDGER_LOG_FORMAT: 'json',
       LEDGER_READY_MAX_LAG: '0',
+      LEDGER_IDEMPOTENCY_TTL: 'PT12H',
     });
     expect(config).toEqual<LedgerConfig>({
       port: 8080,
@@ -81,6 +83,7 @@ describe('loadConfig', () => {
       logLevel: 'warn',
       logFormat: 'json',
       readyMaxLag: 0,
+      idempotencyTtlMs: 12 * 3_600_000,
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -124,6 +127,9 @@ describe('loadConfig', () => {
     ['LEDGER_LOG_FORMAT', 'text', 'must be one of auto, json, pretty'],
     ['LEDGER_READY_MAX_LAG', '-1', 'must be a whole number of events'],
     ['LEDGER_READY_MAX_LAG', 'ten', 'must be a whole number of events'],
+    ['LEDGER_IDEMPOTENCY_TTL', '1 day', 'must be an ISO 8601 duration'],
+    ['LEDGER_IDEMPOTENCY_TTL', 'P1M', 'must have a fixed length: no years or months'],
+    ['LEDGER_IDEMPOTENCY_TTL', 'PT0S', 'must be longer than zero'],
   ])('rejects %s=%j', (name, value, reason) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);

@@ -34,6 +34,8 @@ export interface LedgerConfig {
    * takes the work over this long after its holder died.
    */
   readonly leaseTtlMs: number;
+  /** How long an `Idempotency-Key` and its first answer are kept, in ms (`LEDGER_IDEMPOTENCY_TTL`). */
+  readonly idempotencyTtlMs: number;
   /**
    * Absolute path of an operator-managed token file; undefined means
    * `<dataDir>/tokens.json`, generated on the first start.
@@ -261,6 +263,19 @@ class LedgerEnvironment {
 
   @Satisfies({ requirement: 'must be a whole number of events (0 or more)', holds: (value) => /^\d{1,9}$/.test(value) })
   LEDGER_READY_MAX_LAG = '100';
+
+  @Satisfies(
+    isDuration,
+    {
+      requirement: 'must have a fixed length: no years or months',
+      holds: (value) => {
+        const duration = parseIsoDuration(value)!;
+        return duration.years === 0 && duration.months === 0;
+      },
+    },
+    { requirement: 'must be longer than zero', holds: (value) => isoDurationMs(parseIsoDuration(value)!) > 0 },
+  )
+  LEDGER_IDEMPOTENCY_TTL = 'P1D';
 }
 
 const VARIABLES = Object.keys(new LedgerEnvironment()) as (keyof LedgerEnvironment)[];
@@ -305,6 +320,7 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
     logLevel: variables.LEDGER_LOG_LEVEL as LogLevel,
     logFormat: variables.LEDGER_LOG_FORMAT as LogFormat,
     readyMaxLag: Number(variables.LEDGER_READY_MAX_LAG),
+    idempotencyTtlMs: isoDurationMs(parseIsoDuration(variables.LEDGER_IDEMPOTENCY_TTL)!),
   });
 }
 

@@ -12,11 +12,17 @@ import { DomainError } from '../common/domain-error.js';
 export function versionEtag(_request: Request, response: Response, next: NextFunction): void {
   const json = response.json;
   response.json = function (this: Response, body?: unknown): Response {
-    const version = (body as { version?: unknown } | undefined)?.version;
-    if (this.statusCode < 300 && typeof version === 'number') this.setHeader('ETag', `"${version}"`);
+    const etag = versionEtagOf(this.statusCode, body);
+    if (etag !== undefined) this.setHeader('ETag', etag);
     return json.call(this, body);
   };
   next();
+}
+
+/** The ETag of an answer: `"<version>"` for a successful one that carries a version, else none. */
+export function versionEtagOf(status: number, body: unknown): string | undefined {
+  const version = (body as { version?: unknown } | undefined | null)?.version;
+  return status < 300 && typeof version === 'number' ? `"${version}"` : undefined;
 }
 
 /** The version in `If-Match: "<version>"`, or undefined without the header. A malformed one is a 400. */

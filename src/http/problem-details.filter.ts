@@ -60,7 +60,8 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       .send(JSON.stringify({ ...problem, instance: request.originalUrl }));
   }
 
-  private toProblem(exception: unknown): ProblemDocument {
+  /** The problem `exception` answers as (the idempotency interceptor keeps it to replay). */
+  toProblem(exception: unknown): ProblemDocument {
     if (exception instanceof DomainError) {
       return problem(STATUS_OF[exception.kind], exception.code, exception.message, {
         ...(exception.problems ? { errors: exception.problems } : {}),

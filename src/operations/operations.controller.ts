@@ -22,11 +22,13 @@ import {
 } from './operation.handlers.js';
 import { GetOperationQuery, ListOperationsQuery, type OperationPage } from './operation.queries.js';
 import type { OperationView } from './operation.view.js';
+import { IdempotentWrites } from '../http/idempotent-writes.decorator.js';
 
 /**
  * Deletion operations (SPEC §4): the only way a site is ever deleted — softly,
  * after review by a second person, in progressive waves, with a rollback.
  */
+@IdempotentWrites()
 @ApiTags('operations')
 @ApiBearerAuth()
 @ApiResponse({ status: 400, description: 'Bad input', type: ProblemResponse })

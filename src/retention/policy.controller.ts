@@ -7,6 +7,7 @@ import type { RequestContext } from '../ledger/request-context.js';
 import { ReasonDto } from '../http/common.dto.js';
 import type { PurgePolicyState } from './domain/purge-policy.js';
 import { PurgePolicy } from './purge-policy.service.js';
+import { IdempotentWrites } from '../http/idempotent-writes.decorator.js';
 
 export class PurgePolicyDto extends ReasonDto {
   @ApiProperty({ description: 'true freezes all purging; false resumes it' })
@@ -14,6 +15,7 @@ export class PurgePolicyDto extends ReasonDto {
   paused: boolean;
 }
 
+@IdempotentWrites()
 @ApiTags('policy')
 @ApiBearerAuth()
 @Controller('policy')

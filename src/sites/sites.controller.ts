@@ -33,6 +33,7 @@ import { ExecuteSiteCommand, type SiteCommandInput } from './site-command.handle
 import { RevertSiteCommand, type RevertResult } from './site-revert.handler.js';
 import { GetSiteHistoryQuery, GetSiteQuery, type HistoryPage } from './site.queries.js';
 import { toSiteView, type SiteView } from './site.view.js';
+import { IdempotentWrites } from '../http/idempotent-writes.decorator.js';
 
 const IF_MATCH = ApiHeader({
   name: 'If-Match',
@@ -40,6 +41,7 @@ const IF_MATCH = ApiHeader({
   description: 'The version (ETag) the change is based on; 412 if the site has moved on',
 });
 
+@IdempotentWrites()
 @ApiTags('sites')
 @ApiBearerAuth()
 @ApiResponse({ status: 400, description: 'Bad input; `errors` names each field', type: ProblemResponse })

@@ -10,6 +10,10 @@ import { EventStoreUnavailableError } from '../event-store/event-store.errors.js
 import { EventStoreDbEventStore } from '../event-store/eventstoredb/eventstoredb-event-store.js';
 import { MemoryEventStore } from '../event-store/memory/memory-event-store.js';
 import { SqliteEventStore } from '../event-store/sqlite/sqlite-event-store.js';
+import { IdempotencyUnsupportedError } from '../idempotency/idempotency.port.js';
+import { MemoryIdempotencyStore } from '../idempotency/memory-idempotency-store.js';
+import { RefusingIdempotencyStore } from '../idempotency/refusing-idempotency-store.js';
+import { SqliteIdempotencyStore } from '../idempotency/sqlite-idempotency-store.js';
 import { openStores } from './open-stores.js';
 
 const dirs: string[] = [];
@@ -35,6 +39,7 @@ describe('openStores', () => {
       store: 'sqlite',
       events: SqliteEventStore,
       keys: SqliteKeyStore,
+      idempotency: SqliteIdempotencyStore,
       keysRefuseOnceClosed: true,
     },
     // The memory key store keeps answering after close: there is nothing to release.
@@ -42,6 +47,7 @@ describe('openStores', () => {
       store: 'memory',
       events: MemoryEventStore,
       keys: MemoryKeyStore,
+      idempotency: MemoryIdempotencyStore,
       keysRefuseOnceClosed: false,
     },
     // No server is contacted: the client connects at its first call.
@@ -49,14 +55,16 @@ describe('openStores', () => {
       store: 'eventstoredb',
       events: EventStoreDbEventStore,
       keys: EventStoreDbKeyStore,
+      idempotency: RefusingIdempotencyStore,
       keysRefuseOnceClosed: true,
     },
   ])(
     'gives the $store event store the key store that follows it, and closes both once',
-    async ({ store, events, keys, keysRefuseOnceClosed }) => {
+    async ({ store, events, keys, idempotency, keysRefuseOnceClosed }) => {
       const stores = await openStores(configFor(store), ignore);
       expect(stores.events).toBeInstanceOf(events);
       expect(stores.keys).toBeInstanceOf(keys);
+      expect(stores.idempotency).toBeInstanceOf(idempotency);
 
       await Promise.all([stores.close(), stores.close()]);
       await expect(stores.events.ping()).rejects.toBeInstanceOf(EventStoreUnavailableError);
@@ -64,6 +72,16 @@ describe('openStores', () => {
         await expect(stores.keys.findKey('s1')).rejects.toBeInstanceOf(EventStoreUnavailableError);
     },
   );
+
+  it('keeps no idempotency keys on EventStoreDB: a claim is refused, never run unprotected', async () => {
+    const stores = await openStores(configFor('eventstoredb'), ignore);
+    try {
+      const claim = { scope: 's', key: 'k', fingerprint: 'f', ttlMs: 1000, claimTtlMs: 1000 };
+      await expect(stores.idempotency.claim(claim)).rejects.toBeInstanceOf(IdempotencyUnsupportedError);
+    } finally {
+      await stores.close();
+    }
+  });
 
   it('refuses an EventStoreDB connection string with throwOnAppendFailure=false', async () => {
     const config = configFor('eventstoredb', 'esdb://localhost:2113?tls=false&throwOnAppendFailure=false');

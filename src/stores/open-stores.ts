@@ -6,6 +6,11 @@ import { MemoryKeyStore } from '../crypto/memory-key-store.js';
 import { PostgresKeyStore } from '../crypto/postgres-key-store.js';
 import { SqliteKeyStore } from '../crypto/sqlite-key-store.js';
 import type { EventStore } from '../event-store/event-store.port.js';
+import type { IdempotencyStore } from '../idempotency/idempotency.port.js';
+import { MemoryIdempotencyStore } from '../idempotency/memory-idempotency-store.js';
+import { PostgresIdempotencyStore } from '../idempotency/postgres-idempotency-store.js';
+import { RefusingIdempotencyStore } from '../idempotency/refusing-idempotency-store.js';
+import { SqliteIdempotencyStore } from '../idempotency/sqlite-idempotency-store.js';
 import type { Leases } from '../leases/leases.port.js';
 import { LocalLeases } from '../leases/local-leases.js';
 import { PostgresLeases } from '../leases/postgres-leases.js';
@@ -22,6 +27,8 @@ export interface Stores {
   keys: KeyStore;
   /** Who runs background work: shared between instances on `postgres`, always this instance elsewhere. */
   leases: Leases;
+  /** What POST and PUT with an Idempotency-Key answered: in the store's own database; refused on `eventstoredb`. */
+  idempotency: IdempotencyStore;
   /** Closes both stores, then what they share. Idempotent. */
   close(): Promise<void>;
 }
@@ -44,6 +51,8 @@ export async function openStores(config: LedgerConfig, logger: StoresLogger): Pr
         new SqliteEventStore(join(config.dataDir, 'ledger.db')),
         // A separate file: key bytes never share pages, WAL or backups with the log.
         new SqliteKeyStore(join(config.dataDir, 'keys.db')),
+        // Beside the ledger, not in it: see SqliteIdempotencyStore.
+        new SqliteIdempotencyStore(join(config.dataDir, 'idempotency.db')),
       );
     case 'eventstoredb': {
       // One client for both: the library fails every client's pending appends
@@ -55,6 +64,8 @@ export async function openStores(config: LedgerConfig, logger: StoresLogger): Pr
         new EventStoreDbKeyStore(client, {
           aclRoles: user === undefined ? ['$admins'] : [user, '$admins'],
         }),
+        // No adapter: nothing could test one here. A request with a key is refused (400).
+        new RefusingIdempotencyStore('eventstoredb'),
         () => client.dispose(),
       );
     }
@@ -64,15 +75,16 @@ export async function openStores(config: LedgerConfig, logger: StoresLogger): Pr
       try {
         const keys = await PostgresKeyStore.open(connection, { log: (message) => logger.warn(message) });
         const leases = await PostgresLeases.open(connection, (message) => logger.log(message));
+        const idempotency = await PostgresIdempotencyStore.open(connection, (message) => logger.log(message));
         const events = new PostgresEventStore(connection, { warn: (message) => logger.warn(message) });
-        return closedTogether(events, keys, () => connection.close(), leases);
+        return closedTogether(events, keys, idempotency, () => connection.close(), leases);
       } catch (error) {
         await connection.close();
         throw error;
       }
     }
     case 'memory':
-      return closedTogether(new MemoryEventStore(), new MemoryKeyStore());
+      return closedTogether(new MemoryEventStore(), new MemoryKeyStore(), new MemoryIdempotencyStore());
     default: {
       const unknown: never = config.store;
       throw new Error(`unknown store ${String(unknown)}`);
@@ -83,6 +95,7 @@ export async function openStores(config: LedgerConfig, logger: StoresLogger): Pr
 function closedTogether(
   events: EventStore,
   keys: KeyStore,
+  idempotency: IdempotencyStore,
   afterwards?: () => Promise<void>,
   leases: Leases = new LocalLeases(),
 ): Stores {
@@ -91,9 +104,10 @@ function closedTogether(
     events,
     keys,
     leases,
+    idempotency,
     close: () => {
       closing ??= (async () => {
-        await Promise.all([events.close(), keys.close()]);
+        await Promise.all([events.close(), keys.close(), idempotency.close()]);
         await afterwards?.();
       })();
       return closing;

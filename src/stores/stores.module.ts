@@ -12,6 +12,7 @@ import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
 import { KEY_STORE } from '../crypto/key-store.port.js';
 import { DATA_FOLDER_LOCK } from '../data-folder/data-folder.module.js';
 import { EVENT_STORE } from '../event-store/event-store.port.js';
+import { IDEMPOTENCY_STORE } from '../idempotency/idempotency.port.js';
 import { LEASES } from '../leases/leases.port.js';
 import { openStores, type Stores } from './open-stores.js';
 
@@ -27,7 +28,7 @@ class StoreCloser implements OnApplicationShutdown {
 }
 
 /**
- * Provides EVENT_STORE, KEY_STORE and LEASES everywhere, for the configured
+ * Provides EVENT_STORE, KEY_STORE, LEASES and IDEMPOTENCY_STORE everywhere, for the configured
  * engine, and closes them on shutdown. main.ts opens the stores before Nest
  * starts (`forRoot(opened)`), so an unreachable database stops the start
  * with a plain message; otherwise they open as the app starts.
@@ -52,9 +53,10 @@ export class StoresModule {
         { provide: EVENT_STORE, inject: [STORES], useFactory: (each: Stores) => each.events },
         { provide: KEY_STORE, inject: [STORES], useFactory: (each: Stores) => each.keys },
         { provide: LEASES, inject: [STORES], useFactory: (each: Stores) => each.leases },
+        { provide: IDEMPOTENCY_STORE, inject: [STORES], useFactory: (each: Stores) => each.idempotency },
         StoreCloser,
       ],
-      exports: [EVENT_STORE, KEY_STORE, LEASES],
+      exports: [EVENT_STORE, KEY_STORE, LEASES, IDEMPOTENCY_STORE],
     };
   }
 }
