@@ -1,5 +1,5 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
-import { ApiOkResponse, ApiOperation, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
+import { ApiOkResponse, ApiOperation, ApiProperty, ApiServiceUnavailableResponse, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Public } from '../auth/roles.decorator.js';
 import { LEDGER_CONFIG, type LedgerConfig, type StoreName } from '../config/ledger-config.js';
@@ -13,6 +13,13 @@ export interface Health {
   readModels: ProjectionRunner['state'];
 }
 
+/** Health, for the OpenAPI document. */
+class HealthResponse {
+  @ApiProperty({ enum: ['ok', 'unavailable'] }) status: Health['status'];
+  @ApiProperty({ enum: ['sqlite', 'postgres', 'eventstoredb', 'memory'] }) store: StoreName;
+  @ApiProperty({ enum: ['live', 'catching-up', 'retrying', 'stopped'] }) readModels: Health['readModels'];
+}
+
 @ApiTags('health')
 @Controller('health')
 export class HealthController {
@@ -24,9 +31,12 @@ export class HealthController {
 
   @Get()
   @Public()
-  @ApiOperation({ summary: 'Liveness and store reachability (no token needed)' })
-  @ApiOkResponse({ description: '{status: "ok", store, readModels: "live" | "catching-up" | "retrying" | "stopped"}' })
-  @ApiServiceUnavailableResponse({ description: '{status: "unavailable", store}' })
+  @ApiOperation({ summary: 'Liveness and store reachability (no token needed)', security: [] })
+  @ApiOkResponse({ description: 'The store answers', type: HealthResponse })
+  @ApiServiceUnavailableResponse({
+    description: 'The store does not answer (status "unavailable")',
+    type: HealthResponse,
+  })
   async check(@Res({ passthrough: true }) response: Response): Promise<Health> {
     try {
       await this.store.ping();
