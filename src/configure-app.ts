@@ -1,4 +1,4 @@
-import type { INestApplication } from '@nestjs/common';
+import type { HttpServer, INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
 import { correlationId } from './http/request-context.decorator.js';
@@ -21,6 +21,7 @@ export function configureApp(app: INestApplication): INestApplication {
   app.useLogger(app.get(Logger));
   // Probes and scrapers expect these at the root.
   app.setGlobalPrefix('v1', { exclude: ['health', 'health/live', 'health/ready', 'metrics'] });
+  answerEveryUnknownPath(app.getHttpAdapter());
   app.use(correlationId);
   app.use(httpMetrics(app.get(LedgerMetrics)));
   app.useGlobalPipes(createValidationPipe());
@@ -37,9 +38,36 @@ export function configureApp(app: INestApplication): INestApplication {
           'Errors are application/problem+json (RFC 9457) with a stable `code`.',
       )
       .setVersion('1')
-      .addBearerAuth()
+      .setLicense('UNLICENSED (proprietary)', 'https://docs.npmjs.com/cli/configuring-npm/package-json#license')
+      // Relative: clients and Swagger UI call the origin they loaded the document from, whatever HOST and PORT say.
+      .addServer('/', 'This service')
+      .addBearerAuth({
+        type: 'http',
+        scheme: 'bearer',
+        bearerFormat: 'opaque',
+        description: 'An opaque token (tl_…) from the token file (SPEC §7); it carries no claims',
+      })
       .build(),
   );
   SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs-json' });
   return app;
+}
+
+/**
+ * Nest sends an unknown path through the exception filters (problem+json)
+ * only under the global prefix and on the exact excluded paths; `/nope`,
+ * `/health/nope` or `/docs/nope` would get Express's HTML 404. Nest mounts
+ * its not-found handler during init, behind every route (configureApp runs
+ * before init), so this mounts that same handler once more at the root,
+ * right behind it: every path no route serves answers 404 problem+json.
+ * A raw route added to Express after init would sit behind it; add routes
+ * as controllers.
+ */
+function answerEveryUnknownPath(adapter: HttpServer): void {
+  const setNotFoundHandler = adapter.setNotFoundHandler?.bind(adapter);
+  if (setNotFoundHandler === undefined) return;
+  adapter.setNotFoundHandler = (handler, prefix, excludedRoutes) => {
+    setNotFoundHandler(handler, prefix, excludedRoutes);
+    if (prefix) adapter.use(handler as (request: unknown, response: unknown) => void);
+  };
 }

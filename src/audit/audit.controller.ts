@@ -1,10 +1,11 @@
 import { Controller, Get, Query, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiExtraModels, ApiOkResponse, ApiOperation, ApiTags, getSchemaPath } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Roles } from '../auth/roles.decorator.js';
 import { DomainError } from '../common/domain-error.js';
-import { ProblemResponse } from '../http/common.dto.js';
+import { ApiProblems } from '../http/api-problems.js';
+import { EventResponse } from '../http/common.dto.js';
 import { timeMs } from '../http/validators.js';
 import { ResponseStreams } from '../http/response-stream.js';
 import { writeExport } from './audit-export.js';
@@ -14,8 +15,7 @@ import { ExportAuditEventsQuery, GetAuditEventsQuery, type AuditPage } from './a
 
 @ApiTags('audit')
 @ApiBearerAuth()
-@ApiResponse({ status: 400, description: 'Bad input; `errors` names each field', type: ProblemResponse })
-@ApiResponse({ status: 401, description: 'No valid bearer token', type: ProblemResponse })
+@ApiProblems(401, 403, 503)
 @Controller('audit')
 export class AuditController {
   constructor(
@@ -32,8 +32,25 @@ export class AuditController {
       'format=json answers a page {events, nextCursor}; format=ndjson and format=csv stream every match ' +
       '(after cursor, if given) at the pace the client reads. Contacts appear opened, or redacted after a purge.',
   })
-  @ApiProduces('application/json', 'application/x-ndjson', 'text/csv')
-  @ApiOkResponse({ type: AuditPageResponse })
+  @ApiExtraModels(AuditPageResponse, EventResponse)
+  @ApiOkResponse({
+    description:
+      'format=json: one page. format=ndjson: every match, one event (the schema shown) per line. format=csv: every match',
+    content: {
+      'application/json': { schema: { $ref: getSchemaPath(AuditPageResponse) } },
+      // OpenAPI 3.0 cannot say "a sequence of": this is the schema of each line.
+      'application/x-ndjson': { schema: { $ref: getSchemaPath(EventResponse) } },
+      'text/csv': {
+        schema: {
+          type: 'string',
+          description:
+            'A header row, then one row per event: position, eventId, occurredAt, type, streamId, version, actor, ' +
+            'operationId, reason, ticket, correlationId, data and metadata (as JSON), prevHash, hash',
+        },
+      },
+    },
+  })
+  @ApiProblems(400)
   async events(@Query() query: AuditQueryDto, @Res() response: Response): Promise<void> {
     const filter = auditFilter(query);
     const format = query.format ?? 'json';

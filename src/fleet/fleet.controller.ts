@@ -1,16 +1,15 @@
 import { Controller, Get, Query } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../auth/roles.decorator.js';
 import { toUtcIso } from '../http/validators.js';
-import { ProblemResponse } from '../http/common.dto.js';
+import { ApiProblems } from '../http/api-problems.js';
 import { ListSitesQueryDto, SitesPageResponse, StatsQueryDto, StatsResponse } from './fleet.dto.js';
 import { GetFleetStatsQuery, ListSitesQuery, type FleetStats, type SitesPage } from './fleet.queries.js';
 
 @ApiTags('fleet')
 @ApiBearerAuth()
-@ApiResponse({ status: 400, description: 'Bad input; `errors` names each field', type: ProblemResponse })
-@ApiResponse({ status: 401, description: 'No valid bearer token', type: ProblemResponse })
+@ApiProblems(400, 401, 403, 503)
 @Controller()
 export class FleetController {
   constructor(private readonly queries: QueryBus) {}

@@ -1,17 +1,8 @@
 import { Controller, Get, Res } from '@nestjs/common';
-import {
-  ApiBearerAuth,
-  ApiExtraModels,
-  ApiOkResponse,
-  ApiOperation,
-  ApiProduces,
-  ApiTags,
-  ApiUnauthorizedResponse,
-  getSchemaPath,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProduces, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Roles } from '../auth/roles.decorator.js';
-import { ProblemResponse } from '../http/common.dto.js';
+import { ApiProblems } from '../http/api-problems.js';
 import { LedgerMetrics } from '../observability/ledger-metrics.js';
 
 const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
@@ -19,7 +10,6 @@ const PROMETHEUS_TEXT = 'text/plain; version=0.0.4; charset=utf-8';
 /** Prometheus scrapes `/metrics` with a bearer token (any role). */
 @ApiTags('health')
 @ApiBearerAuth()
-@ApiExtraModels(ProblemResponse)
 @Controller('metrics')
 export class MetricsController {
   constructor(private readonly metrics: LedgerMetrics) {}
@@ -48,10 +38,7 @@ export class MetricsController {
       },
     },
   })
-  @ApiUnauthorizedResponse({
-    description: 'No valid bearer token',
-    content: { 'application/problem+json': { schema: { $ref: getSchemaPath(ProblemResponse) } } },
-  })
+  @ApiProblems(401)
   async scrape(@Res() response: Response): Promise<void> {
     const text = await this.metrics.text();
     response.status(200).type(this.metrics.contentType).send(text);

@@ -26,24 +26,31 @@ export class EventResponse {
   @ApiProperty() hash: string;
 }
 
-/** Every error answer (RFC 9457 problem details), for the OpenAPI document. */
-export class ProblemResponse {
+/** One of several things wrong with a request (`errors[]` of a problem). */
+export class ProblemItem {
+  @ApiPropertyOptional({ description: 'The item the problem is about, such as a site ID of a plan' }) id?: string;
+  @ApiPropertyOptional({ example: 'contacts[0].email', description: 'The field, as a path into the request' })
+  field?: string;
+  @ApiProperty({ example: 'invalid', description: 'A stable word: missing, invalid, unknown-field, conflicting, …' })
+  problem: string;
+  @ApiProperty() detail: string;
+}
+
+/**
+ * Every error answer: an RFC 9457 problem document, sent as
+ * `application/problem+json` (problem-details.filter.ts). Extension members
+ * such as `operationId` (a recorded rejection) or `allow` (405) may follow.
+ */
+export class ProblemDetails {
   @ApiProperty({ example: 'urn:problem:tenant-ledger:site.legal-hold' }) type: string;
   @ApiProperty({ example: 'Conflict' }) title: string;
-  @ApiProperty({ example: 409 }) status: number;
+  @ApiProperty({ type: 'integer', example: 409 }) status: number;
   @ApiProperty() detail: string;
-  @ApiProperty({ example: 'site.legal-hold' }) code: string;
+  @ApiProperty({ example: 'site.legal-hold', description: 'Stable: clients branch on it' }) code: string;
+  @ApiPropertyOptional({ example: '/v1/sites/site-1001/suspend', description: 'The request path' }) instance?: string;
   @ApiPropertyOptional({
-    type: 'array',
-    items: {
-      type: 'object',
-      properties: {
-        id: { type: 'string' },
-        field: { type: 'string' },
-        problem: { type: 'string' },
-        detail: { type: 'string' },
-      },
-    },
+    type: [ProblemItem],
+    description: 'Every field or item that is wrong, when there are several',
   })
-  errors?: { id?: string; field?: string; problem: string; detail: string }[];
+  errors?: ProblemItem[];
 }

@@ -1,7 +1,7 @@
 import { RequestMethod } from '@nestjs/common';
 import { HTTP_CODE_METADATA, METHOD_METADATA } from '@nestjs/common/constants.js';
-import { ApiHeader, DECORATORS } from '@nestjs/swagger';
-import { ProblemResponse } from './common.dto.js';
+import { ApiHeader, DECORATORS, getSchemaPath } from '@nestjs/swagger';
+import { ProblemDetails } from './common.dto.js';
 import { IDEMPOTENCY_KEY, IDEMPOTENT_REPLAYED } from './idempotency.interceptor.js';
 
 const WRITES = new Set<unknown>([RequestMethod.POST, RequestMethod.PUT]);
@@ -46,7 +46,7 @@ export function IdempotentWrites(): ClassDecorator {
         const declared = responses[status] ?? classResponses[status];
         const before = typeof declared?.['description'] === 'string' ? declared['description'] : '';
         responses[status] = {
-          type: ProblemResponse,
+          content: { 'application/problem+json': { schema: { $ref: getSchemaPath(ProblemDetails) } } },
           isArray: false,
           ...declared,
           description: before === '' ? description : `${before}; or ${description}`,

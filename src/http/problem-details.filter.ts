@@ -1,4 +1,11 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, HttpStatus } from '@nestjs/common';
+import {
+  type ArgumentsHost,
+  Catch,
+  type ExceptionFilter,
+  HttpException,
+  HttpStatus,
+  NotFoundException,
+} from '@nestjs/common';
 import type { Response } from 'express';
 import { DomainError, type ErrorKind, type Problem } from '../common/domain-error.js';
 import {
@@ -100,6 +107,10 @@ export class ProblemDetailsFilter implements ExceptionFilter {
             errors: [{ field: 'body', problem: 'malformed-json', detail: bodyError.message }],
           })
         : problem(bodyError.status, `request.${bodyError.type.replace(/^entity\./, '')}`, bodyError.message);
+    }
+    if (exception instanceof NotFoundException) {
+      // Only Nest's router throws it, for a path or method no route serves; the ledger's own 404s are DomainErrors.
+      return problem(404, 'route.not-found', httpDetail(exception));
     }
     if (exception instanceof HttpException) {
       const status = exception.getStatus();

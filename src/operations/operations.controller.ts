@@ -1,10 +1,18 @@
 import { Body, Controller, Get, HttpCode, Param, Post, Query } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import { ApiAcceptedResponse, ApiBearerAuth, ApiOkResponse, ApiOperation, ApiResponse, ApiTags } from '@nestjs/swagger';
+import {
+  ApiAcceptedResponse,
+  ApiBearerAuth,
+  ApiBody,
+  ApiCreatedResponse,
+  ApiOkResponse,
+  ApiOperation,
+  ApiTags,
+} from '@nestjs/swagger';
 import { Roles } from '../auth/roles.decorator.js';
 import { RequestCtx } from '../http/request-context.decorator.js';
 import type { RequestContext } from '../ledger/request-context.js';
-import { ProblemResponse } from '../http/common.dto.js';
+import { ApiProblems } from '../http/api-problems.js';
 import {
   AbortDto,
   DigestDto,
@@ -24,6 +32,14 @@ import { GetOperationQuery, ListOperationsQuery, type OperationPage } from './op
 import type { OperationView } from './operation.view.js';
 import { IdempotentWrites } from '../http/idempotent-writes.decorator.js';
 
+/** A step of an existing operation: what its answers can say besides the operation. */
+const OPERATION_STEP = ApiProblems(
+  400,
+  [404, 'No such operation'],
+  [409, "The operation's state or the four-eyes rules forbid it; `code` says which"],
+  413,
+);
+
 /**
  * Deletion operations (SPEC §4): the only way a site is ever deleted — softly,
  * after review by a second person, in progressive waves, with a rollback.
@@ -31,10 +47,7 @@ import { IdempotentWrites } from '../http/idempotent-writes.decorator.js';
 @IdempotentWrites()
 @ApiTags('operations')
 @ApiBearerAuth()
-@ApiResponse({ status: 400, description: 'Bad input', type: ProblemResponse })
-@ApiResponse({ status: 401, type: ProblemResponse })
-@ApiResponse({ status: 403, type: ProblemResponse })
-@ApiResponse({ status: 409, description: 'A rule or state conflict (code says which)', type: ProblemResponse })
+@ApiProblems(401, 403, 503)
 @Controller('operations')
 export class OperationsController {
   constructor(
@@ -45,12 +58,11 @@ export class OperationsController {
   @Post()
   @Roles('operator')
   @ApiOperation({ summary: 'Plan a soft delete; every ID is resolved, one problem rejects the whole plan (422)' })
-  @ApiResponse({ status: 201, description: 'Planned: review targets, waves and digest', type: OperationResponse })
-  @ApiResponse({
-    status: 422,
-    description: 'Rejected and recorded: errors lists every problem; operationId names the record',
-    type: ProblemResponse,
-  })
+  @ApiCreatedResponse({ description: 'Planned: review targets, waves and digest', type: OperationResponse })
+  @ApiProblems(400, [409, 'A conflicting write; retry'], 413, [
+    422,
+    'Rejected and recorded: `errors` lists every problem; `operationId` names the record',
+  ])
   plan(@Body() body: PlanOperationDto, @RequestCtx() context: RequestContext): Promise<OperationView> {
     return this.commands.execute(
       new PlanOperationCommand(
@@ -64,6 +76,7 @@ export class OperationsController {
   @Roles('viewer')
   @ApiOperation({ summary: 'Operations, oldest first' })
   @ApiOkResponse({ type: OperationPageResponse })
+  @ApiProblems(400)
   list(@Query() query: ListOperationsQueryDto): Promise<OperationPage> {
     return this.queries.execute(
       new ListOperationsQuery({
@@ -78,6 +91,7 @@ export class OperationsController {
   @Roles('viewer')
   @ApiOperation({ summary: 'One operation: plan, approvals, waves, progress' })
   @ApiOkResponse({ type: OperationResponse })
+  @ApiProblems(400, [404, 'No such operation'])
   get(@Param() { operationId }: OperationParams): Promise<OperationView> {
     return this.queries.execute(new GetOperationQuery(operationId));
   }
@@ -87,6 +101,7 @@ export class OperationsController {
   @Roles('approver')
   @ApiOperation({ summary: 'Approve the plan with its digest; never by the requester, once per approver' })
   @ApiOkResponse({ type: OperationResponse })
+  @OPERATION_STEP
   approve(
     @Param() { operationId }: OperationParams,
     @Body() { digest }: DigestDto,
@@ -102,6 +117,7 @@ export class OperationsController {
   @Roles('operator')
   @ApiOperation({ summary: 'Start the waves once approvals are complete; wave 1 runs, then the operation pauses' })
   @ApiAcceptedResponse({ description: 'Running in the background', type: OperationResponse })
+  @OPERATION_STEP
   execute(
     @Param() { operationId }: OperationParams,
     @Body() { digest }: DigestDto,
@@ -117,6 +133,12 @@ export class OperationsController {
   @Roles('operator')
   @ApiOperation({ summary: 'Run the next wave of a paused operation' })
   @ApiAcceptedResponse({ description: 'Running in the background', type: OperationResponse })
+  @ApiBody({
+    required: false,
+    description: 'Nothing to say: send no body or an empty object',
+    schema: { type: 'object', properties: {}, additionalProperties: false },
+  })
+  @OPERATION_STEP
   continue(@Param() { operationId }: OperationParams, @RequestCtx() context: RequestContext): Promise<OperationView> {
     return this.commands.execute(
       new RunOperationCommand({ type: 'ContinueOperation', data: { operationId } }, context),
@@ -128,6 +150,7 @@ export class OperationsController {
   @Roles('operator')
   @ApiOperation({ summary: 'Stop further waves (sites already deleted stay deleted until a rollback)' })
   @ApiOkResponse({ type: OperationResponse })
+  @OPERATION_STEP
   abort(
     @Param() { operationId }: OperationParams,
     @Body() { reason }: AbortDto,
@@ -146,6 +169,7 @@ export class OperationsController {
       'Restore every site this operation deleted that is still deleted (no approval: restoring is never destructive)',
   })
   @ApiOkResponse({ type: RollbackResponse })
+  @OPERATION_STEP
   rollback(
     @Param() { operationId }: OperationParams,
     @Body() body: RollbackDto,

@@ -1,20 +1,11 @@
-import { Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Res } from '@nestjs/common';
+import { applyDecorators, Body, Controller, Delete, Get, HttpCode, Param, Post, Put, Query, Res } from '@nestjs/common';
 import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import {
-  ApiBearerAuth,
-  ApiConflictResponse,
-  ApiCreatedResponse,
-  ApiHeader,
-  ApiNotFoundResponse,
-  ApiOkResponse,
-  ApiOperation,
-  ApiResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiCreatedResponse, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { Public, Roles } from '../auth/roles.decorator.js';
+import { Roles } from '../auth/roles.decorator.js';
 import { DomainError } from '../common/domain-error.js';
-import { ProblemResponse, ReasonDto } from '../http/common.dto.js';
+import { ApiProblems } from '../http/api-problems.js';
+import { ReasonDto } from '../http/common.dto.js';
 import { IfMatch } from '../http/etag.js';
 import { RequestCtx } from '../http/request-context.decorator.js';
 import { toUtcIso } from '../http/validators.js';
@@ -28,25 +19,28 @@ import {
   UpdateContactsDto,
 } from './site-commands.dto.js';
 import { HistoryQuery, ProductParams, SiteAtQuery, SiteParams } from './site-queries.dto.js';
-import { HistoryResponse, SiteResponse } from './site-responses.dto.js';
+import { HistoryResponse, RevertResponse, SiteResponse } from './site-responses.dto.js';
 import { ExecuteSiteCommand, type SiteCommandInput } from './site-command.handler.js';
 import { RevertSiteCommand, type RevertResult } from './site-revert.handler.js';
 import { GetSiteHistoryQuery, GetSiteQuery, type HistoryPage } from './site.queries.js';
 import { toSiteView, type SiteView } from './site.view.js';
 import { IdempotentWrites } from '../http/idempotent-writes.decorator.js';
 
-const IF_MATCH = ApiHeader({
-  name: 'If-Match',
-  required: false,
-  description: 'The version (ETag) the change is based on; 412 if the site has moved on',
-});
+/** A command on one site: conditional on If-Match, answered with the new state. */
+const SITE_COMMAND = applyDecorators(
+  ApiHeader({
+    name: 'If-Match',
+    required: false,
+    description: 'The version (ETag) the change is based on; 412 if the site has moved on',
+  }),
+  ApiOkResponse({ type: SiteResponse }),
+  ApiProblems(400, [404, 'No such site'], [409, "The site's state or rules forbid it; `code` says which"], 412, 413),
+);
 
 @IdempotentWrites()
 @ApiTags('sites')
 @ApiBearerAuth()
-@ApiResponse({ status: 400, description: 'Bad input; `errors` names each field', type: ProblemResponse })
-@ApiResponse({ status: 401, description: 'No valid bearer token', type: ProblemResponse })
-@ApiResponse({ status: 403, description: 'The token lacks the role', type: ProblemResponse })
+@ApiProblems(401, 403, 503)
 @Controller('sites')
 export class SitesController {
   constructor(
@@ -58,7 +52,7 @@ export class SitesController {
   @Roles('operator')
   @ApiOperation({ summary: 'Register a site' })
   @ApiCreatedResponse({ type: SiteResponse })
-  @ApiConflictResponse({ description: 'The site exists', type: ProblemResponse })
+  @ApiProblems(400, [409, 'The site exists (or its ID was used before)'], 413)
   async register(
     @Body() body: RegisterSiteDto,
     @RequestCtx() context: RequestContext,
@@ -88,7 +82,7 @@ export class SitesController {
   @Roles('viewer')
   @ApiOperation({ summary: 'A site now, or at a moment (asOf) or version' })
   @ApiOkResponse({ type: SiteResponse })
-  @ApiNotFoundResponse({ description: 'No such site (at that moment)', type: ProblemResponse })
+  @ApiProblems(400, [404, 'No such site (at that moment)'])
   get(@Param() { siteId }: SiteParams, @Query() query: SiteAtQuery): Promise<SiteView> {
     if (query.asOf !== undefined && query.version !== undefined) {
       throw new DomainError('invalid', 'request.invalid', 'give asOf or version, not both', [
@@ -103,6 +97,7 @@ export class SitesController {
   @Roles('viewer')
   @ApiOperation({ summary: "A site's events, oldest first" })
   @ApiOkResponse({ type: HistoryResponse })
+  @ApiProblems(400, [404, 'No such site'])
   history(@Param() { siteId }: SiteParams, @Query() query: HistoryQuery): Promise<HistoryPage> {
     return this.queries.execute(
       new GetSiteHistoryQuery(siteId, query.cursor === undefined ? 0 : Number(query.cursor), query.limit ?? 100),
@@ -112,9 +107,8 @@ export class SitesController {
   @Post(':siteId/products')
   @HttpCode(200)
   @Roles('operator')
-  @IF_MATCH
+  @SITE_COMMAND
   @ApiOperation({ summary: 'Add a product installation' })
-  @ApiOkResponse({ type: SiteResponse })
   addProduct(
     @Param() { siteId }: SiteParams,
     @Body() { installationId, productKey }: AddProductDto,
@@ -126,9 +120,8 @@ export class SitesController {
 
   @Delete(':siteId/products/:installationId')
   @Roles('operator')
-  @IF_MATCH
+  @SITE_COMMAND
   @ApiOperation({ summary: 'Remove a product installation' })
-  @ApiOkResponse({ type: SiteResponse })
   removeProduct(
     @Param() { siteId, installationId }: ProductParams,
     @Body() { reason }: ReasonDto,
@@ -140,9 +133,8 @@ export class SitesController {
 
   @Put(':siteId/contacts')
   @Roles('operator')
-  @IF_MATCH
+  @SITE_COMMAND
   @ApiOperation({ summary: 'Replace the key contacts (stored encrypted)' })
-  @ApiOkResponse({ type: SiteResponse })
   updateContacts(
     @Param() { siteId }: SiteParams,
     @Body() body: UpdateContactsDto,
@@ -156,9 +148,8 @@ export class SitesController {
   @Post(':siteId/suspend')
   @HttpCode(200)
   @Roles('operator')
-  @IF_MATCH
+  @SITE_COMMAND
   @ApiOperation({ summary: 'Suspend an active site' })
-  @ApiOkResponse({ type: SiteResponse })
   suspend(
     @Param() { siteId }: SiteParams,
     @Body() { reason }: ReasonDto,
@@ -171,9 +162,8 @@ export class SitesController {
   @Post(':siteId/reactivate')
   @HttpCode(200)
   @Roles('operator')
-  @IF_MATCH
+  @SITE_COMMAND
   @ApiOperation({ summary: 'Reactivate a suspended site' })
-  @ApiOkResponse({ type: SiteResponse })
   reactivate(
     @Param() { siteId }: SiteParams,
     @Body() { reason }: ReasonDto,
@@ -185,9 +175,8 @@ export class SitesController {
 
   @Put(':siteId/deletion-protection')
   @Roles('operator')
-  @IF_MATCH
+  @SITE_COMMAND
   @ApiOperation({ summary: 'Enable (operator) or disable (admin) deletion protection' })
-  @ApiOkResponse({ type: SiteResponse })
   setDeletionProtection(
     @Param() { siteId }: SiteParams,
     @Body() { enabled, reason }: DeletionProtectionDto,
@@ -200,9 +189,8 @@ export class SitesController {
 
   @Put(':siteId/legal-hold')
   @Roles('operator')
-  @IF_MATCH
+  @SITE_COMMAND
   @ApiOperation({ summary: 'Place a legal hold (admin): the site can be neither deleted nor purged' })
-  @ApiOkResponse({ type: SiteResponse })
   placeLegalHold(
     @Param() { siteId }: SiteParams,
     @Body() { reason, reference }: PlaceLegalHoldDto,
@@ -214,9 +202,8 @@ export class SitesController {
 
   @Delete(':siteId/legal-hold')
   @Roles('operator')
-  @IF_MATCH
+  @SITE_COMMAND
   @ApiOperation({ summary: 'Release the legal hold (admin)' })
-  @ApiOkResponse({ type: SiteResponse })
   releaseLegalHold(
     @Param() { siteId }: SiteParams,
     @Body() { reason }: ReasonDto,
@@ -229,9 +216,8 @@ export class SitesController {
   @Post(':siteId/restore')
   @HttpCode(200)
   @Roles('operator')
-  @IF_MATCH
+  @SITE_COMMAND
   @ApiOperation({ summary: 'Undo the soft delete (a SiteRestored compensating event); 409 if not deleted or purged' })
-  @ApiOkResponse({ type: SiteResponse })
   restore(
     @Param() { siteId }: SiteParams,
     @Body() { reason }: ReasonDto,
@@ -248,7 +234,13 @@ export class SitesController {
     summary:
       'Bring the site back to its state at a time or version with compensating events; never deletes (409 site.revert-would-delete)',
   })
-  @ApiOkResponse({ description: '{dryRun, events, site}' })
+  @ApiOkResponse({ type: RevertResponse })
+  @ApiProblems(
+    400,
+    [404, 'No such site'],
+    [409, 'Nothing to revert to, or the revert would delete; `code` says which'],
+    413,
+  )
   revert(
     @Param() { siteId }: SiteParams,
     @Body() body: RevertSiteDto,
@@ -257,21 +249,6 @@ export class SitesController {
     const to = typeof body.to === 'number' ? { version: body.to } : { asOf: toUtcIso(body.to) };
     return this.commands.execute(
       new RevertSiteCommand(siteId, to, body.dryRun ?? false, { ...context, reason: body.reason }),
-    );
-  }
-
-  @Delete(':siteId')
-  @Public()
-  @ApiOperation({ summary: 'Not allowed: sites are deleted only by reviewed operations (POST /v1/operations)' })
-  @ApiResponse({ status: 405, type: ProblemResponse })
-  refuseDelete(): never {
-    // Always 405, whatever the ID: the answer must not depend on the site or its form.
-    throw new DomainError(
-      'method-not-allowed',
-      'site.delete-not-allowed',
-      'sites are never deleted directly: plan a reviewed soft-delete with POST /v1/operations',
-      undefined,
-      { allow: 'GET' },
     );
   }
 

@@ -7,11 +7,12 @@ import { GetSiteHandler, GetSiteHistoryHandler } from './site.queries.js';
 import { RevertSiteHandler } from './site-revert.handler.js';
 import { IdNamespaces } from './id-namespaces.js';
 import { SiteStreams } from './site-streams.js';
+import { SiteDeleteRefusalController } from './site-delete-refusal.controller.js';
 import { SitesController } from './sites.controller.js';
 import { SITE_POLICY } from './sites.tokens.js';
 
 @Module({
-  controllers: [SitesController],
+  controllers: [SitesController, SiteDeleteRefusalController],
   providers: [
     SiteStreams,
     IdNamespaces,

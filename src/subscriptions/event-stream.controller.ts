@@ -1,18 +1,10 @@
 import { Controller, Get, Headers, Query, Res } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import {
-  ApiBearerAuth,
-  ApiHeader,
-  ApiOkResponse,
-  ApiOperation,
-  ApiProduces,
-  ApiResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiHeader, ApiOkResponse, ApiOperation, ApiTags } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { Roles } from '../auth/roles.decorator.js';
 import { DomainError } from '../common/domain-error.js';
-import { ProblemResponse } from '../http/common.dto.js';
+import { ApiProblems } from '../http/api-problems.js';
 import { EventStreamQueryDto, POSITION_TEXT } from './event-stream.dto.js';
 import { LiveEventStreams } from './live-event-streams.js';
 import { ResponseStreams } from '../http/response-stream.js';
@@ -22,12 +14,12 @@ const LAST_EVENT_ID = 'Last-Event-ID';
 
 @ApiTags('events')
 @ApiBearerAuth()
-@ApiResponse({
-  status: 400,
-  description: 'Bad input (from, Last-Event-ID, types, siteId, operationId or frames); `errors` names the field',
-  type: ProblemResponse,
-})
-@ApiResponse({ status: 401, description: 'No valid bearer token', type: ProblemResponse })
+@ApiProblems(
+  [400, 'Bad input (from, Last-Event-ID, types, siteId, operationId or frames); `errors` names the field'],
+  401,
+  403,
+  503,
+)
 @Controller('events')
 export class EventStreamController {
   constructor(
@@ -52,7 +44,6 @@ export class EventStreamController {
     required: false,
     description: 'Resume after this position (EventSource sends it when reconnecting)',
   })
-  @ApiProduces('text/event-stream')
   @ApiOkResponse({
     description:
       'One frame per event: `id: <position>`, `event: <type>` (not with frames=unnamed), `data: <event view as JSON>`',

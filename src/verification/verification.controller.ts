@@ -1,16 +1,8 @@
 import { Controller, Get } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import {
-  ApiBearerAuth,
-  ApiOkResponse,
-  ApiOperation,
-  ApiProperty,
-  ApiPropertyOptional,
-  ApiResponse,
-  ApiTags,
-} from '@nestjs/swagger';
+import { ApiBearerAuth, ApiOkResponse, ApiOperation, ApiProperty, ApiPropertyOptional, ApiTags } from '@nestjs/swagger';
 import { Roles } from '../auth/roles.decorator.js';
-import { ProblemResponse } from '../http/common.dto.js';
+import { ApiProblems } from '../http/api-problems.js';
 import type { VerificationReport } from './ledger-verifier.js';
 import { VerifyLedgerQuery } from './verify-ledger.query.js';
 
@@ -36,7 +28,7 @@ class VerificationResponse {
 
 @ApiTags('ledger')
 @ApiBearerAuth()
-@ApiResponse({ status: 401, description: 'No valid bearer token', type: ProblemResponse })
+@ApiProblems(401, 403, 503)
 @Controller('ledger')
 export class VerificationController {
   constructor(private readonly queries: QueryBus) {}

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import request from 'supertest';
@@ -15,6 +15,7 @@ import { EVENT_STORE, type EventStore } from '../../src/event-store/event-store.
 import type { StoredEvent } from '../../src/event-store/event-envelope.js';
 import type { Clock } from '../../src/ledger/clock.js';
 import { createTestDatabase, type TestDatabase } from '../../src/testing/postgres.js';
+import { OpenApiConformance } from './openapi-conformance.js';
 
 /** The principals every test app knows, with their bearer tokens. */
 export const TOKENS = {
@@ -135,6 +136,37 @@ export function storeVariables(config: LedgerConfig): Record<string, string> {
     : { LEDGER_STORE: config.store };
 }
 
+/**
+ * Every test app checks each response it sends against its own OpenAPI
+ * document (openapi-conformance.ts). After each test, whatever the apps of
+ * this file sent that the document does not describe fails that test; so do
+ * responses sent in a suite's hooks, at the latest after the file.
+ */
+const conformances = new Set<OpenApiConformance>();
+const conformanceTotals = { checked: 0, violations: [] as string[] };
+function assertConformance(): void {
+  const violations: string[] = [];
+  for (const conformance of conformances) {
+    violations.push(...conformance.violations.splice(0));
+    conformanceTotals.checked += conformance.checked;
+    conformance.checked = 0;
+  }
+  conformanceTotals.violations.push(...violations);
+  if (violations.length > 0)
+    throw new Error(`responses the OpenAPI document does not describe:\n  ${violations.join('\n  ')}`);
+}
+afterEach(assertConformance);
+afterAll(() => {
+  try {
+    assertConformance();
+  } finally {
+    conformances.clear();
+    // OPENAPI_CONFORMANCE_LOG=<file> collects the figures of a whole run, one JSON line per spec file.
+    const log = process.env['OPENAPI_CONFORMANCE_LOG'];
+    if (log !== undefined) appendFileSync(log, `${JSON.stringify(conformanceTotals)}\n`);
+  }
+});
+
 /** Boots the real app (configureApp, real store, real HTTP server) on a temp data dir. */
 export async function startTestApp(options: TestAppOptions = {}): Promise<TestApp> {
   const dataDir = options.dataDir ?? makeDataDir();
@@ -152,8 +184,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const builder = Test.createTestingModule({ imports: [AppModule.forRoot(config, { clock })] });
   if (options.eventStore) builder.overrideProvider(EVENT_STORE).useValue(options.eventStore);
   const moduleRef = await builder.compile();
-  const app = configureApp(moduleRef.createNestApplication({ logger: ['error'] }));
+  const nest = moduleRef.createNestApplication({ logger: ['error'] });
+  const conformance = new OpenApiConformance();
+  nest.use(conformance.middleware); // first of all middleware, so it sees every answer
+  const app = configureApp(nest);
   await app.init();
+  await conformance.load((await request(app.getHttpServer()).get('/docs-json').expect(200)).body);
+  conformances.add(conformance);
   const store = app.get<EventStore>(EVENT_STORE);
   return {
     app,

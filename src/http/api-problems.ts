@@ -1,0 +1,41 @@
+import { applyDecorators } from '@nestjs/common';
+import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import { ProblemDetails } from './common.dto.js';
+
+/** The error statuses the ledger answers (problem-details.filter.ts), each with what it means here. */
+const MEANINGS = {
+  400: 'Bad input: malformed JSON, an unknown field, a wrong type or form; `errors` names each field',
+  401: 'No valid bearer token',
+  403: 'The token lacks the role',
+  404: 'No such resource',
+  405: 'Not allowed on this resource; the `Allow` header says what is',
+  409: 'A rule or state conflict; `code` says which',
+  412: 'If-Match names a version the resource has moved on from',
+  413: 'The request body, or the change it asks for, is larger than the ledger accepts',
+  415: 'The request body is in a charset or encoding the ledger does not read',
+  422: 'A rejected plan: `errors` lists every problem',
+  503: 'The event store or a read model is not available at the moment; retry (see Retry-After)',
+} as const;
+export type ProblemStatus = keyof typeof MEANINGS;
+
+/** An error status with this route's own description of when it is answered. */
+export type ProblemAnswer = ProblemStatus | [ProblemStatus, string];
+
+/**
+ * Documents error answers as they are sent: `application/problem+json`
+ * (RFC 9457) with the ProblemDetails schema. On a controller it applies to
+ * every route; a route's own entry for the same status replaces it.
+ */
+export function ApiProblems(...answers: ProblemAnswer[]): MethodDecorator & ClassDecorator {
+  return applyDecorators(
+    ApiExtraModels(ProblemDetails),
+    ...answers.map((answer) => {
+      const [status, description] = typeof answer === 'number' ? [answer, MEANINGS[answer]] : answer;
+      return ApiResponse({
+        status,
+        description,
+        content: { 'application/problem+json': { schema: { $ref: getSchemaPath(ProblemDetails) } } },
+      });
+    }),
+  );
+}
