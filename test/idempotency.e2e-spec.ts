@@ -306,7 +306,7 @@ describe('Idempotency-Key in the OpenAPI document', () => {
     // A route's own 409 and 422 keep their descriptions beside the idempotency ones.
     const plan = document.paths['/v1/operations']!['post']!;
     expect(plan.responses['422']!.description).toMatch(/^Rejected and recorded.*; or `idempotency.key-reused`/);
-    expect(plan.responses['409']!.description).toMatch(/^A rule or state conflict.*; or `idempotency.in-flight`/);
+    expect(plan.responses['409']!.description).toMatch(/^A conflicting write; retry; or `idempotency.in-flight`/);
     // Reads take no key.
     const read = document.paths['/v1/sites/{siteId}']!['get']!;
     expect(read.parameters?.some((parameter) => parameter.name === 'Idempotency-Key')).toBe(false);

@@ -25,11 +25,11 @@ export class MetricsController {
       'tenant_ledger_sites_restored_total, tenant_ledger_purges_total, tenant_ledger_sse_subscribers, ' +
       "and the process's own (process_*, nodejs_*).",
   })
-  @ApiProduces(PROMETHEUS_TEXT)
+  @ApiProduces('text/plain')
   @ApiOkResponse({
-    description: 'Every metric in the Prometheus text exposition format 0.0.4',
+    description: `Every metric in the Prometheus text exposition format 0.0.4 (Content-Type: ${PROMETHEUS_TEXT})`,
     content: {
-      [PROMETHEUS_TEXT]: {
+      'text/plain': {
         schema: {
           type: 'string',
           example:
@@ -38,7 +38,7 @@ export class MetricsController {
       },
     },
   })
-  @ApiProblems(401)
+  @ApiProblems(401, 403)
   async scrape(@Res() response: Response): Promise<void> {
     const text = await this.metrics.text();
     response.status(200).type(this.metrics.contentType).send(text);

@@ -14,6 +14,9 @@ const MEANINGS = {
   413: 'The request body, or the change it asks for, is larger than the ledger accepts',
   415: 'The request body is in a charset or encoding the ledger does not read',
   422: 'A rejected plan: `errors` lists every problem',
+  500:
+    '`ledger.tampered`: a stream this answer depends on does not hold its hash chain (the stored ledger was ' +
+    'changed outside the service; `streamId`, `version` and `eventId` name where), or an unexpected error, logged',
   503: 'The event store or a read model is not available at the moment; retry (see Retry-After)',
 } as const;
 export type ProblemStatus = keyof typeof MEANINGS;

@@ -47,7 +47,7 @@ const OPERATION_STEP = ApiProblems(
 @IdempotentWrites()
 @ApiTags('operations')
 @ApiBearerAuth()
-@ApiProblems(401, 403, 503)
+@ApiProblems(401, 403, 500, 503)
 @Controller('operations')
 export class OperationsController {
   constructor(

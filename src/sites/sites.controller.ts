@@ -40,7 +40,7 @@ const SITE_COMMAND = applyDecorators(
 @IdempotentWrites()
 @ApiTags('sites')
 @ApiBearerAuth()
-@ApiProblems(401, 403, 503)
+@ApiProblems(401, 403, 500, 503)
 @Controller('sites')
 export class SitesController {
   constructor(
