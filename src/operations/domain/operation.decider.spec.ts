@@ -1,5 +1,5 @@
-import { describe, expect, it } from 'vitest';
-import { deciderSpec } from '../../testing/decider-spec.js';
+import { beforeEach, describe, expect, it } from 'vitest';
+import { deciderSpec, record } from '../../testing/decider-spec.js';
 import type { OperationCommand, OperationCommandMetadata } from './operation.commands.js';
 import { decideOperation, evolveOperation } from './operation.decider.js';
 import type { OperationEvent, OperationPlanned, ResolvedId } from './operation.events.js';
@@ -220,8 +220,13 @@ describe('waves', () => {
 });
 
 describe('approval and execution', () => {
-  const p = planned(2);
-  const digest = p.data.digest;
+  // Built before each test, not when the suite is collected, so that each test covers the planning it relies on.
+  let p: OperationPlanned;
+  let digest: string;
+  beforeEach(() => {
+    p = planned(2);
+    digest = p.data.digest;
+  });
 
   it('an approver other than the requester approves; enough approvals make it approved', () => {
     spec
@@ -284,13 +289,18 @@ describe('approval and execution', () => {
 });
 
 describe('waves, pauses, abort and rollback', () => {
-  const p = planned(6, 1); // waves: internal [s1], canary [s2..s6]
-  const digest = p.data.digest;
-  const started: OperationEvent[] = [
-    p,
-    approved('ada', digest),
-    { type: 'OperationExecutionStarted', data: { operationId, startedBy: 'olivia' } },
-  ];
+  let p: OperationPlanned; // waves: internal [s1], canary [s2..s6]
+  let digest: string;
+  let started: OperationEvent[];
+  beforeEach(() => {
+    p = planned(6, 1);
+    digest = p.data.digest;
+    started = [
+      p,
+      approved('ada', digest),
+      { type: 'OperationExecutionStarted', data: { operationId, startedBy: 'olivia' } },
+    ];
+  });
   const wave = (index: number, deleted: string[]): OperationCommand => ({
     type: 'CompleteWave',
     data: { operationId, index, deleted, skipped: [] },
@@ -428,5 +438,120 @@ describe('waves, pauses, abort and rollback', () => {
       .given([rejected!])
       .when({ type: 'ExecuteOperation', data: { operationId, digest }, metadata: as('bob') })
       .thenThrows('operation.plan-rejected');
+  });
+});
+
+describe('safety rules: plan, approval and execution', () => {
+  const rejectedProblems = (resolutions: ResolvedId[]) => {
+    const [event] = decideOperation(
+      planCommand(
+        resolutions.map((resolution) => resolution.id),
+        resolutions,
+      ),
+      initialOperationState,
+      policy,
+    );
+    if (event?.type !== 'OperationRejected') throw new Error(`expected a rejection, got ${event?.type}`);
+    return event.data.problems.map(({ id, problem }) => ({ id, problem }));
+  };
+
+  it('deletion protection on any target rejects the whole plan at plan time', () => {
+    expect(rejectedProblems([site('a'), site('b', { deletionProtection: true })])).toEqual([
+      { id: 'b', problem: 'deletion-protected' },
+    ]);
+  });
+
+  it('a legal hold on any target rejects the whole plan at plan time', () => {
+    expect(rejectedProblems([site('a'), site('b', { legalHold: true })])).toEqual([{ id: 'b', problem: 'legal-hold' }]);
+  });
+
+  it('a purged or already deleted target rejects the whole plan', () => {
+    expect(rejectedProblems([site('a', { status: 'purged' }), site('b', { status: 'deleted' })])).toEqual([
+      { id: 'a', problem: 'purged' },
+      { id: 'b', problem: 'already-deleted' },
+    ]);
+  });
+
+  it('the requester can never approve their own plan', () => {
+    const p = planned(1);
+    spec.given([p]).when(approve('olivia', p.data.digest)).thenThrows('operation.self-approval');
+  });
+
+  it('nobody approves the same plan twice', () => {
+    const big = planned(11);
+    spec
+      .given([big, approved('ada', big.data.digest)])
+      .when(approve('ada', big.data.digest))
+      .thenThrows('operation.duplicate-approval');
+  });
+
+  it('approval needs the digest of the plan as planned', () => {
+    const p = planned(1);
+    spec
+      .given([p])
+      .when(approve('ada', planned(2).data.digest))
+      .thenThrows('operation.digest-mismatch');
+  });
+
+  it('execution needs the digest of the plan as approved', () => {
+    const p = planned(1);
+    spec
+      .given([p, approved('ada', p.data.digest)])
+      .when({ type: 'ExecuteOperation', data: { operationId, digest: planned(2).data.digest }, metadata: as('bob') })
+      .thenThrows('operation.digest-mismatch');
+  });
+
+  it('a plan above the large-operation threshold needs two approvals before it may execute', () => {
+    const big = planned(policy.largeOperationSites + 1);
+    expect(big.data.requiredApprovals).toBe(2);
+    const once = spec.given([big, approved('ada', big.data.digest)]);
+    expect(once.state.status).toBe('planned');
+    once
+      .when({ type: 'ExecuteOperation', data: { operationId, digest: big.data.digest }, metadata: as('bob') })
+      .thenThrows('operation.approvals-missing');
+    expect(spec.given([big, approved('ada', big.data.digest), approved('bob', big.data.digest)]).state.status).toBe(
+      'approved',
+    );
+    expect(planned(policy.largeOperationSites).data.requiredApprovals).toBe(1);
+  });
+
+  it('internal sites are deleted first, in a wave of their own, before any customer site', () => {
+    const p = planned(4, 2);
+    expect(p.data.waves).toEqual([
+      { index: 1, kind: 'internal', siteIds: ['s1', 's2'] },
+      { index: 2, kind: 'canary', siteIds: ['s3', 's4'] },
+    ]);
+  });
+
+  it('the first customer wave is a canary of LEDGER_CANARY_SITES sites, and each later wave at most doubles', () => {
+    const p = planned(30);
+    expect(p.data.waves.map((wave) => [wave.kind, wave.siteIds.length])).toEqual([
+      ['canary', policy.canarySites],
+      ['customer', 2 * policy.canarySites],
+      ['customer', 30 - 3 * policy.canarySites],
+    ]);
+  });
+});
+
+describe('operation decider: a type it does not know is a bug, and fails loudly', () => {
+  it('refuses an unknown command, an unknown event and an unknown kind of resolved ID', () => {
+    const p = planned(1);
+    const state = spec.given([p]).state;
+    expect(() =>
+      decideOperation(
+        { type: 'Explode', data: { operationId }, metadata: as('x') } as unknown as OperationCommand,
+        state,
+        policy,
+      ),
+    ).toThrow('unhandled operation command {"type":"Explode"');
+    const [event] = record([{ type: 'OperationExploded', data: { operationId } } as unknown as OperationEvent]);
+    expect(() => evolveOperation(state, event!)).toThrow('unhandled operation event {"type":"OperationExploded"');
+    expect(() =>
+      decideOperation(
+        planCommand(['x'], [{ kind: 'alias', id: 'x' } as unknown as ResolvedId]),
+        initialOperationState,
+        policy,
+      ),
+    ).toThrow('unhandled resolution {"kind":"alias"');
   });
 });

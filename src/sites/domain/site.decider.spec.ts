@@ -367,3 +367,83 @@ describe('site evolve', () => {
     expect(foldSite(record([suspended]))).toEqual(initialSiteState);
   });
 });
+
+describe('safety rules: sites', () => {
+  const softDelete = (metadata: CommandMetadata = operator): SiteCommand => ({
+    type: 'SoftDeleteSite',
+    data: { siteId, operationId: 'op_2' },
+    metadata,
+  });
+
+  it('a site with deletion protection cannot be soft-deleted, even by an admin', () => {
+    spec.given([registered, protectedOn]).when(softDelete(admin)).thenThrows('site.deletion-protected');
+  });
+
+  it('a site under legal hold cannot be soft-deleted, even by an admin', () => {
+    spec.given([registered, held]).when(softDelete(admin)).thenThrows('site.legal-hold');
+  });
+
+  it('a site is purged only once its retention has passed', () => {
+    const justBefore: CommandMetadata = { ...operator, now: '2026-01-31T23:59:59.999Z' };
+    spec
+      .given([registered, softDeleted()])
+      .when(command('PurgeSite', justBefore))
+      .thenThrows('site.retention-not-expired');
+  });
+
+  it('a site under legal hold is never purged, however long ago its retention passed', () => {
+    const muchLater: CommandMetadata = { ...admin, now: '2030-01-01T00:00:00.000Z' };
+    spec.given([registered, softDeleted(), held]).when(command('PurgeSite', muchLater)).thenThrows('site.legal-hold');
+  });
+
+  it('a site that is not deleted is never purged', () => {
+    const muchLater: CommandMetadata = { ...admin, now: '2030-01-01T00:00:00.000Z' };
+    spec.given([registered]).when(command('PurgeSite', muchLater)).thenThrows('site.not-deleted');
+  });
+
+  it('purged is final: every command on a purged site is refused', () => {
+    for (const type of Object.keys(matrix) as SiteCommandType[]) {
+      if (type === 'RegisterSite') continue;
+      spec.given([registered, softDeleted(), purged]).when(command(type, admin)).thenThrows('site.purged');
+    }
+  });
+
+  it('only an admin may disable deletion protection', () => {
+    spec
+      .given([registered, protectedOn])
+      .when(command('DisableDeletionProtection', operator))
+      .thenThrows('site.admin-required');
+    spec
+      .given([registered, protectedOn])
+      .when(command('DisableDeletionProtection', admin))
+      .thenEmits([{ type: 'SiteDeletionProtectionDisabled', data: { siteId } }]);
+  });
+
+  it('only an admin may place a legal hold', () => {
+    spec.given([registered]).when(command('PlaceLegalHold', operator)).thenThrows('site.admin-required');
+  });
+
+  it('only an admin may release a legal hold', () => {
+    spec.given([registered, held]).when(command('ReleaseLegalHold', operator)).thenThrows('site.admin-required');
+    spec
+      .given([registered, held])
+      .when(command('ReleaseLegalHold', admin))
+      .thenEmits([{ type: 'SiteLegalHoldReleased', data: { siteId, reference: 'LH-1' } }]);
+  });
+});
+
+describe('site decider: a type it does not know is a bug, and fails loudly', () => {
+  it('refuses an unknown command rather than recording anything', () => {
+    const unknown = { type: 'ExplodeSite', data: { siteId }, metadata: admin } as unknown as SiteCommand;
+    expect(() => decideSite(unknown, spec.given([registered]).state, policy)).toThrow(
+      'unhandled site command {"type":"ExplodeSite"',
+    );
+  });
+
+  it('refuses to fold an unknown event rather than folding it as something else', () => {
+    const [event] = record([{ type: 'SiteExploded', data: { siteId } } as unknown as SiteEvent]);
+    expect(() => evolveSite(spec.given([registered]).state, event!)).toThrow(
+      'unhandled site event {"type":"SiteExploded"',
+    );
+  });
+});

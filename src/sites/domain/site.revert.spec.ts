@@ -112,3 +112,44 @@ describe('revert', () => {
     );
   });
 });
+
+describe('safety rules: revert', () => {
+  const deletion: SiteEvent = {
+    type: 'SiteSoftDeleted',
+    data: { siteId, operationId: 'op_1', previousStatus: 'active', purgeAfter: '2026-07-01T00:00:00.000Z' },
+  };
+  const restoredAgain: SiteEvent = { type: 'SiteRestored', data: { siteId, compensates: 'event-2', status: 'active' } };
+
+  it('revert never deletes: a live site reverted to a moment it was deleted is refused', () => {
+    const events = [registered, deletion, restoredAgain];
+    expect(() => decideRevert(at(events, 3), at(events, 2), admin, policy)).toThrow(
+      expect.objectContaining({ code: 'site.revert-would-delete' }) as Error,
+    );
+  });
+
+  it('revert never deletes: a site reverted to before it existed is refused', () => {
+    expect(() => decideRevert(at(history, 6), foldSite([]), admin, policy)).toThrow(
+      expect.objectContaining({ code: 'site.revert-would-delete' }) as Error,
+    );
+  });
+
+  it('revert never deletes: a live site reverted to a moment it was purged is refused', () => {
+    const purgedThen = foldSite(record([registered, deletion, { type: 'SitePurged', data: { siteId } }]));
+    expect(() => decideRevert(at(history, 6), purgedThen, admin, policy)).toThrow(
+      expect.objectContaining({ code: 'site.revert-would-delete' }) as Error,
+    );
+  });
+
+  it('a purged site stays purged: revert refuses it, whatever the target', () => {
+    const purgedNow = foldSite(record([registered, deletion, { type: 'SitePurged', data: { siteId } }]));
+    expect(() => decideRevert(purgedNow, at(history, 1), admin, policy)).toThrow(
+      expect.objectContaining({ code: 'site.purged' }) as Error,
+    );
+  });
+
+  it('revert keeps admin-only changes admin-only: an operator cannot lift deletion protection by reverting', () => {
+    expect(() => decideRevert(at(history, 6), at(history, 5), operator, policy)).toThrow(
+      expect.objectContaining({ code: 'site.admin-required' }) as Error,
+    );
+  });
+});
