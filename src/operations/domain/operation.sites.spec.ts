@@ -438,3 +438,39 @@ describe('safety rules: waves and rollbacks', () => {
       .then({ sites: {}, operation: [rolledBack([], [{ siteId: 's1', reason: 'site.purged' }])] });
   });
 });
+
+describe('waves and rollbacks: the details', () => {
+  it('a wave fails loudly on an error that breaks no rule (a bug), rather than skipping the site', () => {
+    const operation = record(running(['s1'])).reduce(evolveOperation, initialOperationState);
+    const site: SiteAtRun = { siteId: 's1', state: foldSite(record([registered('s1')])), now: 'not a time' };
+    expect(() => decideWave(operation, [site], now, policies)).toThrow(RangeError);
+  });
+
+  it('a wave stamps each site deletion with that site’s own time', () => {
+    const operation = record(running(['s1'])).reduce(evolveOperation, initialOperationState);
+    const later = '2026-05-02T09:00:00.000Z';
+    const decision = decideWave(
+      operation,
+      [{ siteId: 's1', state: foldSite(record([registered('s1')])), now: later }],
+      now,
+      policies,
+    );
+    expect(decision.sites).toEqual([
+      {
+        siteId: 's1',
+        now: later,
+        events: [{ ...deletedBy('s1'), data: { ...deletedBy('s1').data, purgeAfter: '2026-06-01T09:00:00.000Z' } }],
+      },
+    ]);
+  });
+
+  it('runs the wave the operation is at, by its index', () => {
+    const history = [...running(['s1', 's2', 's3']), waveCompleted(1, ['s1', 's2']), continued(2)];
+    given(history, { s3: [registered('s3')] })
+      .whenTheWaveRuns()
+      .then({
+        sites: { s3: [deletedBy('s3')] },
+        operation: [waveCompleted(2, ['s3']), { type: 'OperationCompleted', data: { operationId } }],
+      });
+  });
+});

@@ -447,3 +447,109 @@ describe('site decider: a type it does not know is a bug, and fails loudly', () 
     );
   });
 });
+
+describe('site decider: the details', () => {
+  it('registers with what it is given: region, internal, products, contacts, retention', () => {
+    const products = [{ installationId: 'i-1', productKey: 'shop' }];
+    spec
+      .given([])
+      .when({
+        type: 'RegisterSite',
+        data: {
+          siteId,
+          customerId: 'c',
+          name: 'N',
+          region: 'eu',
+          internal: true,
+          products,
+          contacts: [contact],
+          retention: 'P90D',
+        },
+        metadata: operator,
+      })
+      .thenEmits([
+        {
+          type: 'SiteRegistered',
+          data: {
+            siteId,
+            customerId: 'c',
+            name: 'N',
+            region: 'eu',
+            internal: true,
+            products,
+            contacts: [contact],
+            deletionProtection: false,
+            retention: 'P90D',
+          },
+        },
+      ]);
+  });
+
+  it.each(['soon', 'P', '30D'])('refuses a retention of %s, which is not an ISO 8601 duration', (retention) => {
+    spec
+      .given([])
+      .when({ type: 'RegisterSite', data: { siteId, customerId: 'c', name: 'N', retention }, metadata: operator })
+      .thenThrows('site.invalid-retention');
+  });
+
+  it('refuses any retention while the minimum itself is not a duration', () => {
+    const broken = deciderSpec({
+      decide: (command: SiteCommand, state) => decideSite(command, state, { ...policy, minRetention: 'a week' }),
+      evolve: evolveSite,
+      initialState: initialSiteState,
+    });
+    broken
+      .given([])
+      .when({
+        type: 'RegisterSite',
+        data: { siteId, customerId: 'c', name: 'N', retention: 'P30D' },
+        metadata: operator,
+      })
+      .thenThrows('site.invalid-retention');
+  });
+
+  it.each([
+    ['a name', { ...contact, name: 'Sam Roe' }],
+    ['an email', { ...contact, email: 'sam@example.com' }],
+    ['a role', { ...contact, role: 'billing' }],
+  ])('records contacts that differ only in %s', (_what, changed) => {
+    spec
+      .given([registered])
+      .when({ type: 'UpdateSiteContacts', data: { siteId, contacts: [changed] }, metadata: operator })
+      .thenEmits([{ type: 'SiteContactsUpdated', data: { siteId, contacts: [changed] } }]);
+  });
+
+  it('records contacts when one is added or removed', () => {
+    const sam = { name: 'Sam Roe', email: 'sam@example.com', role: 'billing' };
+    spec
+      .given([registered])
+      .when({ type: 'UpdateSiteContacts', data: { siteId, contacts: [contact, sam] }, metadata: operator })
+      .thenEmits([{ type: 'SiteContactsUpdated', data: { siteId, contacts: [contact, sam] } }]);
+    spec
+      .given([registered])
+      .when({ type: 'UpdateSiteContacts', data: { siteId, contacts: [] }, metadata: operator })
+      .thenEmits([{ type: 'SiteContactsUpdated', data: { siteId, contacts: [] } }]);
+  });
+
+  it('says what was refused on a deleted site, and what needs the admin role', () => {
+    const onDeleted = (type: SiteCommandType) =>
+      spec.given([registered, softDeleted()]).when(command(type)).thenThrows('site.deleted').message;
+    expect(onDeleted('AddSiteProduct')).toContain('change its products');
+    expect(onDeleted('RemoveSiteProduct')).toContain('change its products');
+    expect(onDeleted('SuspendSite')).toContain('suspend it');
+    expect(onDeleted('ReactivateSite')).toContain('reactivate it');
+    const needsAdmin = (type: SiteCommandType, history: SiteEvent[]) =>
+      spec.given(history).when(command(type, operator)).thenThrows('site.admin-required').message;
+    expect(needsAdmin('DisableDeletionProtection', [registered, protectedOn])).toContain(
+      'disabling deletion protection',
+    );
+    expect(needsAdmin('PlaceLegalHold', [registered])).toContain('placing a legal hold');
+    expect(needsAdmin('ReleaseLegalHold', [registered, held])).toContain('releasing a legal hold');
+  });
+
+  it('folds a purge only onto a deleted site', () => {
+    const active = foldSite(record([registered]));
+    const [purge] = record([purged], '2026-02-01T00:00:00.000Z');
+    expect(evolveSite(active, purge!)).toMatchObject({ status: 'active', version: 1 });
+  });
+});
