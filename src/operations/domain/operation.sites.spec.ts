@@ -6,6 +6,7 @@ import { decideOperation, evolveOperation } from './operation.decider.js';
 import type { OperationEvent, ResolvedId } from './operation.events.js';
 import type { OperationPolicy } from './operation.plan.js';
 import {
+  currentWave,
   decideRollback,
   decideWave,
   rollbackTargets,
@@ -472,5 +473,31 @@ describe('waves and rollbacks: the details', () => {
         sites: { s3: [deletedBy('s3')] },
         operation: [waveCompleted(2, ['s3']), { type: 'OperationCompleted', data: { operationId } }],
       });
+  });
+});
+
+describe('the current wave', () => {
+  const stateOf = (events: OperationEvent[]) => record(events).reduce(evolveOperation, initialOperationState);
+
+  it('is the wave a running operation is at, and none while it is not running', () => {
+    const history = [...running(['s1', 's2', 's3']), waveCompleted(1, ['s1', 's2'])];
+    expect(currentWave(stateOf(running(['s1', 's2', 's3'])))).toEqual({
+      index: 1,
+      kind: 'canary',
+      siteIds: ['s1', 's2'],
+    });
+    expect(currentWave(stateOf(history))).toBeUndefined();
+    expect(currentWave(stateOf([...history, continued(2)]))).toEqual({ index: 2, kind: 'customer', siteIds: ['s3'] });
+  });
+
+  it('a running operation without a wave left, or without who set it going, runs nothing (states events cannot produce)', () => {
+    const state = stateOf(running(['s1']));
+    if (state.status !== 'running') throw new Error('fixture');
+    expect(() => decideWave({ ...state, nextWave: 2 }, [], now, policies)).toThrow(
+      'operation is running, without a wave to run',
+    );
+    expect(() => decideWave({ ...state, activation: undefined }, [], now, policies)).toThrow(
+      'operation is running, without a wave to run',
+    );
   });
 });

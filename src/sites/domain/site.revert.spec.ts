@@ -250,3 +250,39 @@ describe('revert: each attribute', () => {
     );
   });
 });
+
+describe('revert: the details', () => {
+  const deletion: SiteEvent = {
+    type: 'SiteSoftDeleted',
+    data: { siteId, operationId: 'op_1', previousStatus: 'active', purgeAfter: '2026-07-01T00:00:00.000Z' },
+  };
+  const purged: SiteEvent = { type: 'SitePurged', data: { siteId } };
+
+  it('a purged site is refused as purged, even when reverted to a moment it was deleted', () => {
+    const events = [registered, deletion, purged];
+    expect(() => decideRevert(at(events, 3), at(events, 2), admin, policy)).toThrow(
+      expect.objectContaining({ code: 'site.purged' }) as Error,
+    );
+  });
+
+  it('refusing to delete is a conflict', () => {
+    let thrown: unknown;
+    try {
+      decideRevert(at([registered, deletion], 1), at([registered, deletion], 2), admin, policy);
+    } catch (error) {
+      thrown = error;
+    }
+    expect(thrown).toMatchObject({ kind: 'conflict', code: 'site.revert-would-delete' });
+  });
+
+  it('a deleted site keeps its products when reverted to an earlier deletion: they cannot change while it is deleted', () => {
+    const events: SiteEvent[] = [
+      registered,
+      deletion,
+      { type: 'SiteRestored', data: { siteId, compensates: 'event-2', status: 'active' } },
+      { type: 'SiteProductAdded', data: { siteId, installationId: 'i2', productKey: 'blog' } },
+      { ...deletion, data: { ...(deletion.data as object), operationId: 'op_2' } } as SiteEvent,
+    ];
+    expect(decideRevert(at(events, 5), at(events, 2), admin, policy)).toEqual([]);
+  });
+});
