@@ -808,3 +808,13 @@ describe('planning: the details', () => {
     expect(digest(a)).not.toBe(digest(b));
   });
 });
+
+describe('planning: IDs the resolver did not answer', () => {
+  it('an ID missing from what was resolved is unknown', () => {
+    const [event] = decideOperation(planCommand(['a', 'b'], [site('a')]), initialOperationState, policy);
+    expect(event).toMatchObject({
+      type: 'OperationRejected',
+      data: { problems: [{ id: 'b', problem: 'unknown-id' }] },
+    });
+  });
+});

@@ -237,3 +237,15 @@ describe('ID claims: a type it does not know is a bug, and fails loudly', () => 
     );
   });
 });
+
+describe('ID claims: folding a release', () => {
+  it('a release of a free ID leaves it free', () => {
+    expect(spec.given([releasedBy('s-1')]).state).toBeNull();
+  });
+
+  it('a site ID is never freed by a release', () => {
+    expect(
+      spec.given([claimedAsSite, { type: 'InstallationIdReleased', data: { installationId: id, siteId: id } }]).state,
+    ).toEqual({ as: 'site', siteId: id });
+  });
+});

@@ -553,3 +553,35 @@ describe('site decider: the details', () => {
     expect(evolveSite(active, purge!)).toMatchObject({ status: 'active', version: 1 });
   });
 });
+
+describe('site decider: more details', () => {
+  it('suspends and reactivates the site named', () => {
+    spec
+      .given([registered])
+      .when(command('SuspendSite', operator))
+      .thenEmits([{ type: 'SiteSuspended', data: { siteId } }]);
+    spec
+      .given([registered, suspended])
+      .when(command('ReactivateSite', operator))
+      .thenEmits([{ type: 'SiteReactivated', data: { siteId } }]);
+  });
+
+  it('says whether a legal hold blocks a deletion or a purge', () => {
+    expect(spec.given([registered, held]).when(command('SoftDeleteSite')).thenThrows('site.legal-hold').message).toBe(
+      'site site-1 is under legal hold and cannot be deleted',
+    );
+    expect(
+      spec.given([registered, softDeleted(), held]).when(command('PurgeSite')).thenThrows('site.legal-hold').message,
+    ).toBe('site site-1 is under legal hold and cannot be purged');
+  });
+
+  it('records contacts when any one of several differs', () => {
+    const sam = { name: 'Sam Roe', email: 'sam@example.com', role: 'billing' };
+    const both = [contact, sam];
+    const changed = [contact, { ...sam, role: 'owner' }];
+    spec
+      .given([registered, { type: 'SiteContactsUpdated', data: { siteId, contacts: both } }])
+      .when({ type: 'UpdateSiteContacts', data: { siteId, contacts: changed }, metadata: operator })
+      .thenEmits([{ type: 'SiteContactsUpdated', data: { siteId, contacts: changed } }]);
+  });
+});
