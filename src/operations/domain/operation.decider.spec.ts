@@ -818,3 +818,13 @@ describe('planning: IDs the resolver did not answer', () => {
     });
   });
 });
+
+describe('approval: the second approver', () => {
+  it('a second, different approver may approve a large plan the first approved', () => {
+    const big = planned(policy.largeOperationSites + 1);
+    spec
+      .given([big, approved('ada', big.data.digest)])
+      .when(approve('bob', big.data.digest))
+      .thenEmits([approved('bob', big.data.digest)]);
+  });
+});
