@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { beforeEach, describe, expect, it } from 'vitest';
 import { record } from '../../testing/decider-spec.js';
 import { foldSite, type SitePolicy } from '../../sites/domain/site.decider.js';
 import type { SiteEvent } from '../../sites/domain/site.events.js';
@@ -6,6 +6,7 @@ import { decideOperation, evolveOperation } from './operation.decider.js';
 import type { OperationEvent, ResolvedId } from './operation.events.js';
 import type { OperationPolicy } from './operation.plan.js';
 import {
+  currentWave,
   decideRollback,
   decideWave,
   rollbackTargets,
@@ -224,7 +225,11 @@ describe('a wave', () => {
 });
 
 describe('a rollback', () => {
-  const done = [...running(['s1', 's2', 's3']), waveCompleted(1, ['s1', 's2']), continued(2), waveCompleted(2, ['s3'])];
+  // Built before each test, not when the suite is collected, so that each test covers the planning it relies on.
+  let done: OperationEvent[];
+  beforeEach(() => {
+    done = [...running(['s1', 's2', 's3']), waveCompleted(1, ['s1', 's2']), continued(2), waveCompleted(2, ['s3'])];
+  });
 
   it('looks at every target of the plan, and refuses before reading anything when the operation never ran', () => {
     expect(given(done, {}).rollbackTargets()).toEqual(['s1', 's2', 's3']);
@@ -324,5 +329,175 @@ describe('a rollback', () => {
     given(planEvents(['s1']), { s1: [registered('s1')] })
       .whenRolledBack()
       .thenThrows('operation.not-executed');
+  });
+});
+
+describe('safety rules: waves and rollbacks', () => {
+  const rolledBack = (restoredIds: string[], skipped: { siteId: string; reason: string }[] = []): OperationEvent => ({
+    type: 'OperationRolledBack',
+    data: { operationId, rolledBackBy: 'rita', reason: 'wrong list', restored: restoredIds, skipped },
+  });
+
+  it('a rollback restores only sites this operation deleted, never one deleted by another operation', () => {
+    // s2 was skipped by this operation's wave (held), released and deleted later by op_other: rolling back
+    // this operation must leave it deleted, and say nothing of it.
+    const history = [...running(['s1', 's2']), waveCompleted(1, ['s1'], [{ siteId: 's2', reason: 'site.legal-hold' }])];
+    given(history, {
+      s1: [registered('s1'), deletedBy('s1')],
+      s2: [registered('s2'), deletedBy('s2', 'op_other')],
+    })
+      .whenRolledBack()
+      .then({ sites: { s1: [restored('s1', 'event-2')] }, operation: [rolledBack(['s1'])] });
+  });
+
+  it('a rollback of op A leaves a site that A deleted, was restored, then op B deleted, deleted by B', () => {
+    const history = [
+      ...running(['s1']),
+      waveCompleted(1, ['s1']),
+      { type: 'OperationCompleted', data: { operationId } },
+    ];
+    given(history as OperationEvent[], {
+      s1: [registered('s1'), deletedBy('s1'), restored('s1', 'event-2'), deletedBy('s1', 'op_B')],
+    })
+      .whenRolledBack()
+      .then({
+        sites: {},
+        operation: [rolledBack([], [{ siteId: 's1', reason: 'site.deleted-by-another-operation' }])],
+      });
+  });
+
+  it('a repeated rollback of op A does not restore a site op B deleted after the first rollback', () => {
+    const history = [...running(['s1']), waveCompleted(1, ['s1']), rolledBack(['s1'])];
+    given(history, { s1: [registered('s1'), deletedBy('s1'), restored('s1', 'event-2'), deletedBy('s1', 'op_B')] })
+      .whenRolledBack()
+      .then({ sites: {}, operation: [] });
+  });
+
+  it('a wave re-checks deletion protection: a site protected after the plan is skipped, not deleted', () => {
+    given(running(['s1']), {
+      s1: [registered('s1'), { type: 'SiteDeletionProtectionEnabled', data: { siteId: 's1' } }],
+    })
+      .whenTheWaveRuns()
+      .then({
+        sites: {},
+        operation: [
+          waveCompleted(1, [], [{ siteId: 's1', reason: 'site.deletion-protected' }]),
+          { type: 'OperationCompleted', data: { operationId } },
+        ],
+      });
+  });
+
+  it('a wave re-checks legal holds: a site held after the plan is skipped, not deleted', () => {
+    const hold = { reason: 'r', reference: 'LH-1', placedBy: 'ada', placedAt: now };
+    given(running(['s1']), {
+      s1: [registered('s1'), { type: 'SiteLegalHoldPlaced', data: { siteId: 's1', legalHold: hold } }],
+    })
+      .whenTheWaveRuns()
+      .then({
+        sites: {},
+        operation: [
+          waveCompleted(1, [], [{ siteId: 's1', reason: 'site.legal-hold' }]),
+          { type: 'OperationCompleted', data: { operationId } },
+        ],
+      });
+  });
+
+  it('a wave never counts a site deleted by another operation as its own deletion', () => {
+    given(running(['s1']), { s1: [registered('s1'), deletedBy('s1', 'op_other')] })
+      .whenTheWaveRuns()
+      .then({
+        sites: {},
+        operation: [
+          waveCompleted(1, [], [{ siteId: 's1', reason: 'site.already-deleted' }]),
+          { type: 'OperationCompleted', data: { operationId } },
+        ],
+      });
+  });
+
+  it('a wave never deletes a site twice when it resumes after a crash', () => {
+    given(running(['s1']), { s1: [registered('s1'), deletedBy('s1')] })
+      .whenTheWaveRuns()
+      .then({
+        sites: {},
+        operation: [waveCompleted(1, ['s1']), { type: 'OperationCompleted', data: { operationId } }],
+      });
+  });
+
+  it('a purged site stays purged: a wave skips it and a rollback does not restore it', () => {
+    const purged: SiteEvent = { type: 'SitePurged', data: { siteId: 's1' } };
+    given(running(['s1']), { s1: [registered('s1'), deletedBy('s1', 'op_other'), purged] })
+      .whenTheWaveRuns()
+      .then({
+        sites: {},
+        operation: [
+          waveCompleted(1, [], [{ siteId: 's1', reason: 'site.purged' }]),
+          { type: 'OperationCompleted', data: { operationId } },
+        ],
+      });
+    given([...running(['s1']), waveCompleted(1, ['s1'])], { s1: [registered('s1'), deletedBy('s1'), purged] })
+      .whenRolledBack()
+      .then({ sites: {}, operation: [rolledBack([], [{ siteId: 's1', reason: 'site.purged' }])] });
+  });
+});
+
+describe('waves and rollbacks: the details', () => {
+  it('a wave fails loudly on an error that breaks no rule (a bug), rather than skipping the site', () => {
+    const operation = record(running(['s1'])).reduce(evolveOperation, initialOperationState);
+    const site: SiteAtRun = { siteId: 's1', state: foldSite(record([registered('s1')])), now: 'not a time' };
+    expect(() => decideWave(operation, [site], now, policies)).toThrow(RangeError);
+  });
+
+  it('a wave stamps each site deletion with that site’s own time', () => {
+    const operation = record(running(['s1'])).reduce(evolveOperation, initialOperationState);
+    const later = '2026-05-02T09:00:00.000Z';
+    const decision = decideWave(
+      operation,
+      [{ siteId: 's1', state: foldSite(record([registered('s1')])), now: later }],
+      now,
+      policies,
+    );
+    expect(decision.sites).toEqual([
+      {
+        siteId: 's1',
+        now: later,
+        events: [{ ...deletedBy('s1'), data: { ...deletedBy('s1').data, purgeAfter: '2026-06-01T09:00:00.000Z' } }],
+      },
+    ]);
+  });
+
+  it('runs the wave the operation is at, by its index', () => {
+    const history = [...running(['s1', 's2', 's3']), waveCompleted(1, ['s1', 's2']), continued(2)];
+    given(history, { s3: [registered('s3')] })
+      .whenTheWaveRuns()
+      .then({
+        sites: { s3: [deletedBy('s3')] },
+        operation: [waveCompleted(2, ['s3']), { type: 'OperationCompleted', data: { operationId } }],
+      });
+  });
+});
+
+describe('the current wave', () => {
+  const stateOf = (events: OperationEvent[]) => record(events).reduce(evolveOperation, initialOperationState);
+
+  it('is the wave a running operation is at, and none while it is not running', () => {
+    const history = [...running(['s1', 's2', 's3']), waveCompleted(1, ['s1', 's2'])];
+    expect(currentWave(stateOf(running(['s1', 's2', 's3'])))).toEqual({
+      index: 1,
+      kind: 'canary',
+      siteIds: ['s1', 's2'],
+    });
+    expect(currentWave(stateOf(history))).toBeUndefined();
+    expect(currentWave(stateOf([...history, continued(2)]))).toEqual({ index: 2, kind: 'customer', siteIds: ['s3'] });
+  });
+
+  it('a running operation without a wave left, or without who set it going, runs nothing (states events cannot produce)', () => {
+    const state = stateOf(running(['s1']));
+    if (state.status !== 'running') throw new Error('fixture');
+    expect(() => decideWave({ ...state, nextWave: 2 }, [], now, policies)).toThrow(
+      'operation is running, without a wave to run',
+    );
+    expect(() => decideWave({ ...state, activation: undefined }, [], now, policies)).toThrow(
+      'operation is running, without a wave to run',
+    );
   });
 });

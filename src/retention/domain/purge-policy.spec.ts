@@ -36,3 +36,32 @@ describe('purge policy', () => {
     ]);
   });
 });
+
+describe('safety rules: the purge switch', () => {
+  it('a freeze holds until someone resumes purging, and records who and why', () => {
+    const frozen = fold([{ type: 'PurgingPaused', data: { reason: 'INC-1', by: 'ada' } }]);
+    expect(frozen.paused).toBe(true);
+    const resumed = fold([
+      { type: 'PurgingPaused', data: { reason: 'INC-1', by: 'ada' } },
+      { type: 'PurgingResumed', data: { reason: 'resolved', by: 'bob' } },
+    ]);
+    expect(resumed).toEqual({
+      paused: false,
+      reason: 'resolved',
+      changedBy: 'bob',
+      changedAt: '2026-01-01T00:01:00.000Z',
+      version: 2,
+    });
+  });
+});
+
+describe('purge policy: a type it does not know is a bug, and fails loudly', () => {
+  it('refuses to fold an unknown event', () => {
+    const [event] = record([
+      { type: 'PurgingExploded', data: { reason: 'x', by: 'y' } } as unknown as PurgePolicyEvent,
+    ]);
+    expect(() => evolvePurgePolicy(initialPurgePolicy, event!)).toThrow(
+      'unhandled purge policy event {"type":"PurgingExploded"',
+    );
+  });
+});

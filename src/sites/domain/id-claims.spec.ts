@@ -196,3 +196,56 @@ describe('ID claims: the IDs site events use', () => {
     });
   });
 });
+
+describe('safety rules: IDs never collide', () => {
+  it('a site ID can never be taken as a product installation ID', () => {
+    spec.given([claimedAsSite]).when(uses['claim as installation of s-1']).thenThrows('site.id-collision');
+  });
+
+  it('a product installation ID can never be taken as a site ID', () => {
+    spec
+      .given([claimedBy('s-1')])
+      .when(uses['claim as site'])
+      .thenThrows('site.id-collision');
+  });
+
+  it('a product installation belongs to one site at a time', () => {
+    spec
+      .given([claimedBy('s-2')])
+      .when(uses['claim as installation of s-1'])
+      .thenThrows('site.installation-taken');
+  });
+
+  it('a site cannot release an installation ID another site holds', () => {
+    spec
+      .given([claimedBy('s-2')])
+      .when(uses['release from s-1'])
+      .thenNothing();
+  });
+});
+
+describe('ID claims: a type it does not know is a bug, and fails loudly', () => {
+  it('refuses an unknown site event, an unknown use and an unknown claim event', () => {
+    expect(() => idUsesOf([{ type: 'SiteExploded', data: { siteId: 's-1' } } as unknown as SiteEvent])).toThrow(
+      'unhandled site event {"type":"SiteExploded"',
+    );
+    expect(() => decideIdClaim({ kind: 'steal', id } as unknown as IdUse, null)).toThrow(
+      'unhandled ID use {"kind":"steal"',
+    );
+    expect(() => evolveIdClaim(null, { type: 'IdStolen', data: {} } as unknown as IdClaimEvent)).toThrow(
+      'unhandled claim event {"type":"IdStolen"',
+    );
+  });
+});
+
+describe('ID claims: folding a release', () => {
+  it('a release of a free ID leaves it free', () => {
+    expect(spec.given([releasedBy('s-1')]).state).toBeNull();
+  });
+
+  it('a site ID is never freed by a release', () => {
+    expect(
+      spec.given([claimedAsSite, { type: 'InstallationIdReleased', data: { installationId: id, siteId: id } }]).state,
+    ).toEqual({ as: 'site', siteId: id });
+  });
+});

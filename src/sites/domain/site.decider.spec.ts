@@ -367,3 +367,221 @@ describe('site evolve', () => {
     expect(foldSite(record([suspended]))).toEqual(initialSiteState);
   });
 });
+
+describe('safety rules: sites', () => {
+  const softDelete = (metadata: CommandMetadata = operator): SiteCommand => ({
+    type: 'SoftDeleteSite',
+    data: { siteId, operationId: 'op_2' },
+    metadata,
+  });
+
+  it('a site with deletion protection cannot be soft-deleted, even by an admin', () => {
+    spec.given([registered, protectedOn]).when(softDelete(admin)).thenThrows('site.deletion-protected');
+  });
+
+  it('a site under legal hold cannot be soft-deleted, even by an admin', () => {
+    spec.given([registered, held]).when(softDelete(admin)).thenThrows('site.legal-hold');
+  });
+
+  it('a site is purged only once its retention has passed', () => {
+    const justBefore: CommandMetadata = { ...operator, now: '2026-01-31T23:59:59.999Z' };
+    spec
+      .given([registered, softDeleted()])
+      .when(command('PurgeSite', justBefore))
+      .thenThrows('site.retention-not-expired');
+  });
+
+  it('a site under legal hold is never purged, however long ago its retention passed', () => {
+    const muchLater: CommandMetadata = { ...admin, now: '2030-01-01T00:00:00.000Z' };
+    spec.given([registered, softDeleted(), held]).when(command('PurgeSite', muchLater)).thenThrows('site.legal-hold');
+  });
+
+  it('a site that is not deleted is never purged', () => {
+    const muchLater: CommandMetadata = { ...admin, now: '2030-01-01T00:00:00.000Z' };
+    spec.given([registered]).when(command('PurgeSite', muchLater)).thenThrows('site.not-deleted');
+  });
+
+  it('purged is final: every command on a purged site is refused', () => {
+    for (const type of Object.keys(matrix) as SiteCommandType[]) {
+      if (type === 'RegisterSite') continue;
+      spec.given([registered, softDeleted(), purged]).when(command(type, admin)).thenThrows('site.purged');
+    }
+  });
+
+  it('only an admin may disable deletion protection', () => {
+    spec
+      .given([registered, protectedOn])
+      .when(command('DisableDeletionProtection', operator))
+      .thenThrows('site.admin-required');
+    spec
+      .given([registered, protectedOn])
+      .when(command('DisableDeletionProtection', admin))
+      .thenEmits([{ type: 'SiteDeletionProtectionDisabled', data: { siteId } }]);
+  });
+
+  it('only an admin may place a legal hold', () => {
+    spec.given([registered]).when(command('PlaceLegalHold', operator)).thenThrows('site.admin-required');
+  });
+
+  it('only an admin may release a legal hold', () => {
+    spec.given([registered, held]).when(command('ReleaseLegalHold', operator)).thenThrows('site.admin-required');
+    spec
+      .given([registered, held])
+      .when(command('ReleaseLegalHold', admin))
+      .thenEmits([{ type: 'SiteLegalHoldReleased', data: { siteId, reference: 'LH-1' } }]);
+  });
+});
+
+describe('site decider: a type it does not know is a bug, and fails loudly', () => {
+  it('refuses an unknown command rather than recording anything', () => {
+    const unknown = { type: 'ExplodeSite', data: { siteId }, metadata: admin } as unknown as SiteCommand;
+    expect(() => decideSite(unknown, spec.given([registered]).state, policy)).toThrow(
+      'unhandled site command {"type":"ExplodeSite"',
+    );
+  });
+
+  it('refuses to fold an unknown event rather than folding it as something else', () => {
+    const [event] = record([{ type: 'SiteExploded', data: { siteId } } as unknown as SiteEvent]);
+    expect(() => evolveSite(spec.given([registered]).state, event!)).toThrow(
+      'unhandled site event {"type":"SiteExploded"',
+    );
+  });
+});
+
+describe('site decider: the details', () => {
+  it('registers with what it is given: region, internal, products, contacts, retention', () => {
+    const products = [{ installationId: 'i-1', productKey: 'shop' }];
+    spec
+      .given([])
+      .when({
+        type: 'RegisterSite',
+        data: {
+          siteId,
+          customerId: 'c',
+          name: 'N',
+          region: 'eu',
+          internal: true,
+          products,
+          contacts: [contact],
+          retention: 'P90D',
+        },
+        metadata: operator,
+      })
+      .thenEmits([
+        {
+          type: 'SiteRegistered',
+          data: {
+            siteId,
+            customerId: 'c',
+            name: 'N',
+            region: 'eu',
+            internal: true,
+            products,
+            contacts: [contact],
+            deletionProtection: false,
+            retention: 'P90D',
+          },
+        },
+      ]);
+  });
+
+  it.each(['soon', 'P', '30D'])('refuses a retention of %s, which is not an ISO 8601 duration', (retention) => {
+    spec
+      .given([])
+      .when({ type: 'RegisterSite', data: { siteId, customerId: 'c', name: 'N', retention }, metadata: operator })
+      .thenThrows('site.invalid-retention');
+  });
+
+  it('refuses any retention while the minimum itself is not a duration', () => {
+    const broken = deciderSpec({
+      decide: (command: SiteCommand, state) => decideSite(command, state, { ...policy, minRetention: 'a week' }),
+      evolve: evolveSite,
+      initialState: initialSiteState,
+    });
+    broken
+      .given([])
+      .when({
+        type: 'RegisterSite',
+        data: { siteId, customerId: 'c', name: 'N', retention: 'P30D' },
+        metadata: operator,
+      })
+      .thenThrows('site.invalid-retention');
+  });
+
+  it.each([
+    ['a name', { ...contact, name: 'Sam Roe' }],
+    ['an email', { ...contact, email: 'sam@example.com' }],
+    ['a role', { ...contact, role: 'billing' }],
+  ])('records contacts that differ only in %s', (_what, changed) => {
+    spec
+      .given([registered])
+      .when({ type: 'UpdateSiteContacts', data: { siteId, contacts: [changed] }, metadata: operator })
+      .thenEmits([{ type: 'SiteContactsUpdated', data: { siteId, contacts: [changed] } }]);
+  });
+
+  it('records contacts when one is added or removed', () => {
+    const sam = { name: 'Sam Roe', email: 'sam@example.com', role: 'billing' };
+    spec
+      .given([registered])
+      .when({ type: 'UpdateSiteContacts', data: { siteId, contacts: [contact, sam] }, metadata: operator })
+      .thenEmits([{ type: 'SiteContactsUpdated', data: { siteId, contacts: [contact, sam] } }]);
+    spec
+      .given([registered])
+      .when({ type: 'UpdateSiteContacts', data: { siteId, contacts: [] }, metadata: operator })
+      .thenEmits([{ type: 'SiteContactsUpdated', data: { siteId, contacts: [] } }]);
+  });
+
+  it('says what was refused on a deleted site, and what needs the admin role', () => {
+    const onDeleted = (type: SiteCommandType) =>
+      spec.given([registered, softDeleted()]).when(command(type)).thenThrows('site.deleted').message;
+    expect(onDeleted('AddSiteProduct')).toContain('change its products');
+    expect(onDeleted('RemoveSiteProduct')).toContain('change its products');
+    expect(onDeleted('SuspendSite')).toContain('suspend it');
+    expect(onDeleted('ReactivateSite')).toContain('reactivate it');
+    const needsAdmin = (type: SiteCommandType, history: SiteEvent[]) =>
+      spec.given(history).when(command(type, operator)).thenThrows('site.admin-required').message;
+    expect(needsAdmin('DisableDeletionProtection', [registered, protectedOn])).toContain(
+      'disabling deletion protection',
+    );
+    expect(needsAdmin('PlaceLegalHold', [registered])).toContain('placing a legal hold');
+    expect(needsAdmin('ReleaseLegalHold', [registered, held])).toContain('releasing a legal hold');
+  });
+
+  it('folds a purge only onto a deleted site', () => {
+    const active = foldSite(record([registered]));
+    const [purge] = record([purged], '2026-02-01T00:00:00.000Z');
+    expect(evolveSite(active, purge!)).toMatchObject({ status: 'active', version: 1 });
+  });
+});
+
+describe('site decider: more details', () => {
+  it('suspends and reactivates the site named', () => {
+    spec
+      .given([registered])
+      .when(command('SuspendSite', operator))
+      .thenEmits([{ type: 'SiteSuspended', data: { siteId } }]);
+    spec
+      .given([registered, suspended])
+      .when(command('ReactivateSite', operator))
+      .thenEmits([{ type: 'SiteReactivated', data: { siteId } }]);
+  });
+
+  it('says whether a legal hold blocks a deletion or a purge', () => {
+    expect(spec.given([registered, held]).when(command('SoftDeleteSite')).thenThrows('site.legal-hold').message).toBe(
+      'site site-1 is under legal hold and cannot be deleted',
+    );
+    expect(
+      spec.given([registered, softDeleted(), held]).when(command('PurgeSite')).thenThrows('site.legal-hold').message,
+    ).toBe('site site-1 is under legal hold and cannot be purged');
+  });
+
+  it('records contacts when any one of several differs', () => {
+    const sam = { name: 'Sam Roe', email: 'sam@example.com', role: 'billing' };
+    const both = [contact, sam];
+    const changed = [contact, { ...sam, role: 'owner' }];
+    spec
+      .given([registered, { type: 'SiteContactsUpdated', data: { siteId, contacts: both } }])
+      .when({ type: 'UpdateSiteContacts', data: { siteId, contacts: changed }, metadata: operator })
+      .thenEmits([{ type: 'SiteContactsUpdated', data: { siteId, contacts: changed } }]);
+  });
+});

@@ -56,7 +56,8 @@ export function decideRevert(
   const wanted = target as RegisteredSite;
   const now = (): RegisteredSite => state as RegisteredSite;
 
-  if ((wanted.status === 'active' || wanted.status === 'suspended') && now().status !== wanted.status) {
+  // Here a target that is not live is deleted, and so is the site (anything else was refused above).
+  if (now().status !== wanted.status) {
     run({ type: wanted.status === 'suspended' ? 'SuspendSite' : 'ReactivateSite', data: { siteId } });
   }
   if (now().status !== 'deleted') {
