@@ -2,6 +2,7 @@ import { rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { StoredEvent } from '../src/event-store/event-envelope.js';
+import { operationStreamId } from '../src/event-store/ledger-streams.js';
 import { SqliteEventStore } from '../src/event-store/sqlite/sqlite-event-store.js';
 import { pollUntil } from '../src/testing/poll-until.js';
 import { callService, startService, type CallResult, type RunningService } from './support/service-process.js';
@@ -49,7 +50,8 @@ interface Acknowledged {
   planned: Operation[];
   approved: string[];
   executed: string[];
-  continued: number;
+  /** Operation IDs, once per acknowledged continue. */
+  continued: string[];
   aborted: string[];
   rolledBack: string[];
 }
@@ -103,7 +105,7 @@ describe('kill -9 in a loop during waves and rollbacks', () => {
       planned: [],
       approved: [],
       executed: [],
-      continued: 0,
+      continued: [],
       aborted: [],
       rolledBack: [],
     };
@@ -188,7 +190,7 @@ describe('kill -9 in a loop during waves and rollbacks', () => {
           } else {
             result = await call('operator', 'POST', `${path}/continue`, {});
             record('continue', result);
-            if (ok(result)) acknowledged.continued += 1;
+            if (ok(result)) acknowledged.continued.push(operationId);
           }
           return;
         case 'completed':
@@ -331,6 +333,26 @@ describe('kill -9 in a loop during waves and rollbacks', () => {
         .map((event) => event.streamId),
     );
     expect([...started].filter((streamId) => !finished.has(streamId))).toEqual([]);
+    // Each acknowledged operation command left its event in the operation's stream.
+    const count = (operationId: string, type: string) =>
+      events.filter((event) => event.streamId === operationStreamId(operationId) && event.type === type).length;
+    const times = (ids: string[], id: string) => ids.filter((other) => other === id).length;
+    for (const { operationId } of acknowledged.planned) {
+      const what = `operation ${operationId}`;
+      expect(count(operationId, 'OperationPlanned'), what).toBe(1);
+      expect(count(operationId, 'OperationApproved'), what).toBeGreaterThanOrEqual(
+        times(acknowledged.approved, operationId),
+      );
+      const started = count(operationId, 'OperationExecutionStarted');
+      expect(started, what).toBeLessThanOrEqual(1);
+      if (acknowledged.executed.includes(operationId)) expect(started, what).toBe(1);
+      expect(count(operationId, 'OperationContinued'), what).toBeGreaterThanOrEqual(
+        times(acknowledged.continued, operationId),
+      );
+      if (acknowledged.aborted.includes(operationId)) expect(count(operationId, 'OperationAborted'), what).toBe(1);
+      if (acknowledged.rolledBack.includes(operationId))
+        expect(count(operationId, 'OperationRolledBack'), what).toBeGreaterThanOrEqual(1);
+    }
     const registeredInLedger = new Set(
       events
         .filter((event) => event.type === 'SiteRegistered')
@@ -347,13 +369,14 @@ describe('kill -9 in a loop during waves and rollbacks', () => {
       acknowledged.approved.length +
       acknowledged.executed.length +
       acknowledged.aborted.length +
-      acknowledged.rolledBack.length;
+      acknowledged.rolledBack.length +
+      acknowledged.continued.length;
     console.log(
       `kill loop: seed ${SEED}, ${kills} kills; ${answers.sent} commands sent: ${answers.acknowledged} acknowledged, ` +
         `${answers.refused} refused, ${answers.lost} lost to a kill; ${checked} acknowledged commands checked ` +
         `(${acknowledged.registered.length} registrations, ${acknowledged.suspended.length} suspends, ` +
         `${acknowledged.planned.length} plans, ${acknowledged.approved.length} approvals, ${acknowledged.executed.length} executes, ` +
-        `${acknowledged.aborted.length} aborts, ${acknowledged.rolledBack.length} rollbacks; ${acknowledged.continued} continues); ` +
+        `${acknowledged.aborted.length} aborts, ${acknowledged.rolledBack.length} rollbacks; ${acknowledged.continued.length} continues); ` +
         `${deletions} sites soft-deleted, ${restores} restored, none twice; operations ended ` +
         [...statuses.entries()].map(([status, count]) => `${count} ${status}`).join(', ') +
         `; ${events.length} events verified; ${Math.round((Date.now() - startedAt) / 1000)} s`,
