@@ -20,6 +20,8 @@ import { makeDataDir, writeTestTokens, type TestPrincipal } from './support/test
 
 const KILLS = 10;
 const SEED = Number(process.env['KILL_SEED'] ?? 7);
+/** A start takes a second or two; on a machine busy with other suites, far longer. */
+const STARTUP_TIMEOUT_MS = 60_000;
 
 /** A small deterministic PRNG (mulberry32): the actions and kill moments follow the seed. */
 function random(seed: number): () => number {
@@ -78,7 +80,7 @@ describe('kill -9 in a loop during waves and rollbacks', () => {
     };
     const next = random(SEED);
     const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)]!;
-    service = await startService(env);
+    service = await startService(env, STARTUP_TIMEOUT_MS);
     let restarting: Promise<void> | undefined;
 
     /** One call to whichever service runs now; undefined when it died or was not there (not acknowledged). */
@@ -219,7 +221,7 @@ describe('kill -9 in a loop during waves and rollbacks', () => {
         restarting = new Promise((resolve) => (restarted = resolve));
         await service!.kill();
         kills += 1;
-        service = await startService(env);
+        service = await startService(env, STARTUP_TIMEOUT_MS);
         restarted();
         restarting = undefined;
       }
