@@ -10,6 +10,7 @@ const STORE_SPECIFIC_E2E = [
   'test/data-folder.e2e-spec.ts',
   'test/disk-full.e2e-spec.ts',
   'test/instances.e2e-spec.ts',
+  'test/kill-loop.e2e-spec.ts',
   'test/postgres-*.e2e-spec.ts',
   'test/private-postgres.e2e-spec.ts',
   'test/logs.e2e-spec.ts',

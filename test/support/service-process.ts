@@ -67,28 +67,36 @@ export interface CallResult {
   body: Record<string, unknown>;
 }
 
-/** Starts dist/main.js on a free port and resolves once it answers /health; fails if it exits first. */
-export async function startService(env: Record<string, string>): Promise<RunningService> {
+/**
+ * Starts dist/main.js on a free port and resolves once it answers /health;
+ * fails if it exits first, or (killing it) if it does not answer within `timeoutMs`.
+ */
+export async function startService(env: Record<string, string>, timeoutMs = 20_000): Promise<RunningService> {
   const port = await freePort();
   const spawned = spawnScript(SERVICE, { ...env, PORT: String(port) });
   const { child, output } = spawned;
   const base = `http://127.0.0.1:${port}`;
-  await pollUntil(
-    async () => {
-      if (child.exitCode !== null) throw new Error(`service exited ${child.exitCode}: ${output()}`);
-      try {
-        return (await fetch(`${base}/health`)).ok;
-      } catch {
-        return false; // not listening yet
-      }
-    },
-    {
-      what: 'the service to answer /health',
-      timeoutMs: 20_000,
-      intervalMs: 100,
-      show: () => `no answer; output: ${output()}`,
-    },
-  );
+  try {
+    await pollUntil(
+      async () => {
+        if (child.exitCode !== null) throw new Error(`service exited ${child.exitCode}: ${output()}`);
+        try {
+          return (await fetch(`${base}/health`)).ok;
+        } catch {
+          return false; // not listening yet
+        }
+      },
+      {
+        what: 'the service to answer /health',
+        timeoutMs,
+        intervalMs: 100,
+        show: () => `no answer; output: ${output()}`,
+      },
+    );
+  } catch (error) {
+    child.kill('SIGKILL'); // a service that never answered must not hold its data folder after the test
+    throw error;
+  }
   return {
     ...spawned,
     base,
