@@ -11,6 +11,14 @@ import { DataFolderLockedError, DataFolderUnwritableError } from './data-folder/
 import { lockConfiguredDataFolder } from './data-folder/data-folder.module.js';
 import { EventStoreFailedError, EventStoreUnavailableError } from './event-store/event-store.errors.js';
 import { openStores } from './stores/open-stores.js';
+import {
+  CheckpointKeyFileError,
+  CheckpointKeyFileMissingError,
+  SharedCheckpointKeyRequiredError,
+  ensureCheckpointKeyFile,
+  loadCheckpointSigner,
+  verifierKeyLine,
+} from './transparency-log/checkpoint-key.js';
 
 /** The service cannot listen where it is told to (`PORT`, `HOST`). */
 class CannotListenError extends Error {}
@@ -18,7 +26,7 @@ class CannotListenError extends Error {}
 /**
  * What an operator fixes rather than a fault: an address it cannot listen
  * on, a data folder another process holds or that cannot be written, a
- * token file that is missing, malformed or must be shared, a database that
+ * token file or checkpoint key file that is missing, malformed or must be shared, a database that
  * cannot be reached or refuses. Each stops the start with one sentence and
  * exit code 1, before Nest starts (which would log its start-up and a stack).
  */
@@ -31,6 +39,9 @@ const START_REFUSALS = [
   SharedTokenFileRequiredError,
   EventStoreUnavailableError,
   EventStoreFailedError,
+  CheckpointKeyFileMissingError,
+  SharedCheckpointKeyRequiredError,
+  CheckpointKeyFileError,
 ];
 
 async function startOrExit<T>(step: () => T | Promise<T>): Promise<T> {
@@ -78,6 +89,14 @@ async function bootstrap(): Promise<void> {
   // Plain console output: generated tokens must reach the operator whatever the log level. Read once
   // here only to refuse a malformed file with one sentence; the app reads it again as it starts.
   await startOrExit(() => TokenRegistry.fromFile(ensureTokenFile(config, (line) => console.log(line))));
+  // The same for the checkpoint key (generated on a first start except on postgres); its public half is printed.
+  const signer = await startOrExit(() =>
+    loadCheckpointSigner(
+      ensureCheckpointKeyFile(config, (line) => console.log(line)),
+      config.origin,
+    ),
+  );
+  console.log(verifierKeyLine(signer));
   const stores = await startOrExit(() => openStores(config, new Logger('Stores')));
   const app = configureApp(await NestFactory.create(AppModule.forRoot(config, { dataFolderLock, stores })));
   await startOrExit(() => listenOrRefuse(config, () => app.listen(config.port, config.host)));

@@ -29,6 +29,8 @@ describe('loadConfig', () => {
       canarySites: 5,
       postgresUrl: 'postgres://postgres@127.0.0.1:5432/tenant_ledger',
       leaseTtlMs: 10_000,
+      origin: 'tenant-ledger',
+      checkpointKeyFile: undefined,
     });
   });
 
@@ -56,6 +58,8 @@ describe('loadConfig', () => {
       LEDGER_CANARY_SITES: '2',
       LEDGER_POSTGRES_URL: 'postgresql://ledger:secret@db.internal:6432/ledger?sslmode=require',
       LEDGER_LEASE_TTL: 'PT30S',
+      LEDGER_ORIGIN: 'ledger.example.com/tenants',
+      LEDGER_CHECKPOINT_KEY_FILE: 'secrets/checkpoint-key.pem',
     });
     expect(config).toEqual<LedgerConfig>({
       port: 8080,
@@ -72,6 +76,8 @@ describe('loadConfig', () => {
       canarySites: 2,
       postgresUrl: 'postgresql://ledger:secret@db.internal:6432/ledger?sslmode=require',
       leaseTtlMs: 30_000,
+      origin: 'ledger.example.com/tenants',
+      checkpointKeyFile: resolve('secrets/checkpoint-key.pem'),
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -111,6 +117,10 @@ describe('loadConfig', () => {
     ['LEDGER_POSTGRES_URL', 'localhost:5432', 'must be a postgres:// or postgresql:// URL'],
     ['LEDGER_LEASE_TTL', 'PT0.5S', 'must be at least PT1S'],
     ['LEDGER_LEASE_TTL', 'P1M', 'must have a fixed length: no years or months'],
+    ['LEDGER_ORIGIN', 'my ledger', 'must be one line without spaces or "+"'],
+    ['LEDGER_ORIGIN', 'ledger+1', 'must be one line without spaces or "+"'],
+    ['LEDGER_ORIGIN', 'a\nb', 'must be one line without spaces or "+"'],
+    ['LEDGER_CHECKPOINT_KEY_FILE', ' ', 'must be a file path'],
   ])('rejects %s=%j', (name, value, reason) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);

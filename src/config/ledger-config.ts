@@ -42,6 +42,14 @@ export interface LedgerConfig {
   readonly largeOperationSites: number;
   /** Size of the first customer wave; later waves double it. */
   readonly canarySites: number;
+  /** Names the transparency log: the first line of every checkpoint, and the name of its signing key. */
+  readonly origin: string;
+  /**
+   * Absolute path of the checkpoint signing key (an Ed25519 private key,
+   * PEM); undefined means `<dataDir>/checkpoint-key.pem`, generated on the
+   * first start except on `postgres`.
+   */
+  readonly checkpointKeyFile: string | undefined;
 }
 
 /** Nest injection token for the `LedgerConfig`. */
@@ -228,6 +236,16 @@ class LedgerEnvironment {
     holds: (value) => isoDurationMs(parseIsoDuration(value)!) >= 1000,
   })
   LEDGER_LEASE_TTL = 'PT10S';
+
+  @Satisfies({
+    // It is also the signing key's name in signed notes, which allow no space and no `+`.
+    requirement: 'must be one line without spaces or "+", such as ledger.example.com/tenants',
+    holds: (value) => /^[^\s+\u0000-\u001f\u007f\u0085]+$/u.test(value),
+  })
+  LEDGER_ORIGIN = 'tenant-ledger';
+
+  @Satisfies({ requirement: 'must be a file path', holds: (value) => /\S/.test(value) })
+  LEDGER_CHECKPOINT_KEY_FILE: string | undefined = undefined;
 }
 
 const VARIABLES = Object.keys(new LedgerEnvironment()) as (keyof LedgerEnvironment)[];
@@ -269,6 +287,9 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
     largeOperationSites: Number(variables.LEDGER_LARGE_OPERATION_SITES),
     canarySites: Number(variables.LEDGER_CANARY_SITES),
     leaseTtlMs: isoDurationMs(parseIsoDuration(variables.LEDGER_LEASE_TTL)!),
+    origin: variables.LEDGER_ORIGIN,
+    checkpointKeyFile:
+      variables.LEDGER_CHECKPOINT_KEY_FILE === undefined ? undefined : resolve(variables.LEDGER_CHECKPOINT_KEY_FILE),
   });
 }
 

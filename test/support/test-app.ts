@@ -3,7 +3,8 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import type TestAgent from 'supertest/lib/agent.js';
@@ -94,6 +95,17 @@ export function writeTestTokens(dataDir: string): string {
   return file;
 }
 
+/**
+ * The checkpoint signing key every test app signs with (a test-only key):
+ * instances sharing one database must share it, as on postgres they must.
+ */
+export const TEST_CHECKPOINT_KEY = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'fixtures',
+  'checkpoint-key.pem',
+);
+
 export function makeDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'tenant-ledger-e2e-'));
 }
@@ -142,6 +154,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
   const config = loadConfig({
     LEDGER_DATA_DIR: dataDir,
     LEDGER_TOKENS_FILE: writeTestTokens(dataDir),
+    LEDGER_CHECKPOINT_KEY_FILE: TEST_CHECKPOINT_KEY,
     ...(await storeEnvironment(dataDir, options.env)),
     ...options.env,
   });
