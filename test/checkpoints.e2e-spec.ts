@@ -330,6 +330,8 @@ describe('checkpoints and proofs (transparency log)', () => {
     const get = (path: string) => document.paths[path].get;
     expect(Object.keys(get('/v1/ledger/checkpoint').responses['200'].content)).toEqual(['text/plain']);
     expect(Object.keys(get('/v1/ledger/checkpoint').responses['401'].content)).toEqual(['application/problem+json']);
+    expect(Object.keys(get('/v1/ledger/checkpoint').responses).sort()).toEqual(['200', '400', '401', '503']);
+    expect(Object.keys(get('/v1/ledger/checkpoint-key').responses).sort()).toEqual(['200', '400', '401', '503']);
     expect(Object.keys(get('/v1/ledger/proofs/inclusion').responses).sort()).toEqual([
       '200',
       '400',

@@ -76,6 +76,8 @@ export class TransparencyLogController {
     description: 'Also printed when the service starts. Get it once, over a channel you trust, and keep it.',
   })
   @ApiOkResponse({ type: CheckpointKeyResponse })
+  @ProblemAnswer(400, BAD_INPUT)
+  @ProblemAnswer(503, BEHIND)
   key(): CheckpointKeyView {
     return this.log.key();
   }
