@@ -7,6 +7,7 @@ import { postgresForTests } from './src/testing/postgres.js';
  * `e2e`, not again in `e2e-postgres`.
  */
 const STORE_SPECIFIC_E2E = [
+  'test/checkpoint-key.e2e-spec.ts',
   'test/data-folder.e2e-spec.ts',
   'test/disk-full.e2e-spec.ts',
   'test/instances.e2e-spec.ts',

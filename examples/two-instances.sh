@@ -21,6 +21,9 @@ node dist/create-tokens.js "$WORK/shared" > /dev/null
 export LEDGER_TOKENS_FILE=$WORK/shared/tokens.json
 token() { awk -v who="$1" '$1 == who { print $2 }' "$WORK/shared/initial-tokens.txt"; }
 OP=$(token operator) APPROVER=$(token approver) VIEW=$(token viewer)
+# ... and signs checkpoints with the same key; make it once (it prints the public key).
+node dist/create-checkpoint-key.js "$WORK/shared/checkpoint-key.pem" > /dev/null
+export LEDGER_CHECKPOINT_KEY_FILE=$WORK/shared/checkpoint-key.pem
 
 # Each instance keeps its own read models in its own data folder; the ledger is in PostgreSQL.
 PORT=$PORT_A LEDGER_DATA_DIR=$WORK/a node dist/main.js > "$WORK/a.log" 2>&1 & A=$!

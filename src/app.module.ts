@@ -24,6 +24,8 @@ import { SitesModule } from './sites/sites.module.js';
 import type { Stores } from './stores/open-stores.js';
 import { StoresModule } from './stores/stores.module.js';
 import { SubscriptionsModule } from './subscriptions/subscriptions.module.js';
+import { TransparencyLogProjection } from './transparency-log/transparency-log.projection.js';
+import { TransparencyLogModule } from './transparency-log/transparency-log.module.js';
 import { VerificationModule } from './verification/verification.module.js';
 
 /**
@@ -37,6 +39,7 @@ export const READ_MODELS = [
   RetentionProjection,
   FleetProjection,
   AuditProjection,
+  TransparencyLogProjection,
 ];
 
 export interface AppOptions {
@@ -74,6 +77,7 @@ export class AppModule {
         FleetModule,
         AuditModule,
         SubscriptionsModule,
+        TransparencyLogModule,
         VerificationModule,
         HealthModule,
       ],

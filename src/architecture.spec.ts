@@ -49,6 +49,8 @@ const LAYERS: readonly (readonly string[])[] = [
   ['read-models'],
   ['ledger'],
   ['http'],
+  // The transparency log (Merkle tree read model, checkpoints, proofs): below the features, so verification can check checkpoints.
+  ['transparency-log'],
   // Features. Sites come first: operations, retention and the fleet build on the site rules.
   ['sites'],
   ['operations', 'retention', 'fleet', 'audit', 'subscriptions', 'verification', 'health'],
@@ -58,6 +60,7 @@ const LAYERS: readonly (readonly string[])[] = [
 ];
 
 const FEATURES = new Set([
+  'transparency-log',
   'sites',
   'operations',
   'retention',

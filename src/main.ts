@@ -13,6 +13,14 @@ import { lockConfiguredDataFolder } from './data-folder/data-folder.module.js';
 import { EventStoreFailedError, EventStoreUnavailableError } from './event-store/event-store.errors.js';
 import { createAppLogger, loggerParams } from './observability/log-options.js';
 import { openStores } from './stores/open-stores.js';
+import {
+  CheckpointKeyFileError,
+  CheckpointKeyFileMissingError,
+  SharedCheckpointKeyRequiredError,
+  ensureCheckpointKeyFile,
+  loadCheckpointSigner,
+  verifierKeyLine,
+} from './transparency-log/checkpoint-key.js';
 
 /** The service cannot listen where it is told to (`PORT`, `HOST`). */
 class CannotListenError extends Error {}
@@ -20,7 +28,7 @@ class CannotListenError extends Error {}
 /**
  * What an operator fixes rather than a fault: an address it cannot listen
  * on, a data folder another process holds or that cannot be written, a
- * token file that is missing, malformed or must be shared, a database that
+ * token file or checkpoint key file that is missing, malformed or must be shared, a database that
  * cannot be reached or refuses. Each stops the start with one sentence and
  * exit code 1, before Nest starts (which would log its start-up and a stack).
  */
@@ -33,6 +41,9 @@ const START_REFUSALS = [
   SharedTokenFileRequiredError,
   EventStoreUnavailableError,
   EventStoreFailedError,
+  CheckpointKeyFileMissingError,
+  SharedCheckpointKeyRequiredError,
+  CheckpointKeyFileError,
 ];
 
 async function startOrExit<T>(step: () => T | Promise<T>): Promise<T> {
@@ -95,6 +106,16 @@ async function bootstrap(): Promise<void> {
           'not in this log: store them safely and delete that file',
       );
   }
+  // The checkpoint key: generated on a first start (not on postgres, where every instance needs the same
+  // file); its public half is logged, it is what clients check checkpoints with.
+  const checkpointKeyLog = new Logger('CheckpointKey');
+  const signer = await startOrExit(() =>
+    loadCheckpointSigner(
+      ensureCheckpointKeyFile(config, (line) => checkpointKeyLog.log(line)),
+      config.origin,
+    ),
+  );
+  checkpointKeyLog.log(verifierKeyLine(signer));
   const stores = await startOrExit(() => openStores(config, new Logger('Stores')));
   const app = configureApp(await NestFactory.create(AppModule.forRoot(config, { dataFolderLock, stores }), { logger }));
   await startOrExit(() => listenOrRefuse(config, () => app.listen(config.port, config.host)));

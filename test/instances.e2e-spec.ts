@@ -4,7 +4,7 @@ import { pollUntil } from '../src/testing/poll-until.js';
 import { createTestDatabase, postgresForTests, type TestDatabase } from '../src/testing/postgres.js';
 import { SERVICE, runToExit, startService, type RunningService } from './support/service-process.js';
 import { StreamClient } from './support/stream-client.js';
-import { TOKENS, makeDataDir, writeTestTokens } from './support/test-app.js';
+import { TEST_CHECKPOINT_KEY, TOKENS, makeDataDir, writeTestTokens } from './support/test-app.js';
 
 /**
  * Several instances on one PostgreSQL database (SPEC §9), as real processes:
@@ -38,6 +38,7 @@ describe.skipIf(!hasPostgres)('several instances on one PostgreSQL database', ()
       LEDGER_STORE: 'postgres',
       LEDGER_POSTGRES_URL: database.url,
       LEDGER_TOKENS_FILE: writeTestTokens(tokensDir),
+      LEDGER_CHECKPOINT_KEY_FILE: TEST_CHECKPOINT_KEY,
       LEDGER_LEASE_TTL: `PT${LEASE_TTL_MS / 1000}S`,
       LEDGER_CANARY_SITES: '300',
       LEDGER_LARGE_OPERATION_SITES: '1000',

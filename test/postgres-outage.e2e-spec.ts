@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { pollUntil } from '../src/testing/poll-until.js';
 import { havePostgresBinaries, startPrivatePostgres, type PrivatePostgres } from './support/private-postgres.js';
 import { startService, type RunningService } from './support/service-process.js';
-import { makeDataDir, writeTestTokens } from './support/test-app.js';
+import { TEST_CHECKPOINT_KEY, makeDataDir, writeTestTokens } from './support/test-app.js';
 
 /**
  * PostgreSQL stopped and started under a running instance (issue 10, point
@@ -30,6 +30,7 @@ describe.skipIf(!canRun)('PostgreSQL stopped and started under a running instanc
       LEDGER_POSTGRES_URL: url.href,
       LEDGER_DATA_DIR: dataDir,
       LEDGER_TOKENS_FILE: writeTestTokens(dataDir),
+      LEDGER_CHECKPOINT_KEY_FILE: TEST_CHECKPOINT_KEY,
       LEDGER_LEASE_TTL: 'PT2S',
       LEDGER_CANARY_SITES: '300',
       LEDGER_LARGE_OPERATION_SITES: '1000',

@@ -10,6 +10,7 @@ import { hashToken } from '../../src/auth/token-registry.js';
 import { loadConfig, type LedgerConfig } from '../../src/config/ledger-config.js';
 import { configureApp } from '../../src/configure-app.js';
 import { siteStreamId } from '../../src/event-store/ledger-streams.js';
+import { createCheckpointKeyFile } from '../../src/transparency-log/checkpoint-key.js';
 import type { StreamAppend } from '../../src/event-store/event-store.port.js';
 import type { RequestContext } from '../../src/ledger/request-context.js';
 import type { SiteEvent } from '../../src/sites/domain/site.events.js';
@@ -45,8 +46,17 @@ export function benchConfig(dir: string, env: Record<string, string> = {}): Ledg
       })),
     ),
   );
+  // Every instance on one database signs checkpoints with one key (a second call finds it there).
+  const checkpointKeyFile = join(dir, 'bench-checkpoint-key.pem');
+  createCheckpointKeyFile(checkpointKeyFile);
   // The retention sweeper and the resume pass would only add noise to timings.
-  return loadConfig({ LEDGER_DATA_DIR: dir, LEDGER_TOKENS_FILE: tokensFile, LEDGER_PURGE_INTERVAL: 'PT1H', ...env });
+  return loadConfig({
+    LEDGER_DATA_DIR: dir,
+    LEDGER_TOKENS_FILE: tokensFile,
+    LEDGER_CHECKPOINT_KEY_FILE: checkpointKeyFile,
+    LEDGER_PURGE_INTERVAL: 'PT1H',
+    ...env,
+  });
 }
 
 /** The whole service without HTTP: the same modules, commands and read models. */

@@ -33,6 +33,8 @@ describe('loadConfig', () => {
       logFormat: 'auto',
       readyMaxLag: 100,
       idempotencyTtlMs: 86_400_000,
+      origin: 'tenant-ledger',
+      checkpointKeyFile: undefined,
     });
   });
 
@@ -64,6 +66,8 @@ describe('loadConfig', () => {
       LEDGER_LOG_FORMAT: 'json',
       LEDGER_READY_MAX_LAG: '0',
       LEDGER_IDEMPOTENCY_TTL: 'PT12H',
+      LEDGER_ORIGIN: 'ledger.example.com/tenants',
+      LEDGER_CHECKPOINT_KEY_FILE: 'secrets/checkpoint-key.pem',
     });
     expect(config).toEqual<LedgerConfig>({
       port: 8080,
@@ -84,6 +88,8 @@ describe('loadConfig', () => {
       logFormat: 'json',
       readyMaxLag: 0,
       idempotencyTtlMs: 12 * 3_600_000,
+      origin: 'ledger.example.com/tenants',
+      checkpointKeyFile: resolve('secrets/checkpoint-key.pem'),
     });
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -130,6 +136,10 @@ describe('loadConfig', () => {
     ['LEDGER_IDEMPOTENCY_TTL', '1 day', 'must be an ISO 8601 duration'],
     ['LEDGER_IDEMPOTENCY_TTL', 'P1M', 'must have a fixed length: no years or months'],
     ['LEDGER_IDEMPOTENCY_TTL', 'PT0S', 'must be longer than zero'],
+    ['LEDGER_ORIGIN', 'my ledger', 'must be one line without spaces or "+"'],
+    ['LEDGER_ORIGIN', 'ledger+1', 'must be one line without spaces or "+"'],
+    ['LEDGER_ORIGIN', 'a\nb', 'must be one line without spaces or "+"'],
+    ['LEDGER_CHECKPOINT_KEY_FILE', ' ', 'must be a file path'],
   ])('rejects %s=%j', (name, value, reason) => {
     const problems = problemsOf({ [name]: value });
     expect(problems).toHaveLength(1);

@@ -62,6 +62,14 @@ export interface LedgerConfig {
    * ledger events behind the store (or not live at all).
    */
   readonly readyMaxLag: number;
+  /** Names the transparency log: the first line of every checkpoint, and the name of its signing key. */
+  readonly origin: string;
+  /**
+   * Absolute path of the checkpoint signing key (an Ed25519 private key,
+   * PEM); undefined means `<dataDir>/checkpoint-key.pem`, generated on the
+   * first start except on `postgres`.
+   */
+  readonly checkpointKeyFile: string | undefined;
 }
 
 /** Nest injection token for the `LedgerConfig`. */
@@ -276,6 +284,16 @@ class LedgerEnvironment {
     { requirement: 'must be longer than zero', holds: (value) => isoDurationMs(parseIsoDuration(value)!) > 0 },
   )
   LEDGER_IDEMPOTENCY_TTL = 'P1D';
+
+  @Satisfies({
+    // It is also the signing key's name in signed notes, which allow no space and no `+`.
+    requirement: 'must be one line without spaces or "+", such as ledger.example.com/tenants',
+    holds: (value) => /^[^\s+\u0000-\u001f\u007f\u0085]+$/u.test(value),
+  })
+  LEDGER_ORIGIN = 'tenant-ledger';
+
+  @Satisfies({ requirement: 'must be a file path', holds: (value) => /\S/.test(value) })
+  LEDGER_CHECKPOINT_KEY_FILE: string | undefined = undefined;
 }
 
 const VARIABLES = Object.keys(new LedgerEnvironment()) as (keyof LedgerEnvironment)[];
@@ -321,6 +339,9 @@ export function loadConfig(env: Record<string, string | undefined>): LedgerConfi
     logFormat: variables.LEDGER_LOG_FORMAT as LogFormat,
     readyMaxLag: Number(variables.LEDGER_READY_MAX_LAG),
     idempotencyTtlMs: isoDurationMs(parseIsoDuration(variables.LEDGER_IDEMPOTENCY_TTL)!),
+    origin: variables.LEDGER_ORIGIN,
+    checkpointKeyFile:
+      variables.LEDGER_CHECKPOINT_KEY_FILE === undefined ? undefined : resolve(variables.LEDGER_CHECKPOINT_KEY_FILE),
   });
 }
 

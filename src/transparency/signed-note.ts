@@ -119,6 +119,21 @@ export function parseSignerKey(signerKey: string): NoteSigner {
   return signer;
 }
 
+/**
+ * The signer named `name` whose key is an Ed25519 private key object (read
+ * from a PEM file, say: `openssl genpkey -algorithm ed25519` writes one).
+ * @throws SignedNoteError if the name is not a key name or the key not an Ed25519 private key
+ */
+export function signerOfPrivateKey(name: string, privateKey: KeyObject): NoteSigner {
+  if (!isValidKeyName(name)) throw new SignedNoteError('note.key-malformed', `not a key name: ${JSON.stringify(name)}`);
+  if (privateKey.type !== 'private' || privateKey.asymmetricKeyType !== 'ed25519') {
+    throw keyError('the signer key', 'it is not an Ed25519 private key');
+  }
+  // JWK rather than DER: `d` is the 32-byte seed whatever optional fields the key was imported with.
+  const { d } = privateKey.export({ format: 'jwk' });
+  return signerFromSeed(name, Buffer.from(d ?? '', 'base64url'));
+}
+
 /** Signs `text` (which must end in a newline): the text, a blank line, one signature line. */
 export function signNote(text: string, signer: NoteSigner): string {
   if (!text.endsWith('\n')) throw new SignedNoteError('note.malformed', 'a note text ends with a newline');

@@ -1,14 +1,18 @@
 import { Query, QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { LedgerVerifier, type VerificationReport } from './ledger-verifier.js';
 
-/** Recompute every stream's hash chain. */
-export class VerifyLedgerQuery extends Query<VerificationReport> {}
+/** Recompute every stream's hash chain; with a kept checkpoint, also prove the log extends it. */
+export class VerifyLedgerQuery extends Query<VerificationReport> {
+  constructor(readonly checkpoint?: string) {
+    super();
+  }
+}
 
 @QueryHandler(VerifyLedgerQuery)
 export class VerifyLedgerHandler implements IQueryHandler<VerifyLedgerQuery> {
   constructor(private readonly verifier: LedgerVerifier) {}
 
-  execute(): Promise<VerificationReport> {
-    return this.verifier.verify();
+  execute(query: VerifyLedgerQuery): Promise<VerificationReport> {
+    return this.verifier.verify(query.checkpoint);
   }
 }

@@ -15,6 +15,8 @@ export interface Tamperer {
   editData(eventId: string, field: string, value: string): Promise<void>;
   /** Replaces an event's metadata and hash (a forger who recomputed the event's own hash). */
   forge(eventId: string, metadata: EventMetadata, hash: string): Promise<void>;
+  /** Sets an event's prevHash and hash (a forger re-linking the events after one it rewrote). */
+  relink(eventId: string, prevHash: string, hash: string): Promise<void>;
   /** Removes an event. */
   remove(eventId: string): Promise<void>;
 }
@@ -38,6 +40,8 @@ function sqliteTamperer(dataDir: string): Tamperer {
       run(`UPDATE events SET data = json_set(data, '$.' || ?, ?) WHERE event_id = ?`, field, value, eventId),
     forge: (eventId, metadata, hash) =>
       run('UPDATE events SET metadata = ?, hash = ? WHERE event_id = ?', JSON.stringify(metadata), hash, eventId),
+    relink: (eventId, prevHash, hash) =>
+      run('UPDATE events SET prev_hash = ?, hash = ? WHERE event_id = ?', prevHash, hash, eventId),
     remove: (eventId) => run('DELETE FROM events WHERE event_id = ?', eventId),
   };
 }
@@ -61,6 +65,8 @@ function postgresTamperer(url: string): Tamperer {
       ),
     forge: (eventId, metadata, hash) =>
       run('UPDATE events SET metadata = $1, hash = $2 WHERE event_id = $3', JSON.stringify(metadata), hash, eventId),
+    relink: (eventId, prevHash, hash) =>
+      run('UPDATE events SET prev_hash = $1, hash = $2 WHERE event_id = $3', prevHash, hash, eventId),
     remove: (eventId) => run('DELETE FROM events WHERE event_id = $1', eventId),
   };
 }

@@ -3,7 +3,8 @@ import type { INestApplication } from '@nestjs/common';
 import { Test } from '@nestjs/testing';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import request from 'supertest';
 import { afterAll, afterEach, beforeAll, beforeEach } from 'vitest';
 import type TestAgent from 'supertest/lib/agent.js';
@@ -95,6 +96,17 @@ export function writeTestTokens(dataDir: string): string {
   return file;
 }
 
+/**
+ * The checkpoint signing key every test app signs with (a test-only key):
+ * instances sharing one database must share it, as on postgres they must.
+ */
+export const TEST_CHECKPOINT_KEY = join(
+  dirname(fileURLToPath(import.meta.url)),
+  '..',
+  'fixtures',
+  'checkpoint-key.pem',
+);
+
 export function makeDataDir(): string {
   return mkdtempSync(join(tmpdir(), 'tenant-ledger-e2e-'));
 }
@@ -177,6 +189,7 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     // Errors only, as JSON: test output stays readable (logs.e2e-spec.ts runs the service as served).
     LEDGER_LOG_LEVEL: 'error',
     LEDGER_LOG_FORMAT: 'json',
+    LEDGER_CHECKPOINT_KEY_FILE: TEST_CHECKPOINT_KEY,
     ...(await storeEnvironment(dataDir, options.env)),
     ...options.env,
   });

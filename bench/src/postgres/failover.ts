@@ -141,6 +141,7 @@ export async function measureFailover(database: BenchDatabase, options: { trials
     LEDGER_STORE: 'postgres',
     LEDGER_POSTGRES_URL: database.url,
     LEDGER_TOKENS_FILE: join(shared.dir, 'bench-tokens.json'),
+    LEDGER_CHECKPOINT_KEY_FILE: join(shared.dir, 'bench-checkpoint-key.pem'),
     LEDGER_CANARY_SITES: String(SITES),
     LEDGER_PURGE_INTERVAL: 'PT1H',
   };
