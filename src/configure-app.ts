@@ -1,6 +1,7 @@
 import type { HttpServer, INestApplication } from '@nestjs/common';
 import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import { Logger } from 'nestjs-pino';
+import { ANY_REQUEST_PROBLEMS } from './http/api-problems.js';
 import { correlationId } from './http/request-context.decorator.js';
 import { ProblemDetailsFilter } from './http/problem-details.filter.js';
 import { createValidationPipe } from './http/validation.js';
@@ -41,6 +42,7 @@ export function configureApp(app: INestApplication): INestApplication {
       .setLicense('UNLICENSED (proprietary)', 'https://docs.npmjs.com/cli/configuring-npm/package-json#license')
       // Relative: clients and Swagger UI call the origin they loaded the document from, whatever HOST and PORT say.
       .addServer('/', 'This service')
+      .addGlobalResponse(...ANY_REQUEST_PROBLEMS)
       .addBearerAuth({
         type: 'http',
         scheme: 'bearer',

@@ -44,7 +44,7 @@ describe('the OpenAPI document (/docs-json)', () => {
   });
 
   it('declares a 2XX on every operation but the refusal, and 401 and 403 on every one behind a token', async () => {
-    // What redocly.yaml's operation-2xx-response and operation-4xx-response: off leave to this spec.
+    // What redocly.yaml's operation-2xx-response: off leaves to this spec.
     const document = (await t.http().get('/docs-json').expect(200)).body as {
       paths: Record<string, Record<string, { security?: unknown[]; responses: Record<string, unknown> }>>;
     };
@@ -52,7 +52,8 @@ describe('the OpenAPI document (/docs-json)', () => {
     for (const [path, item] of Object.entries(document.paths))
       for (const [method, operation] of Object.entries(item)) {
         const statuses = Object.keys(operation.responses);
-        const refusal = statuses.join() === '405';
+        // The site DELETE only ever refuses: 405, or a request refused before any route decides (400, 413, 415).
+        const refusal = statuses.includes('405') && statuses.every((status) => /^4/.test(status));
         if (!refusal && !statuses.some((status) => status.startsWith('2'))) wrong.push(`${method} ${path}: no 2XX`);
         const public_ = operation.security !== undefined && operation.security.length === 0;
         if (!public_ && !(statuses.includes('401') && statuses.includes('403')))

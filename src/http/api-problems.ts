@@ -1,5 +1,5 @@
 import { applyDecorators } from '@nestjs/common';
-import { ApiExtraModels, ApiResponse, getSchemaPath } from '@nestjs/swagger';
+import { ApiExtraModels, ApiResponse, type ApiResponseOptions, getSchemaPath } from '@nestjs/swagger';
 import { ProblemDetails } from './common.dto.js';
 
 /** The error statuses the ledger answers (problem-details.filter.ts), each with what it means here. */
@@ -42,3 +42,20 @@ export function ApiProblems(...answers: ProblemAnswer[]): MethodDecorator & Clas
     }),
   );
 }
+
+/**
+ * What any request may be refused with before its route decides anything,
+ * declared on every operation of the document (a route's own entry for the
+ * status replaces it): a malformed header the service reads on every route
+ * (Ledger-Min-Position, Idempotency-Key), or a body the parser cannot read,
+ * whatever the method.
+ */
+export const ANY_REQUEST_PROBLEMS: ApiResponseOptions[] = [
+  [400, 'A malformed header (Ledger-Min-Position, Idempotency-Key) or body; `errors` names the field'] as const,
+  [413, MEANINGS[413]] as const,
+  [415, MEANINGS[415]] as const,
+].map(([status, description]) => ({
+  status,
+  description,
+  content: { 'application/problem+json': { schema: { $ref: getSchemaPath(ProblemDetails) } } },
+}));

@@ -105,16 +105,23 @@ export class OpenApiConformance {
   }
 }
 
-/** Any answer on a path the document does not know: 404 problem+json, as SPEC §6 says of every error. */
+/**
+ * Bodies are read before routing, so a request on a path the document does
+ * not know is refused for a body that cannot be read (400, 413, 415) before
+ * it can be a 404.
+ */
+const UNKNOWN_ROUTE_STATUSES = new Set([404, 400, 413, 415]);
+
+/** Any answer on a path the document does not know: 404 (or a refused body) as problem+json, as SPEC §6 says of every error. */
 function unknownRouteProblems(
   validators: Validators,
   status: number,
   mediaType: string | undefined,
   body?: string,
 ): string[] {
-  if (status !== 404 || mediaType !== 'application/problem+json')
+  if (!UNKNOWN_ROUTE_STATUSES.has(status) || mediaType !== 'application/problem+json')
     return [
-      `no operation matches; expected 404 application/problem+json, got ${status} ${mediaType ?? '(no Content-Type)'}`,
+      `no operation matches; expected 404 (or 400, 413, 415 for a body) application/problem+json, got ${status} ${mediaType ?? '(no Content-Type)'}`,
     ];
   if (body === undefined) return [];
   const [document] = jsonDocumentsOf(mediaType, body) ?? [];
