@@ -75,5 +75,15 @@ describe('a site whose stored events were tampered with', () => {
     await t.http().get('/v1/sites/victim?version=1').set('Authorization', viewer).expect(200);
     await t.http().get(`/v1/sites/victim?asOf=${registeredAt}`).set('Authorization', viewer).expect(200);
     expect((await t.allEvents()).length).toBe(before);
+
+    // Each refusal is counted, by route, for an alert that must never fire.
+    const metrics = await t.http().get('/metrics').set('Authorization', viewer).expect(200);
+    const counted = (route: string) =>
+      Number(
+        new RegExp(`^tenant_ledger_tampered_refusals_total\\{route="${route}"\\} (\\d+)$`, 'm').exec(metrics.text)?.[1],
+      );
+    expect(counted('/v1/sites/:siteId')).toBe(3);
+    expect(counted('/v1/sites/:siteId/history')).toBe(1);
+    expect(counted('/v1/sites/:siteId/suspend')).toBe(1);
   });
 });

@@ -20,7 +20,7 @@ export class MetricsController {
     summary: 'Figures for Prometheus, in its text format (any token)',
     description:
       'tenant_ledger_commands_total{type,outcome}, tenant_ledger_http_request_duration_seconds{method,route,status}, ' +
-      'tenant_ledger_read_model_position{read_model}, tenant_ledger_read_model_lag{read_model}, ' +
+      'tenant_ledger_tampered_refusals_total{route}, tenant_ledger_read_model_position{read_model}, tenant_ledger_read_model_lag{read_model}, ' +
       'tenant_ledger_waves_total{kind}, tenant_ledger_wave_duration_seconds, tenant_ledger_sites_deleted_total, ' +
       'tenant_ledger_sites_restored_total, tenant_ledger_purges_total, tenant_ledger_sse_subscribers, ' +
       "and the process's own (process_*, nodejs_*).",

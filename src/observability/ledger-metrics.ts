@@ -59,6 +59,13 @@ export class LedgerMetrics {
     registers: [this.registry],
   });
 
+  readonly tamperedRefusals = new Counter({
+    name: 'tenant_ledger_tampered_refusals_total',
+    help: 'Requests refused with ledger.tampered (a stream they read does not hold its hash chain), by route pattern',
+    labelNames: ['route'] as const,
+    registers: [this.registry],
+  });
+
   readonly waves = new Counter({
     name: 'tenant_ledger_waves_total',
     help: 'Waves of deletion operations recorded by this instance, by wave kind (internal, canary, customer)',

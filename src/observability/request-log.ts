@@ -19,6 +19,11 @@ export function noteProblem(response: object, code: string, error?: unknown): vo
   if (error !== undefined) noted.err = error;
 }
 
+/** The problem code the filter answered a response with, if any. */
+export function notedProblemCode(response: object): string | undefined {
+  return (response as Noted)[PROBLEM]?.code;
+}
+
 /** The server error the problem filter noted on a response, if any. */
 export function notedError(response: object): unknown {
   return (response as Noted).err;
