@@ -333,6 +333,7 @@ describe('audit over HTTP: personal data and odd text', () => {
         'actor',
         'correlationId',
         'cursor',
+        'data',
         'format',
         'from',
         'limit',

@@ -98,6 +98,10 @@ describe('README.md', () => {
     expect(answers.filter((answer) => answer.startsWith('POST ')).length).toBeGreaterThan(15);
     expect(output).toContain('"ok":true');
     expect(output).toMatch(/rebuilt the read models from \d+ events/);
+    // The offline verifier checked a chain, a signature and an inclusion proof.
+    expect(output).toMatch(
+      /^chains ok: \d+ events in 1 streams\ncheckpoint ok: .*\ninclusion ok: .* is leaf \d+ of \d+$/m,
+    );
   }, 180_000);
 });
 

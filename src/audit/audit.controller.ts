@@ -56,7 +56,7 @@ export class AuditController {
     const format = query.format ?? 'json';
     if (format === 'json') {
       const page: AuditPage = await this.queries.execute(
-        new GetAuditEventsQuery(filter, query.limit ?? 100, query.cursor),
+        new GetAuditEventsQuery(filter, query.limit ?? 100, query.cursor, query.data),
       );
       response.json(page);
       return;
@@ -64,7 +64,7 @@ export class AuditController {
     if (query.limit !== undefined) {
       throw invalid('limit', `limit pages format=json; format=${format} streams every match`);
     }
-    const events = await this.queries.execute(new ExportAuditEventsQuery(filter, query.cursor));
+    const events = await this.queries.execute(new ExportAuditEventsQuery(filter, query.cursor, query.data));
     await writeExport(response, this.responses.start('export', response), format, events);
   }
 }

@@ -9,6 +9,10 @@ import { CORRELATION_PATTERN } from '../http/request-context.decorator.js';
 export const AUDIT_FORMATS = ['json', 'ndjson', 'csv'] as const;
 export type AuditFormat = (typeof AUDIT_FORMATS)[number];
 
+/** opened: as history shows events. stored: as they are hashed, for checking chains and proofs offline. */
+export const AUDIT_DATA_FORMS = ['opened', 'stored'] as const;
+export type AuditDataForm = (typeof AUDIT_DATA_FORMS)[number];
+
 export class AuditQueryDto {
   @IsOptional()
   @IsLedgerId({ required: false, example: 'site-1001', description: "Only this site's own events (its stream)" })
@@ -102,6 +106,18 @@ export class AuditQueryDto {
   @IsOptional()
   @IsIn(AUDIT_FORMATS)
   format?: AuditFormat;
+
+  @ApiPropertyOptional({
+    enum: AUDIT_DATA_FORMS,
+    default: 'opened',
+    description:
+      'opened: `data` as history shows it (contacts opened, or {"redacted": true} once the site was purged). ' +
+      'stored: `data` exactly as stored and hashed (contacts sealed, before and after a purge), so anyone can ' +
+      "recompute each event's chain hash and Merkle leaf offline",
+  })
+  @IsOptional()
+  @IsIn(AUDIT_DATA_FORMS)
+  data?: AuditDataForm;
 }
 
 /* Response shapes, for the OpenAPI document only. */

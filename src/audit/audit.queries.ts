@@ -3,6 +3,7 @@ import type { EventView } from '../ledger/event.view.js';
 import { EventViewer } from '../ledger/event-viewer.js';
 import { yieldToEventLoop } from '../http/response-stream.js';
 import { decodeCursor, encodeCursor } from '../http/cursor.js';
+import type { AuditDataForm } from './audit.dto.js';
 import { AuditProjection, type AuditFilter } from './audit.projection.js';
 
 export interface AuditPage {
@@ -23,6 +24,7 @@ export class GetAuditEventsQuery extends Query<AuditPage> {
     readonly filter: AuditFilter,
     readonly limit: number,
     readonly cursor: string | undefined,
+    readonly data: AuditDataForm = 'opened',
   ) {
     super();
   }
@@ -35,10 +37,10 @@ export class GetAuditEventsHandler implements IQueryHandler<GetAuditEventsQuery>
     private readonly viewer: EventViewer,
   ) {}
 
-  async execute({ filter, limit, cursor }: GetAuditEventsQuery): Promise<AuditPage> {
+  async execute({ filter, limit, cursor, data }: GetAuditEventsQuery): Promise<AuditPage> {
     const entries = this.audit.page({ ...filter, after: afterCursor(cursor), limit: limit + 1 });
     const page = entries.slice(0, limit);
-    const session = this.viewer.session();
+    const session = this.viewer.session({ stored: data === 'stored' });
     const events: EventView[] = [];
     for (const entry of page) events.push(await session.view(entry.event));
     const last = page.at(-1);
@@ -57,6 +59,7 @@ export class ExportAuditEventsQuery extends Query<AsyncIterable<EventView>> {
   constructor(
     readonly filter: AuditFilter,
     readonly cursor: string | undefined,
+    readonly data: AuditDataForm = 'opened',
   ) {
     super();
   }
@@ -69,18 +72,23 @@ export class ExportAuditEventsHandler implements IQueryHandler<ExportAuditEvents
     private readonly viewer: EventViewer,
   ) {}
 
-  async execute({ filter, cursor }: ExportAuditEventsQuery): Promise<AsyncIterable<EventView>> {
+  async execute({ filter, cursor, data }: ExportAuditEventsQuery): Promise<AsyncIterable<EventView>> {
     // Checked now, so a bad cursor is a 400 before the response starts.
     const after = afterCursor(cursor);
     const until = this.audit.lastOrdinal();
-    return this.pages(filter, after, until);
+    return this.pages(filter, after, until, data);
   }
 
-  private async *pages(filter: AuditFilter, after: number, until: number): AsyncGenerator<EventView> {
+  private async *pages(
+    filter: AuditFilter,
+    after: number,
+    until: number,
+    data: AuditDataForm,
+  ): AsyncGenerator<EventView> {
     for (;;) {
       const entries = this.audit.page({ ...filter, after, until, limit: EXPORT_PAGE });
       // A fresh session per page: keys are looked up at most once a page, and a purge shows from the next page on.
-      const session = this.viewer.session();
+      const session = this.viewer.session({ stored: data === 'stored' });
       for (const entry of entries) yield await session.view(entry.event);
       const last = entries.at(-1);
       if (last === undefined || entries.length < EXPORT_PAGE) return;

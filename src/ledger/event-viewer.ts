@@ -17,6 +17,11 @@ export interface ViewSessionOptions {
    * purged site's contacts read as redacted from then on.
    */
   ttlMs?: number;
+  /**
+   * Data exactly as stored and hashed, contacts still sealed: what an
+   * auditor needs to recompute hash chains and Merkle leaves offline.
+   */
+  stored?: boolean;
 }
 
 /**
@@ -27,15 +32,18 @@ export interface ViewSessionOptions {
 export class EventViewSession {
   /** Each site's revealer, looked up at most once per `ttlMs` while the session reads. */
   private readonly revealers: LRUCache<string, Promise<Reveal>>;
+  private readonly stored: boolean;
 
   constructor(
     private readonly personalData: PersonalDataCodec,
     options: ViewSessionOptions = {},
   ) {
     this.revealers = new LRUCache({ max: options.maxSites ?? 256, ttl: options.ttlMs ?? 1000 });
+    this.stored = options.stored ?? false;
   }
 
   async view(event: StoredEvent): Promise<EventView> {
+    if (this.stored) return toEventView(event, event.data);
     const siteId = siteIdOfStream(event.streamId);
     // Only events carrying contacts need a key; most (and every non-site event) do not.
     if (siteId === undefined || !Array.isArray(event.data['contacts'])) {
