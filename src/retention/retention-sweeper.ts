@@ -6,7 +6,6 @@ import {
   type BeforeApplicationShutdown,
 } from '@nestjs/common';
 import { randomUUID } from 'node:crypto';
-import { DomainError } from '../common/domain-error.js';
 import { LEDGER_CONFIG, type LedgerConfig } from '../config/ledger-config.js';
 import { KEY_STORE, type KeyStore } from '../crypto/key-store.port.js';
 import { CLOCK, nextEventTime, type Clock } from '../ledger/clock.js';
@@ -15,15 +14,13 @@ import type { RequestContext } from '../ledger/request-context.js';
 import { LEASES, type Leases } from '../leases/leases.port.js';
 import { underLease } from '../leases/under-lease.js';
 import { ProjectionRunner } from '../read-models/projection-runner.js';
-import { decideSite, type SitePolicy } from '../sites/domain/site.decider.js';
-import type { SiteEvent } from '../sites/domain/site.events.js';
-import type { SiteState } from '../sites/domain/site.state.js';
+import type { SitePolicy } from '../sites/domain/site.decider.js';
 import { SiteStreams } from '../sites/site-streams.js';
 import { SITE_POLICY } from '../sites/sites.tokens.js';
+import { decidePurge, RETENTION_ACTOR } from './domain/purge.js';
 import { PurgePolicy } from './purge-policy.service.js';
 import { RetentionProjection } from './retention.projection.js';
 
-export const RETENTION_ACTOR = 'system:retention';
 const BATCH = 500;
 /** Keys destroyed at once (see shred). */
 const SHRED_TOGETHER = 50;
@@ -134,26 +131,12 @@ export class RetentionSweeper implements OnApplicationBootstrap, BeforeApplicati
           this.sites.load(siteId, {}, { contacts: 'withheld' }),
         ]);
         const now = nextEventTime(this.clock, site.lastOccurredAt);
-        const events = policy.state.paused ? [] : this.purgeEvents(siteId, site.state, now);
+        const events = decidePurge(siteId, site.state, policy.state, now, this.sitePolicy);
         const change = await this.sites.change(siteId, site, events, context, now);
         return { appends: [this.policy.unchangedSince(policy), change.append], answer: () => events.length > 0 };
       });
     } catch (error) {
       if (error instanceof ConcurrentChangeError) return false; // the next pass decides again
-      throw error;
-    }
-  }
-
-  /** SitePurged if the site may be purged now; nothing if it was restored, is held or is not yet due: its stream has the last word. */
-  private purgeEvents(siteId: string, state: SiteState, now: string): SiteEvent[] {
-    try {
-      return decideSite(
-        { type: 'PurgeSite', data: { siteId }, metadata: { now, actor: { id: RETENTION_ACTOR, admin: false } } },
-        state,
-        this.sitePolicy,
-      );
-    } catch (error) {
-      if (error instanceof DomainError) return [];
       throw error;
     }
   }
