@@ -8,6 +8,7 @@ import { postgresForTests } from './src/testing/postgres.js';
  */
 const STORE_SPECIFIC_E2E = [
   'test/checkpoint-key.e2e-spec.ts',
+  'test/cli.e2e-spec.ts',
   'test/data-folder.e2e-spec.ts',
   'test/disk-full.e2e-spec.ts',
   'test/instances.e2e-spec.ts',

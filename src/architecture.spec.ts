@@ -20,12 +20,17 @@ import { describe, expect, it } from 'vitest';
  *    its own.
  * 4. Nothing in src/ imports from test/: what specs share lives in
  *    src/testing, which production code never imports.
+ * 5. The command line (src/cli) is a client of the HTTP API: it imports
+ *    src/common at most, and nothing imports it.
  */
 const src = dirname(fileURLToPath(import.meta.url));
 
 /** Top-level folders of src/, lowest first; `(root)` is main.ts, app.module.ts and the other files directly in src/. */
 const LAYERS: readonly (readonly string[])[] = [
   ['common'],
+  // The command line: an HTTP client of the service, never of its modules. Low in the list only because it may
+  // import common; that it imports nothing else, and that nothing imports it, is checked below.
+  ['cli'],
   // Stores: the event store port and adapters; the key stores (EventStoreDB's shares the event store's client).
   // They take what they need as arguments: the configuration is read above them.
   ['event-store'],
@@ -194,6 +199,25 @@ describe('architecture', () => {
           })
           .map((specifier) => `${relative(src, file)} imports ${specifier}`),
       );
+    expect(violations).toEqual([]);
+  });
+
+  it('the command line imports only src/common, Node built-ins and its own packages, and nothing imports it', () => {
+    const CLI_PACKAGES = ['commander', 'eventsource-parser'];
+    const violations = all.flatMap((file) => {
+      const from = folderOf(relative(src, file));
+      const packages = file.endsWith('.spec.ts') ? [...CLI_PACKAGES, 'vitest'] : CLI_PACKAGES;
+      return importsOf(file)
+        .filter((specifier) => {
+          const path = target(file, specifier);
+          const to = path === undefined ? undefined : folderOf(path);
+          if (from !== 'cli') return to === 'cli';
+          if (path === undefined) return !specifier.startsWith('node:') && !packages.includes(specifier);
+          return to !== 'cli' && to !== 'common';
+        })
+        .map((specifier) => `${relative(src, file)} imports ${specifier}`);
+    });
+    expect(all.some((file) => folderOf(relative(src, file)) === 'cli')).toBe(true);
     expect(violations).toEqual([]);
   });
 

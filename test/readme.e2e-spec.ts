@@ -22,6 +22,7 @@ const DOCUMENTED_PORT = '127.0.0.1:3000';
 const SHOWN_REFUSALS = [
   'DELETE /v1/sites/site-1001 → 405', // deletions go through operations
   'POST /v1/operations → 422', // a plan of installation IDs, refused as a whole
+  'POST /v1/operations → 422', // the same mistake through the command line
 ];
 
 describe('README.md', () => {
@@ -81,6 +82,8 @@ describe('README.md', () => {
       PORT: String(servicePort),
       // `npm run …` without its pre-script (the build): the suite built dist/ already, and others use it meanwhile.
       npm_config_ignore_scripts: 'true',
+      // `npx tenant-ledger` links this folder into npm's npx cache: one in the folder leaves nothing behind.
+      npm_config_cache: join(work, '.npm'),
     });
     const serviceLog = readFileSync(join(work, 'service.log'), 'utf8');
     const context = `${output}\n--- service log ---\n${serviceLog}`;
