@@ -3,6 +3,9 @@ import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pollUntil } from '../src/testing/poll-until.js';
+import { loadCheckpointSigner } from '../src/transparency-log/checkpoint-key.js';
+import { signCheckpoint } from '../src/transparency/checkpoint.js';
+import { generateNoteKeys } from '../src/transparency/signed-note.js';
 import { freePort, root, startService, type RunningService } from './support/service-process.js';
 import { makeDataDir, TOKENS, writeTestTokens, type TestPrincipal } from './support/test-app.js';
 
@@ -259,35 +262,71 @@ describe('the tenant-ledger command line', () => {
     expect(watch.stderr).toContain(`error: timed out after 1 s; operation ${id} is still approved`);
   });
 
-  it('verify --state keeps the newest checkpoint and proves on the next run that the log extends it', async () => {
-    const state = join(dataDir, 'checkpoint.txt');
+  it("verify --state pins the key, keeps the newest checkpoint, and checks the next run's consistency proof itself", async () => {
+    const state = join(dataDir, 'verify-state.json');
     const first = await tl(['verify', '--state', state]);
     expect(first.code, first.stderr).toBe(0);
+    expect(first.stderr).toMatch(/^trusting the key the service serves: tenant-ledger\+[0-9a-f]{8}\+\S+ /m);
     expect(first.stdout).toContain('every hash chain holds');
     expect(first.stdout).toMatch(/kept the newest checkpoint \(size (\d+)\)/);
-    const kept = readFileSync(state, 'utf8');
-    expect(kept.split('\n')[0]).toBe('tenant-ledger');
+    const kept = JSON.parse(readFileSync(state, 'utf8')) as { verifierKey: string; checkpoint: string };
+    const served = (await service.call('viewer', 'GET', '/v1/ledger/checkpoint-key')).body as { verifierKey: string };
+    expect(kept.verifierKey).toBe(served.verifierKey);
+    const size = Number(kept.checkpoint.split('\n')[1]);
 
     await register('cli-12'); // the log grows between the runs
     const second = await tl(['verify', '--state', state]);
     expect(second.code, second.stderr).toBe(0);
-    const size = Number(kept.split('\n')[1]);
+    expect(second.stderr).toBe(''); // the key is pinned now
+    expect(second.stdout).toMatch(
+      new RegExp(
+        `^checked here: the signed checkpoint \\(size (\\d+)\\) extends the checkpoint kept in ${state} \\(size ${size}\\), by its consistency proof$`,
+        'm',
+      ),
+    );
     expect(second.stdout).toMatch(
       new RegExp(`^the log \\(size (\\d+)\\) extends the checkpoint kept in ${state} \\(size ${size}\\)$`, 'm'),
     );
-    expect(Number(readFileSync(state, 'utf8').split('\n')[1])).toBeGreaterThan(size);
+    const newer = JSON.parse(readFileSync(state, 'utf8')) as { checkpoint: string };
+    expect(Number(newer.checkpoint.split('\n')[1])).toBeGreaterThan(size);
 
-    const report = await json<{ ok: boolean; consistent: boolean }>(['verify', '--state', state]);
-    expect(report).toMatchObject({ ok: true, consistent: true });
+    const report = await json<{ ok: boolean; consistent: boolean; client: { consistent: boolean } }>([
+      'verify',
+      '--state',
+      state,
+    ]);
+    expect(report).toMatchObject({ ok: true, consistent: true, client: { consistent: true } });
+
+    // A checkpoint of another history, signed with the log's own key (a rewrite by whoever holds it), is caught here.
+    const signer = loadCheckpointSigner(join(dataDir, 'checkpoint-key.pem'), 'tenant-ledger');
+    const forged = join(dataDir, 'forged-state.json');
+    const rewritten = signCheckpoint({ origin: 'tenant-ledger', size: 1, rootHash: Buffer.alloc(32, 7) }, signer);
+    writeFileSync(forged, JSON.stringify({ verifierKey: kept.verifierKey, checkpoint: rewritten }));
+    const caught = await tl(['verify', '--state', forged]);
+    expect(caught.code).toBe(1);
+    expect(caught.stdout).toMatch(
+      /^checked here: .* does NOT extend the checkpoint kept in .*: the consistency proof does not hold$/m,
+    );
+    expect(caught.stderr).toMatch(/^error: the ledger does not extend the checkpoint kept in .*forged-state\.json/m);
+
+    // A service signing with another key than the one pinned is refused before anything is compared.
+    const stranger = join(dataDir, 'stranger-state.json');
+    writeFileSync(
+      stranger,
+      JSON.stringify({ verifierKey: generateNoteKeys('tenant-ledger').verifierKey, checkpoint: rewritten }),
+    );
+    const refusedKey = await tl(['verify', '--state', stranger]);
+    expect(refusedKey.code).toBe(1);
+    expect(refusedKey.stderr).toMatch(/^error: note\.unsigned — .*\(the checkpoint the service signs now\)$/m);
 
     const garbage = join(dataDir, 'garbage.txt');
     writeFileSync(garbage, 'not a checkpoint\n');
     const refused = await tl(['verify', '--state', garbage]);
     expect(refused.code).toBe(1);
-    expect(refused.stderr).toMatch(/^error: note\.malformed — .*\(the checkpoint kept in .*garbage\.txt\)$/m);
+    expect(refused.stderr).toMatch(/^error: .*garbage\.txt is not a state file that tenant-ledger verify wrote$/m);
     expect(readFileSync(garbage, 'utf8')).toBe('not a checkpoint\n'); // a refused run keeps nothing
 
-    const fresh = join(dataDir, 'fresh', 'state.txt');
+    const fresh = join(dataDir, 'fresh', 'state.json');
     expect((await tl(['verify', '--state', fresh])).code).toBe(1); // its folder does not exist
     expect(existsSync(fresh)).toBe(false);
   });
