@@ -9,6 +9,7 @@ import { postgresForTests } from './src/testing/postgres.js';
 const STORE_SPECIFIC_E2E = [
   'test/checkpoint-key.e2e-spec.ts',
   'test/cli.e2e-spec.ts',
+  'test/console.e2e-spec.ts',
   'test/data-folder.e2e-spec.ts',
   'test/disk-full.e2e-spec.ts',
   'test/instances.e2e-spec.ts',
@@ -34,7 +35,8 @@ const hasPostgres = await postgresForTests();
 export default defineConfig({
   test: {
     projects: [
-      { extends: true, test: { name: 'unit', include: ['src/**/*.spec.ts'] } },
+      // console/src: the web console's pure pieces (routes, moments, diff, chart); its pages run in test/console.e2e-spec.ts.
+      { extends: true, test: { name: 'unit', include: ['src/**/*.spec.ts', 'console/src/**/*.spec.ts'] } },
       { extends: true, test: { name: 'e2e', ...e2e } },
       ...(hasPostgres
         ? [

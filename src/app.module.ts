@@ -27,6 +27,7 @@ import { SubscriptionsModule } from './subscriptions/subscriptions.module.js';
 import { TransparencyLogProjection } from './transparency-log/transparency-log.projection.js';
 import { TransparencyLogModule } from './transparency-log/transparency-log.module.js';
 import { VerificationModule } from './verification/verification.module.js';
+import { WebConsoleModule } from './web-console/web-console.module.js';
 
 /**
  * Every read model, in the order they are applied: the one list to extend.
@@ -52,6 +53,8 @@ export interface AppOptions {
   dataFolderLock?: DataFolderLock;
   /** The stores, when the caller opened them already (main.ts); otherwise the app opens them as it starts. */
   stores?: Stores;
+  /** The built web console to serve at /console; by default dist/console beside the running code (see WebConsoleModule). */
+  consoleDirectory?: string;
 }
 
 /** The whole service, for a given configuration (main.ts reads it from the environment; tests make their own). */
@@ -80,6 +83,7 @@ export class AppModule {
         TransparencyLogModule,
         VerificationModule,
         HealthModule,
+        WebConsoleModule.forRoot(options.consoleDirectory),
       ],
     };
   }

@@ -59,7 +59,7 @@ const LAYERS: readonly (readonly string[])[] = [
   ['transparency-log'],
   // Features. Sites come first: operations, retention and the fleet build on the site rules.
   ['sites'],
-  ['operations', 'retention', 'fleet', 'audit', 'subscriptions', 'verification', 'health'],
+  ['operations', 'retention', 'fleet', 'audit', 'subscriptions', 'verification', 'health', 'web-console'],
   // Composition: what picks the stores, and what boots the service.
   ['stores'],
   ['(root)'],
@@ -75,6 +75,7 @@ const FEATURES = new Set([
   'subscriptions',
   'verification',
   'health',
+  'web-console',
 ]);
 
 /** What the key stores may use of an event store adapter: the shared client or pool, its error translation, the schema helper. */

@@ -7,6 +7,7 @@ import { ProblemDetailsFilter } from './http/problem-details.filter.js';
 import { createValidationPipe } from './http/validation.js';
 import { httpMetrics } from './observability/http-metrics.js';
 import { LedgerMetrics } from './observability/ledger-metrics.js';
+import { CONSOLE_PATH, consoleHeaders } from './web-console/web-console.headers.js';
 
 /**
  * Everything about the HTTP surface that is not a route: prefix, validation,
@@ -23,6 +24,8 @@ export function configureApp(app: INestApplication): INestApplication {
   // Probes and scrapers expect these at the root.
   app.setGlobalPrefix('v1', { exclude: ['health', 'health/live', 'health/ready', 'metrics'] });
   answerEveryUnknownPath(app.getHttpAdapter());
+  // Before whatever answers there (its files, or its 404): the console's CSP and other security headers.
+  app.use(CONSOLE_PATH, consoleHeaders);
   app.use(correlationId);
   app.use(httpMetrics(app.get(LedgerMetrics)));
   app.useGlobalPipes(createValidationPipe());

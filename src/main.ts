@@ -121,7 +121,7 @@ async function bootstrap(): Promise<void> {
   await startOrExit(() => listenOrRefuse(config, () => app.listen(config.port, config.host)));
   new Logger('Main').log(
     `tenant-ledger listening on http://${config.host}:${config.port} (store: ${config.store}, data: ${config.dataDir}); ` +
-      'health at /health/live and /health/ready, metrics at /metrics, docs at /docs',
+      'health at /health/live and /health/ready, metrics at /metrics, docs at /docs, the web console at /console',
   );
 }
 

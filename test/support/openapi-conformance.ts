@@ -30,8 +30,10 @@ export class OpenApiConformance {
     const check = (withBody: boolean): void => {
       if (done) return;
       done = true;
-      // The document itself and Swagger UI's files are not API operations.
-      if (isDocs(path) && response.statusCode < 400) return;
+      // The document itself, Swagger UI's files and the web console's files (and the redirect from /console
+      // to /console/) are not API operations. An error there is checked as on any path the document does not
+      // know: a 404 problem+json (console.not-built where it was not built).
+      if ((isDocs(path) || isConsole(path)) && response.statusCode < 400) return;
       const body = withBody ? Buffer.concat(chunks).toString('utf8') : undefined;
       const problems = this.problemsOf(method, path, response, body);
       this.checked += 1;
@@ -150,6 +152,7 @@ function jsonDocumentsOf(mediaType: string, body: string): (unknown | Error)[] |
 }
 
 const isDocs = (path: string): boolean => path === '/docs' || path.startsWith('/docs/') || path === '/docs-json';
+const isConsole = (path: string): boolean => path === '/console' || path.startsWith('/console/');
 
 function mediaTypeOf(response: Response): string | undefined {
   const header = response.getHeader('content-type');

@@ -1,5 +1,6 @@
 import 'reflect-metadata';
 import type { INestApplication } from '@nestjs/common';
+import { AbstractLoader, ExpressLoader } from '@nestjs/serve-static';
 import { Test } from '@nestjs/testing';
 import { appendFileSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -82,6 +83,8 @@ export interface TestAppOptions {
    * instances on one shared database.
    */
   eventStore?: EventStore;
+  /** A built web console to serve at /console; without it the app answers there that the console is not built. */
+  consoleDirectory?: string;
 }
 
 /** Writes a token file for TOKENS into `dataDir` and returns its path. */
@@ -194,8 +197,13 @@ export async function startTestApp(options: TestAppOptions = {}): Promise<TestAp
     ...options.env,
   });
   const clock = options.clock ?? new TestClock();
-  const builder = Test.createTestingModule({ imports: [AppModule.forRoot(config, { clock })] });
+  const builder = Test.createTestingModule({
+    imports: [AppModule.forRoot(config, { clock, consoleDirectory: options.consoleDirectory })],
+  });
   if (options.eventStore) builder.overrideProvider(EVENT_STORE).useValue(options.eventStore);
+  // A testing module makes its providers before it has an HTTP adapter, so ServeStaticModule would pick
+  // its no-op loader and serve nothing; the service (NestFactory.create) has its adapter first.
+  if (options.consoleDirectory !== undefined) builder.overrideProvider(AbstractLoader).useClass(ExpressLoader);
   const moduleRef = await builder.compile();
   const nest = moduleRef.createNestApplication({ logger: ['error'] });
   const conformance = new OpenApiConformance();
