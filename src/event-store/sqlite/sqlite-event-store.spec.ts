@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { verifyChain } from '../event-envelope.js';
 import { DuplicateEventIdError, EventStoreUnavailableError, WrongExpectedVersionError } from '../event-store.errors.js';
 import { describeEventStoreContract, newEvent } from '../event-store.contract.js';
@@ -159,8 +159,24 @@ describe('SqliteEventStore', () => {
   });
 
   it('leaves no poll timer behind once a waiting subscription is woken or aborted', async () => {
-    const store = openStore({ pollIntervalMs: 60_000 });
-    const timers = (): number => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+    // Only the store's poll timers are counted, told apart by their interval:
+    // an append waits a macrotask for its group (group commit), time enough
+    // for other timers of the process to come and go.
+    const pollIntervalMs = 61_234;
+    const { setTimeout: realSetTimeout, clearTimeout: realClearTimeout } = globalThis;
+    const polls = new Set<unknown>();
+    vi.spyOn(globalThis, 'setTimeout').mockImplementation(((callback: () => void, ms?: number) => {
+      const timer = realSetTimeout(callback, ms);
+      if (ms === pollIntervalMs) polls.add(timer);
+      return timer;
+    }) as typeof setTimeout);
+    vi.spyOn(globalThis, 'clearTimeout').mockImplementation((timer) => {
+      polls.delete(timer);
+      realClearTimeout(timer);
+    });
+    onTestFinished(() => void vi.restoreAllMocks());
+    const store = openStore({ pollIntervalMs });
+    const timers = (): number => polls.size;
     const before = timers();
 
     const woken = store.subscribeAll()[Symbol.asyncIterator]();
