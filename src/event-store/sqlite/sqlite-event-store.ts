@@ -370,12 +370,12 @@ export class SqliteEventStore implements EventStore {
   ): AppendResult {
     const { streamId, expectedVersion, events } = append;
     const writtenBefore = written.has(streamId);
-    // A new stream needs no head read: if it exists after all, inserting
-    // its version 1 breaks UNIQUE (stream_id, version), which #translate
-    // reports as WrongExpectedVersionError. Saves a query per stream when
-    // thousands of sites are registered in one append. A stream written
-    // earlier in this same transaction is read: a rollback would hide it
-    // from #translate.
+    // A new stream needs no head read: if it exists after all (stored, or
+    // written by an earlier append of the group), inserting its version 1
+    // breaks UNIQUE (stream_id, version), and #appendOne tries once more
+    // reading every head. Saves a query per stream when thousands of sites
+    // are registered in one append. A stream written earlier by this same
+    // append is read: rolling back to its savepoint would hide it.
     const head =
       expectedVersion === 0 && events.length > 0 && !writtenBefore && !readEveryHead
         ? undefined
