@@ -147,6 +147,8 @@ export async function appendGroup(context: AppendsContext, group: readonly Queue
         error: toPortError(error, { action: actionOf(appends), target: context.target }),
       }));
     }
+    const [alone] = group;
+    if (group.length === 1 && alone !== undefined) return [{ error: await translate(context, error, alone.appends) }];
   }
   const outcomes: GroupOutcome[] = [];
   for (const request of group) {
