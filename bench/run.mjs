@@ -7,6 +7,8 @@
 //   npm run bench -- --only append,http
 //   npm run bench -- --only postgres   the PostgreSQL figures (a server at
 //                                 LEDGER_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres)
+//   npm run bench -- --only concurrent concurrent callers, a durable commit each (group
+//                                 commit): SQLite and PostgreSQL stores beside Emmett, HTTP with 32 connections
 //
 // Bench-only tools (tinybench, autocannon, the Emmett peer and its sqlite3)
 // live in bench/package.json, and Emmett's PostgreSQL peer in
@@ -22,7 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { PACKAGE_DIRS, installBenchTools } from './install.mjs';
 
-const SUITES = ['append', 'aggregate', 'operation', 'fleet', 'http', 'postgres'];
+const SUITES = ['append', 'aggregate', 'operation', 'fleet', 'http', 'postgres', 'concurrent'];
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);

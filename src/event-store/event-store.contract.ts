@@ -791,6 +791,115 @@ export function describeEventStoreContract(name: string, open: () => Promise<Eve
       });
     });
 
+    describe('concurrent appends (a store may commit them together)', () => {
+      const CALLERS = 24;
+
+      it('appends to distinct streams from many callers at once all succeed, at distinct positions with no gaps', async () => {
+        const start = await store.lastPosition();
+        const streams = Array.from({ length: CALLERS }, () => newStreamId());
+        const written = streams.map((_, i) => newEvents(1 + (i % 3)));
+        const results = await Promise.all(streams.map((streamId, i) => store.append(streamId, 0, written[i] ?? [])));
+
+        expect(results.map((r) => [r.streamId, r.nextVersion])).toEqual(streams.map((s, i) => [s, written[i]?.length]));
+        const own = ownEvents(await readAllAfter(store, start), streams);
+        expect(own).toHaveLength(written.flat().length);
+        // Each answer is its last event's position, and each stream's events are together, in order.
+        for (const [i, result] of results.entries()) {
+          const events = own.filter((e) => e.streamId === result.streamId);
+          expect(events.map((e) => e.eventId)).toEqual(written[i]?.map((e) => e.eventId));
+          expect(result.position).toBe(events.at(-1)?.position);
+          const first = own.indexOf(events[0]!);
+          expect(own.slice(first, first + events.length)).toEqual(events);
+          expect(verifyChain(events).ok).toBe(true);
+        }
+        // No gaps: one event at a time from the start, a reader meets every one of them.
+        const stepped: StoredEvent[] = [];
+        for (let after = start; ownEvents(stepped, streams).length < own.length;) {
+          const [next] = await store.readAll({ after, limit: 1 });
+          if (next === undefined) break;
+          stepped.push(next);
+          after = next.position;
+        }
+        expect(ownEvents(stepped, streams).map((e) => e.position)).toEqual(own.map((e) => e.position));
+      });
+
+      it('one append that conflicts fails alone; the appends around it commit', async () => {
+        const [a, b, c, d, e] = [newStreamId(), newStreamId(), newStreamId(), newStreamId(), newStreamId()];
+        await store.append(b, 0, newEvents(1));
+        const appends: StreamAppend[][] = [
+          [{ streamId: a, expectedVersion: 0, events: newEvents(1) }],
+          [{ streamId: b, expectedVersion: 0, events: newEvents(1) }], // b is at 1
+          [{ streamId: c, expectedVersion: 0, events: newEvents(2) }],
+          [
+            // b is at 1: nothing of this call is written. b comes first, so
+            // that a store committing stream by stream fails before d too.
+            { streamId: b, expectedVersion: 3, events: newEvents(1) },
+            { streamId: d, expectedVersion: 0, events: newEvents(1) },
+          ],
+          [{ streamId: e, expectedVersion: 0, events: newEvents(1) }],
+        ];
+        const outcomes = await Promise.allSettled(appends.map((each) => store.appendMany(each)));
+
+        expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled']);
+        const reasons = outcomes.flatMap((o): unknown[] => (o.status === 'rejected' ? [o.reason] : []));
+        await expectVersionConflict(Promise.reject(reasons[0]), { streamId: b, expectedVersion: 0, actualVersion: 1 });
+        await expectVersionConflict(Promise.reject(reasons[1]), { streamId: b, expectedVersion: 3, actualVersion: 1 });
+        expect(await eventIdsOf(store, a)).toEqual(idsOf(appends[0]?.[0]));
+        expect(await store.streamVersion(b)).toBe(1);
+        expect(await eventIdsOf(store, c)).toEqual(idsOf(appends[2]?.[0]));
+        expect(await eventIdsOf(store, d)).toEqual([]);
+        expect(await eventIdsOf(store, e)).toEqual(idsOf(appends[4]?.[0]));
+      });
+
+      it('an append repeated while the first attempt is still in flight succeeds, writing nothing twice', async () => {
+        const [a, b] = [newStreamId(), newStreamId()];
+        const events = newEvents(2);
+        const [first, again, other] = await Promise.all([
+          store.append(a, 0, events),
+          store.append(a, 0, events),
+          store.append(b, 0, newEvents(1)),
+        ]);
+        expect(again).toEqual(first);
+        expect(other).toMatchObject({ streamId: b, nextVersion: 1 });
+        expect(await eventIdsOf(store, a)).toEqual(events.map((e) => e.eventId));
+      });
+
+      it('each append is durable when it resolves: an independent reader sees it at that moment', async () => {
+        const other = await subject.openSecondWriter();
+        const streams = Array.from({ length: CALLERS }, () => newStreamId());
+        const written = streams.map(() => newEvents(1));
+        const seen: Promise<string[]>[] = [];
+        await Promise.all(
+          streams.map((streamId, i) =>
+            store.append(streamId, 0, written[i] ?? []).then(() => {
+              seen.push(eventIdsOf(other, streamId));
+            }),
+          ),
+        );
+        expect(await Promise.all(seen)).toEqual(written.map((events) => events.map((e) => e.eventId)));
+
+        const reopen = subject.reopen?.bind(subject);
+        if (reopen === undefined) return;
+        const reopened = await reopen();
+        for (const [i, streamId] of streams.entries()) {
+          expect(await eventIdsOf(reopened, streamId)).toEqual(written[i]?.map((e) => e.eventId));
+        }
+      });
+
+      it('appends resolve in the order of their positions', async () => {
+        const resolved: AppendResult[] = [];
+        await Promise.all(
+          Array.from({ length: CALLERS }, (_, i) =>
+            store.append(newStreamId(), 0, newEvents(1 + (i % 2))).then((result) => void resolved.push(result)),
+          ),
+        );
+        expect(resolved).toHaveLength(CALLERS);
+        for (let i = 1; i < resolved.length; i++) {
+          expect(store.comparePositions(resolved[i - 1]!.position, resolved[i]!.position)).toBeLessThan(0);
+        }
+      });
+    });
+
     describe('durability', () => {
       it('acknowledged appends are still there after reopening', async (context) => {
         const reopen = subject.reopen?.bind(subject);

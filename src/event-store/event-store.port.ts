@@ -77,6 +77,11 @@ export interface SubscribeAllOptions {
  *   `InvalidPositionError` wherever a position is accepted. Events appended
  *   together appear together and in the given order.
  * - An acknowledged append is durable.
+ * - Concurrent appends are independent: an adapter may commit them
+ *   together (group commit: one transaction, one flush), but each is checked
+ *   against its own expected versions, succeeds or fails alone, and is
+ *   answered only once it is durable; their positions follow the order in
+ *   which they are answered.
  * - Retry rule: an append whose events are already, one for one and in
  *   order, the stream's events right after `expectedVersion` (an earlier
  *   attempt committed but its answer was lost) succeeds without writing

@@ -81,7 +81,7 @@ describe('ProjectionRunner', () => {
     const runner = new ProjectionRunner(store, db, [recorder]);
     running.push(runner);
     runner.onApplicationBootstrap();
-    return { runner, recorder };
+    return { runner, recorder, db };
   };
   const shutDown = async (runner: ProjectionRunner) => {
     await runner.beforeApplicationShutdown();
@@ -121,6 +121,26 @@ describe('ProjectionRunner', () => {
     const result = await store.append('site-late', 0, [newEvent(99)]);
     expect(await runner.waitFor(result.position)).toBe(true);
     expect(recorder.seen.map(({ ordinal }) => ordinal)).toEqual([1, 2, 3]);
+  });
+
+  it('applies live events committed together in one transaction, with their checkpoint', async () => {
+    const { runner, recorder, db } = start();
+    expect(await runner.catchUp()).toBe(true);
+    const checkpoints: (string | undefined)[] = [];
+    const checkpoint = db.prepare("SELECT position FROM checkpoints WHERE name = 'read-model'");
+    const apply = recorder.apply.bind(recorder);
+    // Inside a batch's transaction the checkpoint is still the one before the batch.
+    recorder.apply = (event, ordinal) => {
+      checkpoints.push((checkpoint.get() as { position: string } | undefined)?.position);
+      apply(event, ordinal);
+    };
+    const results = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => store.append(`site-burst${i}`, 0, [newEvent(100 + i)])),
+    );
+    expect(await runner.waitFor(results.at(-1)!.position)).toBe(true);
+    expect(checkpoints).toHaveLength(20);
+    expect(new Set(checkpoints).size).toBe(1);
+    expect(runner.position).toBe(results.at(-1)!.position);
   });
 
   it('an unreachable store is retried from the checkpoint: the read models recover by themselves', async () => {

@@ -10,24 +10,31 @@ import { figure, log, tempDir, type Figure, type SuiteOptions, type SuiteResult 
 const SITES = 1_000;
 const CONNECTIONS = 10;
 
-interface Server {
+export interface Server {
   url: string;
   child: ChildProcess;
   stop(): Promise<void>;
 }
 
 /** Starts bench/src/http/server.js in its own process and waits for its URL. */
-async function startServer(args: string[]): Promise<Server> {
+export async function startServer(args: string[]): Promise<Server> {
   const script = fileURLToPath(new URL('../http/server.js', import.meta.url));
   const child = spawn(process.execPath, [script, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // The service's JSON log lines share stdout with the line that names the
+  // URL; the log keeps being read (and dropped), so the server never blocks on it.
   const lines = createInterface({ input: child.stdout! });
-  const [line] = (await Promise.race([
-    once(lines, 'line'),
+  const announced = new Promise<string>((resolve) => {
+    lines.on('line', (line) => {
+      const url = line.startsWith('{"url":') ? (JSON.parse(line) as { url: unknown }).url : undefined;
+      if (typeof url === 'string') resolve(url);
+    });
+  });
+  const url = await Promise.race([
+    announced,
     once(child, 'exit').then(([code]) => {
       throw new Error(`server ${args.join(' ')} exited with ${String(code)}`);
     }),
-  ])) as [string];
-  const { url } = JSON.parse(line) as { url: string };
+  ]);
   return {
     url,
     child,
@@ -39,7 +46,7 @@ async function startServer(args: string[]): Promise<Server> {
   };
 }
 
-interface Load {
+export interface Load {
   rps: number;
   p99: number;
   p50: number;
@@ -49,16 +56,17 @@ interface Load {
 }
 
 /** autocannon against 127.0.0.1 only, for a bounded time. */
-async function load(
+export async function load(
   url: string,
   seconds: number,
   request: { method: 'GET' | 'PUT'; path: (n: number) => string; body?: (n: number) => string },
+  connections = CONNECTIONS,
 ): Promise<Load> {
   if (!url.startsWith('http://127.0.0.1:')) throw new Error(`refusing to load ${url}: loopback only`);
   let n = 0;
   const result = await autocannon({
     url,
-    connections: CONNECTIONS,
+    connections,
     duration: seconds,
     headers: { authorization: `Bearer ${BENCH_TOKENS.operator}`, 'content-type': 'application/json' },
     requests: [

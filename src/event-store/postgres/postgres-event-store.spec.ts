@@ -11,7 +11,7 @@ import {
   WrongExpectedVersionError,
 } from '../event-store.errors.js';
 import { describeEventStoreContract, newEvent } from '../event-store.contract.js';
-import type { EventStore } from '../event-store.port.js';
+import type { AppendResult, EventStore } from '../event-store.port.js';
 import { LEDGER_STREAM_PREFIXES } from '../ledger-streams.js';
 import { PostgresEventStore, type PostgresEventStoreOptions } from './postgres-event-store.js';
 import { openPostgres, type PostgresConnection, type PostgresOptions } from './postgres.connection.js';
@@ -304,6 +304,113 @@ describe.skipIf(!hasPostgres)('PostgreSQL event store (server at LEDGER_TEST_POS
       const stored = (await readAllAfter(store, start)).filter((e) => e.streamId.startsWith(prefix));
       expect(stored.map((e) => e.streamId)).toEqual(appends.map((a) => a.streamId));
       expect(stored.map((e) => e.position)).toEqual(positions);
+    });
+
+    describe('group commit', () => {
+      it('commits the appends of concurrent callers in one transaction, with consecutive positions', async () => {
+        const groups: (readonly AppendResult[])[] = [];
+        const store = await openStore({ beforeCommit: async (results) => void groups.push(results) });
+        const prefix = `site-${randomUUID()}-`;
+        const callers = 32;
+        const results = await Promise.all(
+          Array.from({ length: callers }, (_, i) => store.append(`${prefix}${i}`, 0, [newEvent()])),
+        );
+        expect(groups.length).toBeLessThan(callers / 4);
+        expect(groups.flat()).toEqual(results);
+        const positions = results.map((result) => Number(result.position));
+        expect(positions).toEqual(positions.map((_, i) => positions[0]! + i));
+      });
+
+      it('answers once the transaction has committed: a fresh connection reads every event at that moment', async () => {
+        const store = await openStore();
+        const prefix = `site-${randomUUID()}-`;
+        const callers = 16;
+        // Other connections, opened beforehand, so each read starts the moment its append resolves.
+        const readers = new pg.Pool({ connectionString: db.url, max: callers });
+        toClose.push({ close: () => readers.end() });
+        const warm = await Promise.all(Array.from({ length: callers }, () => readers.connect()));
+        for (const client of warm) client.release();
+        const seen: Promise<number>[] = [];
+        await Promise.all(
+          Array.from({ length: callers }, (_, i) =>
+            store.append(`${prefix}${i}`, 0, [newEvent()]).then(() => {
+              seen.push(
+                readers
+                  .query<{ n: string }>('SELECT count(*) AS n FROM events WHERE stream_id = $1', [`${prefix}${i}`])
+                  .then(({ rows }) => Number(rows[0]?.n)),
+              );
+            }),
+          ),
+        );
+        expect(await Promise.all(seen)).toEqual(Array.from({ length: callers }, () => 1));
+      });
+
+      it('decides the appends of a group in the order they were called, each seeing those before it', async () => {
+        const store = await openStore();
+        const streamId = `site-${randomUUID()}`;
+        const [first, second, rival] = [newEvent(), newEvent(), newEvent()];
+        const outcomes = await Promise.allSettled([
+          store.append(streamId, 0, [first]),
+          store.append(streamId, 1, [second]),
+          store.append(streamId, 0, [rival]),
+        ]);
+        expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+        expect(outcomes[2]).toMatchObject({ reason: new WrongExpectedVersionError(streamId, 0, 2) });
+        expect((await store.readStream(streamId)).map((e) => e.eventId)).toEqual([first.eventId, second.eventId]);
+      });
+
+      it('refuses an event id already stored, or taken by an earlier append of the group, and only that append', async () => {
+        const store = await openStore();
+        const [a, b, c, d] = [
+          `site-${randomUUID()}`,
+          `site-${randomUUID()}`,
+          `site-${randomUUID()}`,
+          `site-${randomUUID()}`,
+        ];
+        const stored = newEvent();
+        await store.append(a, 0, [stored]);
+        const event = newEvent();
+        const outcomes = await Promise.allSettled([
+          store.append(b, 0, [event]),
+          store.append(c, 0, [newEvent(), { ...newEvent(), eventId: event.eventId }]),
+          store.append(d, 0, [{ ...newEvent(), eventId: stored.eventId }]),
+          store.append(d, 0, [newEvent()]),
+        ]);
+        expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'rejected', 'fulfilled']);
+        expect(outcomes[1]).toMatchObject({ reason: new DuplicateEventIdError(event.eventId) });
+        expect(outcomes[2]).toMatchObject({ reason: new DuplicateEventIdError(stored.eventId) });
+        expect(await store.streamVersion(c)).toBe(0);
+        expect(await store.streamVersion(d)).toBe(1);
+      });
+
+      it('fails every append of a group that waited too long for the append lock, and commits the next group', async () => {
+        const store = await openStore({}, { lockTimeoutMs: 100 });
+        const [a, b] = [`site-${randomUUID()}`, `site-${randomUUID()}`];
+        await withRawConnection(db.url, async (raw) => {
+          await raw.query('BEGIN');
+          await raw.query(`SELECT pg_advisory_xact_lock(${LEDGER_LOCK_SPACE}, ${LEDGER_LOCKS.appends})`);
+          const outcomes = await Promise.allSettled([
+            store.append(a, 0, [newEvent()]),
+            store.append(b, 0, [newEvent()]),
+          ]);
+          for (const outcome of outcomes) {
+            expect(outcome).toMatchObject({ status: 'rejected', reason: expect.any(EventStoreUnavailableError) });
+          }
+          await raw.query('ROLLBACK');
+        });
+        await Promise.all([store.append(a, 0, [newEvent()]), store.append(b, 0, [newEvent()])]);
+        expect([await store.streamVersion(a), await store.streamVersion(b)]).toEqual([1, 1]);
+      });
+
+      it('commits the appends called before close', async () => {
+        const store = await openStore();
+        const streamId = `site-${randomUUID()}`;
+        const pending = store.append(streamId, 0, [newEvent()]);
+        await store.close();
+        await expect(pending).resolves.toMatchObject({ nextVersion: 1 });
+        await expect(store.append(streamId, 1, [newEvent()])).rejects.toBeInstanceOf(EventStoreUnavailableError);
+        expect(await (await openStore()).streamVersion(streamId)).toBe(1);
+      });
     });
 
     it('fails clearly once closed, and ends running subscriptions', async () => {

@@ -1,14 +1,19 @@
 import pg from 'pg';
-import { checkAppends, isCommittedRetry } from '../adapter-kit.js';
+import { isCommittedRetry } from '../adapter-kit.js';
 import { EMPTY_STREAM_HEAD, chainEvents, type ChainedEvent, type StreamHead } from '../event-envelope.js';
 import { DuplicateEventIdError, WrongExpectedVersionError } from '../event-store.errors.js';
 import type { AppendResult, StreamAppend } from '../event-store.port.js';
+import type { GroupOutcome, QueuedAppend } from '../group-commit.js';
 import { withConnection } from './postgres.client.js';
-import { toPortError } from './postgres.errors.js';
-import type { PostgresReads } from './postgres.reads.js';
+import { isTransientPostgresError, toPortError } from './postgres.errors.js';
+import type { PostgresReads, StoredHead } from './postgres.reads.js';
 import { COMMITS_CHANNEL, LEDGER_LOCK_SPACE, LEDGER_LOCKS } from './postgres.schema.js';
 
-/** Runs inside an append's transaction after its positions are taken, before it commits. */
+/**
+ * Runs inside each transaction that writes events, after its positions are
+ * taken and before it commits, with the answers of every append of its
+ * group that it is about to commit, in order.
+ */
 export type BeforeCommitHook = (results: readonly AppendResult[]) => Promise<void>;
 
 export interface AppendsContext {
@@ -87,109 +92,204 @@ class EventColumns {
 
 /**
  * Where an append's answer takes its position from: a position already
- * stored, or the event of this call whose position the insert will tell.
+ * stored, or the event of this group whose position the insert will tell.
  */
 type PositionSource = { position: string } | { eventId: string };
 
+/** One queued append, decided, before anything is written. */
+type Plan =
+  | {
+      answers: Omit<AppendResult, 'position'>[];
+      sources: PositionSource[];
+      events: { event: ChainedEvent; occurredAtMs: number }[];
+      /** The last event it chains onto each stream it writes. */
+      written: Map<string, ChainedEvent>;
+    }
+  | { error: unknown }
+  | { deferred: true };
+
 /**
- * `append`/`appendMany` on PostgreSQL: one transaction per call, all or
- * nothing. It takes the append lock (see `postgres-event-store.ts` for why),
- * reads the heads of its streams, checks each expected version (or the
- * retry rule), chains and inserts the events, announces the commit with
- * NOTIFY (delivered only once it commits) and commits.
+ * `append`/`appendMany` on PostgreSQL: the appends queued while the previous
+ * group committed (see `group-commit.ts`) commit in one transaction. It takes
+ * the append lock (see `postgres-event-store.ts` for why), reads the heads of
+ * every stream of the group in one query, decides each append in order in
+ * memory (its expected versions, or the retry rule), inserts the events of
+ * all that pass in one statement, announces the commit with NOTIFY
+ * (delivered only once it commits) and commits. A few round trips whatever
+ * the size of the group, and one WAL flush.
+ *
+ * Why decided in memory rather than under a SAVEPOINT each, as on SQLite:
+ * under the lock nobody else writes, so the heads read at the start stay the
+ * heads, and a version check needs no statement; a savepoint, a head read
+ * and an insert per append would cost four round trips each, and the group
+ * would spend its time on the network instead of sharing one flush. What
+ * only the server can check (an event id already stored, a writer that
+ * bypassed the lock) shows as a unique violation of the group's insert; the
+ * group is then rolled back and its appends run again one transaction each,
+ * as before group commit, so the one at fault fails alone (and says why).
+ *
+ * An append that does not match a stream an earlier append of the same
+ * group writes is deferred to the next group, where it meets that append
+ * committed: a conflict, or the retry rule, exactly as one after the other.
+ * It goes first in the next group, so it is deferred once at most.
+ *
+ * A failure of the transaction itself (the lock not granted within
+ * `lock_timeout`, a lost connection, a failed COMMIT) fails every append of
+ * the group with the same `EventStoreUnavailableError`; a COMMIT whose
+ * answer was lost may have committed, which the retry rule covers.
  */
-export async function appendInTransaction(
-  context: AppendsContext,
-  appends: readonly StreamAppend[],
-): Promise<AppendResult[]> {
-  const occurredAtMs = checkAppends(appends);
-  let wrote = false;
+export async function appendGroup(context: AppendsContext, group: readonly QueuedAppend[]): Promise<GroupOutcome[]> {
   try {
-    const results = await withConnection(context.pool, async (client, discard) => {
-      try {
-        await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${LEDGER_LOCK_SPACE}, ${LEDGER_LOCKS.appends})`);
-        const { results: answers, columns } = await decide(context, client, appends, occurredAtMs);
-        wrote = columns.length > 0;
-        if (wrote) {
-          await context.beforeCommit?.(answers);
-          await client.query(`NOTIFY ${COMMITS_CHANNEL}; COMMIT`);
-        } else {
-          await client.query('COMMIT');
-        }
-        return answers;
-      } catch (error) {
-        // A connection that cannot even roll back is in an unknown state: drop it.
-        await client.query('ROLLBACK').catch(discard);
-        throw error;
-      }
-    });
-    if (wrote) context.committed();
-    return results;
+    return await commitGroup(context, group);
   } catch (error) {
-    throw await translate(context, error, appends);
+    if (!isUniqueViolation(error)) {
+      return group.map(({ appends }) => ({
+        error: toPortError(error, { action: actionOf(appends), target: context.target }),
+      }));
+    }
+    const [alone] = group;
+    if (group.length === 1 && alone !== undefined) return [{ error: await translate(context, error, alone.appends) }];
   }
+  const outcomes: GroupOutcome[] = [];
+  for (const request of group) {
+    try {
+      const [outcome] = await commitGroup(context, [request]);
+      outcomes.push(outcome ?? { error: new Error('no outcome for an append committed alone') });
+    } catch (error) {
+      outcomes.push({ error: await translate(context, error, request.appends) });
+    }
+  }
+  return outcomes;
+}
+
+/** The group's transaction; throws the driver's error if the transaction fails as a whole. */
+async function commitGroup(context: AppendsContext, group: readonly QueuedAppend[]): Promise<GroupOutcome[]> {
+  let wrote = false;
+  const outcomes = await withConnection(context.pool, async (client, discard) => {
+    try {
+      await client.query(`BEGIN; SELECT pg_advisory_xact_lock(${LEDGER_LOCK_SPACE}, ${LEDGER_LOCKS.appends})`);
+      const plans = await decideGroup(context, client, group);
+      const columns = new EventColumns();
+      for (const plan of plans) {
+        if ('events' in plan) for (const { event, occurredAtMs } of plan.events) columns.add(event, occurredAtMs);
+      }
+      const positions = new Map<string, string>();
+      if (columns.length > 0) {
+        const { rows } = await client.query<{ event_id: string; position: string }>({
+          name: 'ledger-insert-events',
+          text: INSERT_EVENTS,
+          values: columns.values(),
+        });
+        for (const row of rows) positions.set(row.event_id, row.position);
+      }
+      const decided = plans.map((plan): GroupOutcome =>
+        'answers' in plan ? { results: answer(plan, positions) } : plan,
+      );
+      wrote = columns.length > 0;
+      if (wrote) {
+        await context.beforeCommit?.(decided.flatMap((outcome) => ('results' in outcome ? outcome.results : [])));
+        await client.query(`NOTIFY ${COMMITS_CHANNEL}; COMMIT`);
+      } else {
+        await client.query('COMMIT');
+      }
+      return decided;
+    } catch (error) {
+      // A connection that cannot even roll back is in an unknown state: drop it.
+      await client.query('ROLLBACK').catch(discard);
+      throw error;
+    }
+  });
+  if (wrote) context.committed();
+  return outcomes;
 }
 
 /**
  * Inside the transaction, under the lock: nobody else writes now, so the
- * heads read here stay the heads until commit.
+ * heads read here stay the heads until commit, and each append is decided
+ * on them and on what the appends before it in the group write.
  */
+async function decideGroup(
+  context: AppendsContext,
+  client: pg.PoolClient,
+  group: readonly QueuedAppend[],
+): Promise<Plan[]> {
+  const streamIds = new Set(group.flatMap(({ appends }) => appends.map((append) => append.streamId)));
+  const stored = await context.reads.headsOf(client, [...streamIds]);
+  /** The last event the group chains onto each stream, so far. */
+  const groupWritten = new Map<string, ChainedEvent>();
+  const plans: Plan[] = [];
+  for (const request of group) {
+    let plan: Plan;
+    try {
+      plan = await decide(context, client, request, stored, groupWritten);
+    } catch (error) {
+      // The server failed (the transaction is lost): the whole group fails.
+      if (error instanceof pg.DatabaseError || isTransientPostgresError(error)) throw error;
+      plan = { error };
+    }
+    if ('written' in plan) for (const [streamId, last] of plan.written) groupWritten.set(streamId, last);
+    plans.push(plan);
+  }
+  return plans;
+}
+
+/** One queued append, all or nothing: nothing of it reaches the group until it is decided whole. */
 async function decide(
   context: AppendsContext,
   client: pg.PoolClient,
-  appends: readonly StreamAppend[],
-  occurredAtMs: readonly number[][],
-): Promise<{ results: AppendResult[]; columns: EventColumns }> {
-  const stored = await context.reads.headsOf(client, [...new Set(appends.map((append) => append.streamId))]);
-  /** The last event this call chains onto each stream, so far. */
+  { appends, occurredAtMs }: QueuedAppend,
+  stored: ReadonlyMap<string, StoredHead>,
+  groupWritten: ReadonlyMap<string, ChainedEvent>,
+): Promise<Plan> {
+  /** The last event this append chains onto each stream, so far. */
   const written = new Map<string, ChainedEvent>();
-  const columns = new EventColumns();
+  const events: { event: ChainedEvent; occurredAtMs: number }[] = [];
   const answers: Omit<AppendResult, 'position'>[] = [];
   const sources: PositionSource[] = [];
 
   for (const [i, append] of appends.entries()) {
-    const { streamId, expectedVersion, events } = append;
-    const head: StreamHead | undefined = written.get(streamId) ?? stored.get(streamId);
+    const { streamId, expectedVersion } = append;
+    const head: StreamHead | undefined = written.get(streamId) ?? groupWritten.get(streamId) ?? stored.get(streamId);
     const actualVersion = head?.version ?? 0;
     if (actualVersion !== expectedVersion) {
+      // Meet the earlier append of the group committed, in the next group.
+      if (!written.has(streamId) && groupWritten.has(streamId)) return { deferred: true };
       // The retry rule looks at what is stored, so not at a stream this call already wrote.
       const retried = written.has(streamId) ? undefined : await committedRetry(context, client, append);
-      if (retried === undefined) throw new WrongExpectedVersionError(streamId, expectedVersion, actualVersion);
+      if (retried === undefined)
+        return { error: new WrongExpectedVersionError(streamId, expectedVersion, actualVersion) };
       answers.push({ streamId, nextVersion: retried.nextVersion });
       sources.push({ position: retried.position });
       continue;
     }
-    const chained = chainEvents(streamId, head ?? EMPTY_STREAM_HEAD, events);
-    chained.forEach((event, j) => columns.add(event, occurredAtMs[i]?.[j] ?? Number.NaN));
+    const chained = chainEvents(streamId, head ?? EMPTY_STREAM_HEAD, append.events);
+    chained.forEach((event, j) => events.push({ event, occurredAtMs: occurredAtMs[i]?.[j] ?? Number.NaN }));
     const last = chained.at(-1);
     if (last !== undefined) written.set(streamId, last);
-    answers.push({ streamId, nextVersion: actualVersion + events.length });
+    answers.push({ streamId, nextVersion: actualVersion + append.events.length });
     // An empty append answers the stream's last position: '0' for a stream that does not exist.
-    const lastWritten = written.get(streamId);
+    const lastWritten = written.get(streamId) ?? groupWritten.get(streamId);
     sources.push(
       lastWritten !== undefined
         ? { eventId: lastWritten.eventId }
         : { position: stored.get(streamId)?.position ?? '0' },
     );
   }
+  return { answers, sources, events, written };
+}
 
-  const positions = new Map<string, string>();
-  if (columns.length > 0) {
-    const { rows } = await client.query<{ event_id: string; position: string }>({
-      name: 'ledger-insert-events',
-      text: INSERT_EVENTS,
-      values: columns.values(),
-    });
-    for (const row of rows) positions.set(row.event_id, row.position);
-  }
-  const results = answers.map((answer, i) => {
-    const source = sources[i];
+/** A decided append's results, with the positions the insert told. */
+function answer(
+  plan: { answers: Omit<AppendResult, 'position'>[]; sources: PositionSource[] },
+  positions: ReadonlyMap<string, string>,
+): AppendResult[] {
+  return plan.answers.map((answered, i) => {
+    const source = plan.sources[i];
     const position =
       source === undefined ? undefined : 'position' in source ? source.position : positions.get(source.eventId);
-    if (position === undefined) throw new Error(`no position for the append to ${answer.streamId}`);
-    return { ...answer, position };
+    if (position === undefined) throw new Error(`no position for the append to ${answered.streamId}`);
+    return { ...answered, position };
   });
-  return { results, columns };
 }
 
 /** The answer an earlier, committed attempt of this append got (the port's retry rule), if it was one. */
@@ -206,20 +306,28 @@ async function committedRetry(
   return { streamId, nextVersion: expectedVersion + events.length, position: last.position };
 }
 
+function isUniqueViolation(error: unknown): error is pg.DatabaseError {
+  return error instanceof pg.DatabaseError && error.code === UNIQUE_VIOLATION;
+}
+
+/** `appending to site-a, site-b and 3 more`: for messages. */
+function actionOf(appends: readonly StreamAppend[]): string {
+  const streams = [...new Set(appends.map((append) => append.streamId))];
+  return `appending to ${streams.slice(0, 3).join(', ')}${streams.length > 3 ? ` and ${streams.length - 3} more` : ''}`;
+}
+
 /**
- * The port's error for a failed append. Under the append lock a unique
- * violation means an event id that is already stored, or a writer that
- * bypassed the lock (by hand, or an older version of the ledger); either is
- * reported as what it means, read after the rollback.
+ * The port's error for an append that failed alone. Under the append lock a
+ * unique violation means an event id that is already stored, or a writer
+ * that bypassed the lock (by hand, or an older version of the ledger);
+ * either is reported as what it means, read after the rollback.
  */
 async function translate(context: AppendsContext, error: unknown, appends: readonly StreamAppend[]): Promise<unknown> {
-  if (error instanceof pg.DatabaseError && error.code === UNIQUE_VIOLATION) {
+  if (isUniqueViolation(error)) {
     const named = await explainUniqueViolation(context, error, appends).catch(() => undefined);
     if (named !== undefined) return named;
   }
-  const streams = [...new Set(appends.map((append) => append.streamId))];
-  const action = `appending to ${streams.slice(0, 3).join(', ')}${streams.length > 3 ? ` and ${streams.length - 3} more` : ''}`;
-  return toPortError(error, { action, target: context.target });
+  return toPortError(error, { action: actionOf(appends), target: context.target });
 }
 
 async function explainUniqueViolation(

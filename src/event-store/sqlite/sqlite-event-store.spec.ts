@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import Database from 'better-sqlite3';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, onTestFinished, vi } from 'vitest';
 import { verifyChain } from '../event-envelope.js';
 import { DuplicateEventIdError, EventStoreUnavailableError, WrongExpectedVersionError } from '../event-store.errors.js';
 import { describeEventStoreContract, newEvent } from '../event-store.contract.js';
@@ -159,8 +159,24 @@ describe('SqliteEventStore', () => {
   });
 
   it('leaves no poll timer behind once a waiting subscription is woken or aborted', async () => {
-    const store = openStore({ pollIntervalMs: 60_000 });
-    const timers = (): number => process.getActiveResourcesInfo().filter((resource) => resource === 'Timeout').length;
+    // Only the store's poll timers are counted, told apart by their interval:
+    // an append waits a macrotask for its group (group commit), time enough
+    // for other timers of the process to come and go.
+    const pollIntervalMs = 61_234;
+    const { setTimeout: realSetTimeout, clearTimeout: realClearTimeout } = globalThis;
+    const polls = new Set<unknown>();
+    vi.spyOn(globalThis, 'setTimeout').mockImplementation(((callback: () => void, ms?: number) => {
+      const timer = realSetTimeout(callback, ms);
+      if (ms === pollIntervalMs) polls.add(timer);
+      return timer;
+    }) as typeof setTimeout);
+    vi.spyOn(globalThis, 'clearTimeout').mockImplementation((timer) => {
+      polls.delete(timer);
+      realClearTimeout(timer);
+    });
+    onTestFinished(() => void vi.restoreAllMocks());
+    const store = openStore({ pollIntervalMs });
+    const timers = (): number => polls.size;
     const before = timers();
 
     const woken = store.subscribeAll()[Symbol.asyncIterator]();
@@ -291,6 +307,96 @@ describe('SqliteEventStore', () => {
     // The writers really interleaved: a raced row sits between two of ours.
     const kinds = stream.map((e) => (e.type === 'Raced' ? 'r' : 'o')).join('');
     expect(kinds).toMatch(/o+r+o/);
+  });
+
+  describe('group commit', () => {
+    /** Frames in the WAL since `restart` emptied it: a commit writes at least one per page it changed. */
+    const walFrames = (raw: Database.Database): number =>
+      (raw.pragma('wal_checkpoint(PASSIVE)') as { log: number }[])[0]?.log ?? Number.NaN;
+    const restart = (raw: Database.Database): void => void raw.pragma('wal_checkpoint(TRUNCATE)');
+
+    it('commits the appends of concurrent callers in one transaction, with one fsync', async () => {
+      const store = openStore();
+      await store.append('site-warm', 0, [newEvent()]);
+      const raw = openRaw();
+
+      restart(raw);
+      await store.append('site-alone', 0, [newEvent()]);
+      const oneCommit = walFrames(raw);
+      expect(oneCommit).toBeGreaterThan(0);
+
+      restart(raw);
+      const callers = 32;
+      await Promise.all(Array.from({ length: callers }, (_, i) => store.append(`site-${i}`, 0, [newEvent()])));
+      // One commit per append would write at least `oneCommit` frames each;
+      // one transaction writes each changed page once.
+      expect(walFrames(raw)).toBeLessThan(2 * oneCommit + callers / 4);
+      expect(await store.readAll({ limit: 100 })).toHaveLength(callers + 2);
+    });
+
+    it('gives the appends that commit consecutive positions, even around one that failed', async () => {
+      const store = openStore();
+      await store.append('site-taken', 0, [newEvent()]);
+      const outcomes = await Promise.allSettled([
+        store.append('site-a', 0, [newEvent(), newEvent()]),
+        store.append('site-taken', 0, [newEvent(), newEvent(), newEvent()]),
+        store.append('site-b', 0, [newEvent()]),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect((await store.readAll({ limit: 10 })).map((e) => e.position)).toEqual(['1', '2', '3', '4']);
+    });
+
+    it('decides the appends of a group in the order they were called, each seeing those before it', async () => {
+      const store = openStore();
+      const [first, second, rival] = [newEvent(), newEvent(), newEvent()];
+      const outcomes = await Promise.allSettled([
+        store.append('site-a', 0, [first]),
+        store.append('site-a', 1, [second]),
+        store.append('site-a', 0, [rival]),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'fulfilled', 'rejected']);
+      expect(outcomes[2]).toMatchObject({ reason: new WrongExpectedVersionError('site-a', 0, 2) });
+      expect((await store.readStream('site-a')).map((e) => e.eventId)).toEqual([first.eventId, second.eventId]);
+    });
+
+    it('refuses an event id already taken by an earlier append of the same group, and only that append', async () => {
+      const store = openStore();
+      const event = newEvent();
+      const outcomes = await Promise.allSettled([
+        store.append('site-a', 0, [event]),
+        store.append('site-b', 0, [newEvent(), { ...newEvent(), eventId: event.eventId }]),
+        store.append('site-c', 0, [newEvent()]),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(outcomes[1]).toMatchObject({ reason: new DuplicateEventIdError(event.eventId) });
+      expect(await store.streamVersion('site-b')).toBe(0);
+      expect(await store.streamVersion('site-c')).toBe(1);
+    });
+
+    it('fails every append of a group whose transaction cannot begin, and commits the next group', async () => {
+      const store = openStore({ busyTimeoutMs: 50 });
+      const other = openRaw();
+      other.exec('BEGIN IMMEDIATE');
+      const outcomes = await Promise.allSettled([
+        store.append('site-a', 0, [newEvent()]),
+        store.append('site-b', 0, [newEvent()]),
+      ]);
+      for (const outcome of outcomes) {
+        expect(outcome).toMatchObject({ status: 'rejected', reason: expect.any(EventStoreUnavailableError) });
+      }
+      other.exec('ROLLBACK');
+      await Promise.all([store.append('site-a', 0, [newEvent()]), store.append('site-b', 0, [newEvent()])]);
+      expect(await store.readAll({ limit: 10 })).toHaveLength(2);
+    });
+
+    it('commits the appends called before close', async () => {
+      const store = openStore();
+      const pending = store.append('site-a', 0, [newEvent()]);
+      await store.close();
+      await expect(pending).resolves.toMatchObject({ nextVersion: 1 });
+      await expect(store.append('site-a', 1, [newEvent()])).rejects.toBeInstanceOf(EventStoreUnavailableError);
+      expect(await openStore().streamVersion('site-a')).toBe(1);
+    });
   });
 
   it('fails clearly once closed, and ends running subscriptions', async () => {

@@ -17,6 +17,7 @@ import {
 } from '../adapter-kit.js';
 import { EMPTY_STREAM_HEAD, chainEvents, type NewEvent, type StoredEvent } from '../event-envelope.js';
 import { DuplicateEventIdError, EventStoreUnavailableError, WrongExpectedVersionError } from '../event-store.errors.js';
+import { GroupCommit, type GroupOutcome, type QueuedAppend } from '../group-commit.js';
 import type {
   AppendResult,
   EventStore,
@@ -110,10 +111,17 @@ interface StreamRangeParams {
  * The default store: one SQLite file, no server.
  *
  * Durability: WAL with `synchronous=FULL` fsyncs the log on every commit, so
- * an acknowledged append survives power loss. Each `append`/`appendMany` is
- * one `BEGIN IMMEDIATE` transaction: it takes the write lock before reading
- * the stream head, so two connections (or processes) cannot both pass the
- * version check — the second one waits, then sees the new head.
+ * an acknowledged append survives power loss. Appends are committed in
+ * groups (see `group-commit.ts`): the `append`/`appendMany` calls queued
+ * during one turn of the event loop run in one `BEGIN IMMEDIATE`
+ * transaction, each under a SAVEPOINT of its own, so one that fails (a
+ * version conflict, a duplicate event id) rolls back alone and the others
+ * commit with one fsync; every promise settles once COMMIT has returned.
+ * BEGIN IMMEDIATE takes the write lock before any stream head is read, so
+ * two connections (or processes) cannot both pass the version check — the
+ * second one waits, then sees the new head. Appends of one group see those
+ * before them in the group, as if they ran one after the other: a conflict
+ * and the retry rule work within a group as across groups.
  *
  * Positions are the AUTOINCREMENT key as a decimal string. Because writers
  * hold the one write lock from the key's assignment to commit, positions
@@ -141,9 +149,14 @@ export class SqliteEventStore implements EventStore {
     { eventId: string; position: number }
   >;
   readonly #ping: Database.Statement<[], unknown>;
-  readonly #appendAll: Database.Transaction<
+  /** A group's transaction: BEGIN IMMEDIATE … COMMIT, one outcome per queued append. */
+  readonly #appendGroup: Database.Transaction<(group: readonly QueuedAppend[]) => GroupOutcome[]>;
+  /** One queued append, all or nothing: called inside the group's transaction, it runs under a SAVEPOINT. */
+  readonly #appendSaved: Database.Transaction<
     (appends: readonly StreamAppend[], occurredAtMs: readonly number[][], readEveryHead: boolean) => AppendResult[]
   >;
+  readonly #groups = new GroupCommit((group) => this.#commitGroup(group));
+  #closing = false;
 
   /** Opens (creating it and its directory if missing) the store in `file`. */
   constructor(file: string, options: SqliteEventStoreOptions = {}) {
@@ -185,7 +198,9 @@ export class SqliteEventStore implements EventStore {
         `SELECT event_id AS eventId, position FROM events
          WHERE stream_id = @streamId AND version > @afterVersion ORDER BY version LIMIT @limit`,
       );
-      this.#appendAll = db.transaction(
+      // better-sqlite3 runs a transaction function called inside another
+      // as SAVEPOINT … RELEASE, and rolls back to the savepoint if it throws.
+      this.#appendSaved = db.transaction(
         (
           appends: readonly StreamAppend[],
           occurredAtMs: readonly number[][],
@@ -196,6 +211,9 @@ export class SqliteEventStore implements EventStore {
             this.#appendInTransaction(append, occurredAtMs[i] ?? [], written, readEveryHead),
           );
         },
+      );
+      this.#appendGroup = db.transaction((group: readonly QueuedAppend[]) =>
+        group.map((request) => this.#appendOne(request)),
       );
     } catch (error) {
       db.close();
@@ -213,24 +231,8 @@ export class SqliteEventStore implements EventStore {
   async appendMany(appends: readonly StreamAppend[]): Promise<AppendResult[]> {
     if (appends.length === 0) return [];
     const occurredAtMs = checkAppends(appends);
-    let results: AppendResult[];
-    try {
-      results = this.#guard(() => this.#appendAll.immediate(appends, occurredAtMs, false), appends);
-    } catch (error) {
-      // New streams are inserted without reading their head first; if one
-      // existed after all, its constraint violation rolled everything back
-      // before the retry rule could look. Once more, reading every head: a
-      // real conflict fails the same way again.
-      if (
-        !(error instanceof WrongExpectedVersionError || error instanceof DuplicateEventIdError) ||
-        !appends.some(({ expectedVersion, events }) => expectedVersion === 0 && events.length > 0)
-      ) {
-        throw error;
-      }
-      results = this.#guard(() => this.#appendAll.immediate(appends, occurredAtMs, true), appends);
-    }
-    if (appends.some((append) => append.events.length > 0)) this.#notifier.notify();
-    return results;
+    if (this.#closing || !this.#db.open) throw new EventStoreUnavailableError('the sqlite event store is closed');
+    return this.#groups.append({ appends, occurredAtMs });
   }
 
   async streamVersion(streamId: string): Promise<number> {
@@ -283,7 +285,10 @@ export class SqliteEventStore implements EventStore {
 
   /** Idempotent. Running subscriptions end; later calls fail with EventStoreUnavailableError. */
   async close(): Promise<void> {
+    this.#closing = true;
     this.#notifier.close();
+    // Appends called before close are committed (synchronously), not dropped.
+    await this.#groups.drain();
     if (this.#db.open) this.#db.close();
   }
 
@@ -303,7 +308,59 @@ export class SqliteEventStore implements EventStore {
     }));
   }
 
-  /** Runs inside the BEGIN IMMEDIATE transaction; a throw rolls back every stream. */
+  /**
+   * A group in one transaction. A failure of BEGIN (another connection held
+   * the write lock past the busy timeout) or of COMMIT, or one that made
+   * SQLite abandon the transaction, leaves nothing of the group stored: every
+   * append of it fails, with the same error.
+   */
+  #commitGroup(group: readonly QueuedAppend[]): GroupOutcome[] {
+    let outcomes: GroupOutcome[];
+    try {
+      outcomes = this.#guard(() => this.#appendGroup.immediate(group));
+    } catch (error) {
+      return group.map(() => ({ error }));
+    }
+    const wrote = group.some(
+      ({ appends }, i) => 'results' in outcomes[i]! && appends.some((append) => append.events.length > 0),
+    );
+    if (wrote) this.#notifier.notify();
+    return outcomes;
+  }
+
+  /** One queued append inside the group's transaction, under its own savepoint. */
+  #appendOne({ appends, occurredAtMs }: QueuedAppend): GroupOutcome {
+    let failure: unknown;
+    try {
+      return { results: this.#appendSaved(appends, occurredAtMs, false) };
+    } catch (error) {
+      failure = error;
+    }
+    // New streams are inserted without reading their head first; if one
+    // existed after all, its constraint violation rolled this append back
+    // before the retry rule could look. Once more, reading every head: a
+    // real conflict fails the same way again.
+    if (
+      this.#db.inTransaction &&
+      failure instanceof Database.SqliteError &&
+      failure.code === 'SQLITE_CONSTRAINT_UNIQUE' &&
+      appends.some(({ expectedVersion, events }) => expectedVersion === 0 && events.length > 0)
+    ) {
+      try {
+        return { results: this.#appendSaved(appends, occurredAtMs, true) };
+      } catch (error) {
+        failure = error;
+      }
+    }
+    // SQLite gave the whole transaction up (an I/O error, a full disk): the
+    // appends before this one are gone too, so the group fails as a whole.
+    if (!this.#db.inTransaction) throw failure;
+    // Read inside the transaction, so an event id stored by an earlier
+    // append of the group is named as the duplicate it is.
+    return { error: this.#translate(failure, appends) };
+  }
+
+  /** Runs under the append's savepoint; a throw rolls back every stream of the append. */
   #appendInTransaction(
     append: StreamAppend,
     occurredAtMs: readonly number[],
@@ -313,12 +370,12 @@ export class SqliteEventStore implements EventStore {
   ): AppendResult {
     const { streamId, expectedVersion, events } = append;
     const writtenBefore = written.has(streamId);
-    // A new stream needs no head read: if it exists after all, inserting
-    // its version 1 breaks UNIQUE (stream_id, version), which #translate
-    // reports as WrongExpectedVersionError. Saves a query per stream when
-    // thousands of sites are registered in one append. A stream written
-    // earlier in this same transaction is read: a rollback would hide it
-    // from #translate.
+    // A new stream needs no head read: if it exists after all (stored, or
+    // written by an earlier append of the group), inserting its version 1
+    // breaks UNIQUE (stream_id, version), and #appendOne tries once more
+    // reading every head. Saves a query per stream when thousands of sites
+    // are registered in one append. A stream written earlier by this same
+    // append is read: rolling back to its savepoint would hide it.
     const head =
       expectedVersion === 0 && events.length > 0 && !writtenBefore && !readEveryHead
         ? undefined
