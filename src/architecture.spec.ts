@@ -57,6 +57,9 @@ const LAYERS: readonly (readonly string[])[] = [
   ['http'],
   // The transparency log (Merkle tree read model, checkpoints, proofs): below the features, so verification can check checkpoints.
   ['transparency-log'],
+  // Snapshots of stream folds: a file of the instance's own (derived data, like the read models), sealed with a key
+  // derived from the checkpoint key, so above the transparency log.
+  ['snapshots'],
   // Features. Sites come first: operations, retention and the fleet build on the site rules.
   ['sites'],
   ['operations', 'retention', 'fleet', 'audit', 'subscriptions', 'verification', 'health', 'web-console'],

@@ -1,6 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { deepFreeze } from '../common/deep-freeze.js';
 import { heapBytesOfJson, MiB } from '../common/heap-size.js';
+import type { StreamHead } from '../event-store/event-envelope.js';
 import type { SiteState } from './domain/site.state.js';
 
 /**
@@ -27,12 +28,36 @@ export interface SiteCheckpoint {
   inTimeOrder: boolean;
 }
 
-/** Where a read as of a time may stop early (see SiteFoldCache.timeBound). */
+/** Where a read as of a time may stop early (see timeBoundOf). */
 export interface TimeBound {
   /** Every event from this version up to `newest` happened after the time: no need to read them. */
   skipFrom: number;
-  /** The newest cached version; events after it are unknown and must still be read. */
-  newest: number;
+  /** The newest known fold (verified); events after it are unknown and must still be read, its hash on. */
+  newest: StreamHead;
+}
+
+/** What timeBoundOf needs of a checkpoint (cached or a snapshot). */
+export type FoldPoint = Pick<SiteCheckpoint, 'version' | 'hash' | 'maxOccurredAtMs' | 'inTimeOrder'>;
+
+/**
+ * For a read as of `toTimeMs`: the store filters by time row by row, so
+ * without a bound it visits every later event of the stream (10,000 rows
+ * for an early moment of a 10,000-event stream). When the newest known
+ * fold's events happened in time order and some after the moment, the
+ * first fold past the moment (`firstPast`: the lowest version whose
+ * maxOccurredAtMs is after it) bounds them: that fold's last event and
+ * every one up to the newest happened after the moment. Undefined when no
+ * such bound is known (the read then visits everything).
+ */
+export function timeBoundOf(
+  newest: FoldPoint | undefined,
+  firstPast: FoldPoint | undefined,
+  toTimeMs: number,
+): TimeBound | undefined {
+  if (newest === undefined || firstPast === undefined || !newest.inTimeOrder) return undefined;
+  if (!(newest.maxOccurredAtMs > toTimeMs) || !(firstPast.maxOccurredAtMs > toTimeMs)) return undefined;
+  if (firstPast.version > newest.version) return undefined;
+  return { skipFrom: firstPast.version, newest: { version: newest.version, hash: newest.hash } };
 }
 
 export interface FoldCacheLimits {
@@ -97,21 +122,12 @@ export class SiteFoldCache {
     return undefined;
   }
 
-  /**
-   * For a read as of `toTimeMs`: the store filters by time row by row, so
-   * without a bound it visits every later event of the stream (10,000 rows
-   * for an early moment of a 10,000-event stream). When the newest
-   * checkpoint's events happened in time order and some after the moment,
-   * the first checkpoint past the moment bounds them: that event and every
-   * one up to the newest checkpoint happened after it. Undefined when no
-   * such bound is known (the read then visits everything, as before).
-   */
+  /** For a read as of `toTimeMs`, the events the cached checkpoints show happened after it (see timeBoundOf). */
   timeBound(siteId: string, toTimeMs: number): TimeBound | undefined {
     const checkpoints = this.#streams.peek(siteId);
-    const newest = checkpoints?.at(-1);
-    if (!checkpoints || !newest?.inTimeOrder || !(newest.maxOccurredAtMs > toTimeMs)) return undefined;
-    const past = checkpoints.find((checkpoint) => checkpoint.maxOccurredAtMs > toTimeMs)!;
-    return { skipFrom: past.version, newest: newest.version };
+    if (checkpoints === undefined) return undefined;
+    const firstPast = checkpoints.find((checkpoint) => checkpoint.maxOccurredAtMs > toTimeMs);
+    return timeBoundOf(checkpoints.at(-1), firstPast, toTimeMs);
   }
 
   /** Whether a fold that reached `version` is worth keeping (every interval, or as the newest). */
@@ -119,11 +135,6 @@ export class SiteFoldCache {
     if (version % this.limits.interval === 0) return true;
     const newest = this.#streams.peek(siteId)?.at(-1);
     return newest === undefined || newest.version < version;
-  }
-
-  /** The checkpoint at exactly `version`, if kept. */
-  at(siteId: string, version: number): SiteCheckpoint | undefined {
-    return this.#streams.peek(siteId)?.find((checkpoint) => checkpoint.version === version);
   }
 
   /** Keeps a checkpoint (the caller folded events 1..version, contacts sealed). */

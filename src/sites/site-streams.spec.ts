@@ -266,7 +266,10 @@ describe('SiteFoldCache', () => {
     const cache = new SiteFoldCache({ interval: 4, maxBytes: 10 * MiB });
     for (const version of [4, 8, 12, 14]) cache.put('a', checkpoint(version));
     // Checkpoint 12 is the first past minute 8.5: events 12..14 happened after it and need no reading.
-    expect(cache.timeBound('a', START + 8.5 * 60_000)).toEqual({ skipFrom: 12, newest: 14 });
+    expect(cache.timeBound('a', START + 8.5 * 60_000)).toEqual({
+      skipFrom: 12,
+      newest: { version: 14, hash: 'hash-14' },
+    });
     expect(cache.timeBound('a', START + 14 * 60_000)).toBeUndefined(); // nothing cached lies after the moment
     cache.put('b', checkpoint(4));
     cache.put('b', { ...checkpoint(8), inTimeOrder: false });

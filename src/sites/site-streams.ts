@@ -17,7 +17,9 @@ import { toNewEvents, type RequestContext } from '../ledger/request-context.js';
 import { streamChange, type StreamChange } from '../ledger/stream-change.js';
 import { evolveSite } from './domain/site.decider.js';
 import type { SiteContact, SiteEvent } from './domain/site.events.js';
-import { SiteFoldCache } from './site-fold-cache.js';
+import { SiteFoldCache, type SiteCheckpoint, type TimeBound } from './site-fold-cache.js';
+import { SiteSnapshots } from './site-snapshots.js';
+import { stillStored } from '../snapshots/snapshot.js';
 import { initialSiteState, type SiteState } from './domain/site.state.js';
 
 /** How many site streams are read at once by `loadMany`. */
@@ -32,6 +34,24 @@ export interface LoadedSite {
   lastOccurredAt: string | undefined;
 }
 
+/** What site reads cost, counted since the service started (for tests and benchmarks). */
+export interface SiteReadCounts {
+  /** Calls of `load`. */
+  loads: number;
+  /** Events they read from the store: folded, checked or looked at to trust a snapshot. */
+  events: number;
+  /** Reads that started from a snapshot. */
+  snapshots: number;
+}
+
+/** Where a read starts: both verified against the store. */
+interface ReadStart {
+  /** The fold to start from; undefined: from the stream's first event. */
+  base: SiteCheckpoint | undefined;
+  /** For a read as of a time, events known to lie after it (see timeBoundOf). */
+  bound: TimeBound | undefined;
+}
+
 /**
  * Site streams on the event store: reading and folding a site, and turning
  * decided events into sealed, encrypted events to append. The only place
@@ -40,12 +60,15 @@ export interface LoadedSite {
 @Injectable()
 export class SiteStreams {
   private readonly folds: SiteFoldCache;
+  readonly counts: SiteReadCounts = { loads: 0, events: 0, snapshots: 0 };
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     private readonly personalData: PersonalDataCodec,
     /** Tests pass a small one; the service keeps one per process. */
     @Optional() folds?: SiteFoldCache,
+    /** The instance's snapshot file; without it (benchmarks, specs) a process starts every stream from its first event. */
+    @Optional() private readonly snapshots?: SiteSnapshots,
   ) {
     this.folds = folds ?? new SiteFoldCache();
   }
@@ -53,46 +76,49 @@ export class SiteStreams {
   /**
    * The site's state, optionally as it was at a version or a time.
    *
-   * Replays only what the fold cache does not cover: it starts from the
-   * newest checkpoint the read may start from and reads the events after
-   * it. Events are folded with contacts still sealed, and only the
-   * result's contacts are opened, with the key as it is now: the cache
-   * never holds personal data in the clear, and once a purge destroys the
-   * key every read, of any moment, shows the contacts redacted. (evolveSite
-   * copies contacts without looking inside, so folding sealed ones and
-   * opening the result gives what opening every event first gave.)
+   * Replays only what is not folded already: it starts from the newest
+   * fold the read may start from, a checkpoint of the fold cache or a
+   * snapshot, and reads the events after it. Events are folded with
+   * contacts still sealed, and only the result's contacts are opened, with
+   * the key as it is now: neither the cache nor the snapshots ever hold
+   * personal data in the clear, and once a purge destroys the key every
+   * read, of any moment, shows the contacts redacted. (evolveSite copies
+   * contacts without looking inside, so folding sealed ones and opening the
+   * result gives what opening every event first gave.)
    *
-   * Every event folded is checked against the hash chain, from the
-   * checkpoint's verified hash on (SHA-256 over a few hundred bytes: cheap
-   * beside opening contacts); a chain that does not hold is a
-   * LedgerTamperedError, never state.
+   * Every event folded is checked against the hash chain, from the start's
+   * verified hash on (SHA-256 over a few hundred bytes: cheap beside
+   * opening contacts); a chain that does not hold is a LedgerTamperedError,
+   * never state. A snapshot is a start only while the store still holds
+   * the event it ends on (one event read); otherwise it is dropped and the
+   * read starts from the cache or the stream's first event.
    */
   async load(
     siteId: string,
     upTo: Pick<ReadStreamOptions, 'toVersion' | 'toTime'> = {},
     { contacts = 'open' }: { contacts?: 'open' | 'withheld' } = {},
   ): Promise<LoadedSite> {
+    this.counts.loads += 1;
     const toVersion = upTo.toVersion ?? Number.MAX_SAFE_INTEGER;
     // NaN for a malformed time: no checkpoint fits, and the store reports the bad time.
     const toTimeMs = upTo.toTime === undefined ? Number.MAX_SAFE_INTEGER : Date.parse(upTo.toTime);
-    const base = this.folds.best(siteId, toVersion, toTimeMs);
-    const afterVersion = base?.version ?? 0;
     const streamId = siteStreamId(siteId);
-    const bound = upTo.toTime === undefined ? undefined : this.folds.timeBound(siteId, toTimeMs);
+    const { base, bound } = await this.start(siteId, toVersion, toTimeMs, upTo.toTime !== undefined);
+    const afterVersion = base?.version ?? 0;
     const from = base === undefined ? EMPTY_STREAM_HEAD : { version: base.version, hash: base.hash };
     let stored: StoredEvent[];
-    const skipped = bound && afterVersion < bound.skipFrom ? this.folds.at(siteId, bound.newest) : undefined;
-    if (bound && skipped) {
+    if (bound && afterVersion < bound.skipFrom) {
       // The same events as one read from afterVersion, minus a stretch known to lie after the moment;
-      // the second part's chain is checked from the (verified) checkpoint it starts after.
+      // the second part's chain is checked from the (verified) fold it starts after.
       stored = await this.readChecked(
         streamId,
         { ...upTo, afterVersion, toVersion: Math.min(toVersion, bound.skipFrom - 1) },
         from,
       );
-      if (toVersion > bound.newest) {
-        const newest = { version: skipped.version, hash: skipped.hash };
-        stored = stored.concat(await this.readChecked(streamId, { ...upTo, afterVersion: bound.newest }, newest));
+      if (toVersion > bound.newest.version) {
+        stored = stored.concat(
+          await this.readChecked(streamId, { ...upTo, afterVersion: bound.newest.version }, bound.newest),
+        );
       }
     } else {
       stored = await this.readChecked(streamId, { ...upTo, afterVersion }, from);
@@ -106,6 +132,7 @@ export class SiteStreams {
     // A checkpoint must be the fold of a whole prefix: only while versions follow on without a gap
     // (a read as of a time skips the events after it, which could be out of time order).
     let prefix = true;
+    const snapshotsDue: SiteCheckpoint[] = [];
     for (const event of stored) {
       state = evolveSite(state, toRecorded<SiteEvent>(event));
       prefix &&= event.version === version + 1;
@@ -115,14 +142,69 @@ export class SiteStreams {
       const occurredAtMs = Date.parse(lastOccurredAt);
       inTimeOrder &&= occurredAtMs >= maxOccurredAtMs;
       maxOccurredAtMs = Math.max(maxOccurredAtMs, occurredAtMs);
-      if (prefix && version % this.folds.limits.interval === 0) {
+      if (!prefix) continue;
+      if (version % this.folds.limits.interval === 0) {
         this.folds.put(siteId, { version, state, lastOccurredAt, hash, maxOccurredAtMs, inTimeOrder });
+      }
+      if (this.snapshots && version % this.snapshots.interval === 0 && Number.isFinite(maxOccurredAtMs)) {
+        snapshotsDue.push({ version, state, lastOccurredAt, hash, maxOccurredAtMs, inTimeOrder });
       }
     }
     if (prefix && stored.length > 0)
       this.folds.put(siteId, { version, state, lastOccurredAt, hash, maxOccurredAtMs, inTimeOrder });
+    if (snapshotsDue.length > 0) this.snapshots!.keep(siteId, snapshotsDue);
     const shown = contacts === 'open' ? await this.openContacts(siteId, state) : withheldContacts(state);
     return { state: shown, version, lastOccurredAt };
+  }
+
+  /**
+   * Where a read up to `toVersion` and `toTimeMs` starts: the newest fold it
+   * may start from, cached or snapshot, and for a read as of a time the
+   * widest known stretch after it. Snapshots stand only once the store
+   * still holds the event they end on (stillStored).
+   */
+  private async start(siteId: string, toVersion: number, toTimeMs: number, timed: boolean): Promise<ReadStart> {
+    let base = this.folds.best(siteId, toVersion, toTimeMs);
+    let bound = timed ? this.folds.timeBound(siteId, toTimeMs) : undefined;
+    if (this.snapshots === undefined) return { base, bound };
+    const snapshot = this.snapshots.best(siteId, toVersion, toTimeMs);
+    if (snapshot && snapshot.version > (base?.version ?? 0) && (await this.stillStored(siteId, snapshot))) {
+      base = snapshot;
+      this.counts.snapshots += 1;
+      this.folds.put(siteId, snapshot);
+    }
+    if (timed) {
+      const fromSnapshots = this.snapshots.timeBound(siteId, toTimeMs);
+      if (
+        fromSnapshots &&
+        fromSnapshots.newest.version > (bound?.newest.version ?? 0) &&
+        (await this.stillStored(siteId, fromSnapshots.newest))
+      ) {
+        bound = fromSnapshots;
+      }
+    }
+    return { base, bound };
+  }
+
+  /**
+   * Whether the store still holds, intact, the event a snapshot ends on;
+   * if not, the snapshot (and every later one of the stream) is refused.
+   * A rewritten event then shows as a broken chain to the read that folds
+   * from an earlier start instead.
+   */
+  private async stillStored(siteId: string, head: StreamHead): Promise<boolean> {
+    const [event] = await this.store.readStream(siteStreamId(siteId), {
+      afterVersion: head.version - 1,
+      toVersion: head.version,
+    });
+    this.counts.events += event === undefined ? 0 : 1;
+    if (stillStored(event, head)) return true;
+    this.snapshots!.refuse(
+      siteId,
+      head.version,
+      event === undefined ? 'the store has no such event' : 'the stored event is not the one it ends on',
+    );
+    return false;
   }
 
   /**
@@ -134,6 +216,7 @@ export class SiteStreams {
    */
   private async readChecked(streamId: string, options: ReadStreamOptions, from: StreamHead): Promise<StoredEvent[]> {
     const read = await this.store.readStream(streamId, options);
+    this.counts.events += read.length;
     const check = verifyChain(read, from);
     if (check.ok) return read;
     if (options.toTime === undefined) requireIntact(check);
@@ -141,6 +224,7 @@ export class SiteStreams {
       afterVersion: from.version,
       toVersion: read.at(-1)!.version,
     });
+    this.counts.events += stretch.length;
     requireIntact(verifyChain(stretch, from));
     return read;
   }
@@ -209,10 +293,10 @@ export class SiteStreams {
   /**
    * A page of the site's events with personal data opened (or redacted
    * after a purge). The page's chain is checked from the nearest verified
-   * fold checkpoint before it (from the stream's start when none is cached).
+   * fold before it, cached or snapshot (from the stream's start when none).
    */
   async history(siteId: string, afterVersion: number, limit: number): Promise<EventView[]> {
-    const base = this.folds.best(siteId, afterVersion, Number.MAX_SAFE_INTEGER);
+    const { base } = await this.start(siteId, afterVersion, Number.MAX_SAFE_INTEGER, false);
     const from = base === undefined ? EMPTY_STREAM_HEAD : { version: base.version, hash: base.hash };
     const read = await this.store.readStream(siteStreamId(siteId), {
       afterVersion: from.version,
