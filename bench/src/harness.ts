@@ -136,6 +136,34 @@ function samplesOf(task: Task): number[] {
   return [...(result.latency.samples ?? [])];
 }
 
+/**
+ * Times tasks interleaved iteration by iteration (A B, then B A, …), so a
+ * figure and its baseline see the same moments of a busy machine; for
+ * tasks whose runs must not share a tinybench batch (cold reads, each on a
+ * fresh reader). `warmup` untimed rounds first.
+ */
+export async function timeInterleaved(
+  tasks: readonly TimedTask[],
+  options: { iterations: number; warmup?: number },
+): Promise<Map<string, TaskTiming>> {
+  const samples = new Map<string, number[]>(tasks.map((task) => [task.name, []]));
+  const warmup = options.warmup ?? 0;
+  for (let iteration = -warmup; iteration < options.iterations; iteration += 1) {
+    const order = iteration % 2 === 0 ? tasks : [...tasks].reverse();
+    for (const task of order) {
+      await task.beforeEach?.();
+      const start = performance.now();
+      const partial = await task.run();
+      const ms = typeof partial === 'number' ? partial : performance.now() - start;
+      await task.afterEach?.();
+      if (iteration >= 0) samples.get(task.name)!.push(ms);
+    }
+  }
+  const timings = new Map<string, TaskTiming>();
+  for (const [name, values] of samples) timings.set(name, summarize(name, values));
+  return timings;
+}
+
 export function summarize(name: string, values: readonly number[]): TaskTiming {
   if (values.length === 0) throw new Error(`no samples for ${name}`);
   const sorted = [...values].sort((a, b) => a - b);

@@ -46,16 +46,25 @@ export class SiteSnapshots {
     this.#seal = new SnapshotSeal(key, SITE_SNAPSHOT_KIND);
   }
 
-  /** The newest snapshot a read up to `toVersion` and `toTimeMs` may start from, if its MAC holds. */
-  best(siteId: string, toVersion: number, toTimeMs: number): SiteCheckpoint | undefined {
-    const sealed = this.file.best(siteStreamId(siteId), toVersion, toTimeMs);
+  /**
+   * The newest snapshot a read up to `toVersion` and `toTimeMs` may start
+   * from, if its MAC holds; only one after `afterVersion` (where the reader
+   * can start already) is looked at.
+   */
+  best(siteId: string, toVersion: number, toTimeMs: number, afterVersion = 0): SiteCheckpoint | undefined {
+    const sealed = this.file.best(siteStreamId(siteId), toVersion, toTimeMs, afterVersion);
     return sealed && this.#open(siteId, sealed);
   }
 
-  /** For a read as of `toTimeMs`, the events the snapshots show happened after it (see timeBoundOf). */
-  timeBound(siteId: string, toTimeMs: number): TimeBound | undefined {
+  /**
+   * For a read as of `toTimeMs`, the events the snapshots show happened
+   * after it (see timeBoundOf); only a bound reaching past `afterVersion`
+   * (the newest fold the reader knows already) is looked at.
+   */
+  timeBound(siteId: string, toTimeMs: number, afterVersion = 0): TimeBound | undefined {
     const streamId = siteStreamId(siteId);
     const newest = this.file.newest(streamId);
+    if (newest === undefined || newest.version <= afterVersion) return undefined;
     const firstPast = this.file.firstPast(streamId, toTimeMs);
     const bound = timeBoundOf(newest, firstPast, toTimeMs);
     // The bound rests on both snapshots' times: both must hold.

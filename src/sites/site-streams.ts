@@ -167,21 +167,16 @@ export class SiteStreams {
     let base = this.folds.best(siteId, toVersion, toTimeMs);
     let bound = timed ? this.folds.timeBound(siteId, toTimeMs) : undefined;
     if (this.snapshots === undefined) return { base, bound };
-    const snapshot = this.snapshots.best(siteId, toVersion, toTimeMs);
-    if (snapshot && snapshot.version > (base?.version ?? 0) && (await this.stillStored(siteId, snapshot))) {
+    // Only a snapshot beyond what the cache offers is looked at (one indexed query when there is none).
+    const snapshot = this.snapshots.best(siteId, toVersion, toTimeMs, base?.version ?? 0);
+    if (snapshot && (await this.stillStored(siteId, snapshot))) {
       base = snapshot;
       this.counts.snapshots += 1;
       this.folds.put(siteId, snapshot);
     }
     if (timed) {
-      const fromSnapshots = this.snapshots.timeBound(siteId, toTimeMs);
-      if (
-        fromSnapshots &&
-        fromSnapshots.newest.version > (bound?.newest.version ?? 0) &&
-        (await this.stillStored(siteId, fromSnapshots.newest))
-      ) {
-        bound = fromSnapshots;
-      }
+      const fromSnapshots = this.snapshots.timeBound(siteId, toTimeMs, bound?.newest.version ?? 0);
+      if (fromSnapshots && (await this.stillStored(siteId, fromSnapshots.newest))) bound = fromSnapshots;
     }
     return { base, bound };
   }

@@ -45,7 +45,7 @@ interface SnapshotRow {
  */
 export class SnapshotFile {
   readonly #db: Database.Database;
-  readonly #best: Database.Statement<[string, number, number], SnapshotRow>;
+  readonly #best: Database.Statement<[string, number, number, number], SnapshotRow>;
   readonly #newest: Database.Statement<[string], SnapshotRow>;
   readonly #firstPast: Database.Statement<[string, number], SnapshotRow>;
   readonly #all: Database.Statement<[string], SnapshotRow>;
@@ -66,7 +66,7 @@ export class SnapshotFile {
     this.#db = openReplacingDamaged(file, warn);
     const db = this.#db;
     this.#best = db.prepare(
-      `SELECT ${COLUMNS} FROM snapshots WHERE stream_id = ? AND version <= ? AND max_occurred_at_ms <= ?
+      `SELECT ${COLUMNS} FROM snapshots WHERE stream_id = ? AND version > ? AND version <= ? AND max_occurred_at_ms <= ?
        ORDER BY version DESC LIMIT 1`,
     );
     this.#newest = db.prepare(`SELECT ${COLUMNS} FROM snapshots WHERE stream_id = ? ORDER BY version DESC LIMIT 1`);
@@ -85,21 +85,25 @@ export class SnapshotFile {
     });
   }
 
-  /** The newest snapshot of the stream at or before `toVersion` whose events all happened by `toTimeMs`. */
-  best(streamId: string, toVersion: number, toTimeMs: number): SealedSnapshot | undefined {
+  /**
+   * The newest snapshot of the stream at or before `toVersion` whose events
+   * all happened by `toTimeMs`; only one after `afterVersion` (a start the
+   * reader has already) is worth returning.
+   */
+  best(streamId: string, toVersion: number, toTimeMs: number, afterVersion = 0): SealedSnapshot | undefined {
     if (Number.isNaN(toTimeMs)) return undefined;
-    return this.#read('read', () => this.#best.get(streamId, toVersion, clampMs(toTimeMs)));
+    return this.#read(() => this.#best.get(streamId, afterVersion, toVersion, clampMs(toTimeMs)));
   }
 
   /** The stream's newest snapshot. */
   newest(streamId: string): SealedSnapshot | undefined {
-    return this.#read('read', () => this.#newest.get(streamId));
+    return this.#read(() => this.#newest.get(streamId));
   }
 
   /** The stream's oldest snapshot with an event after `timeMs` (maxOccurredAtMs > timeMs). */
   firstPast(streamId: string, timeMs: number): SealedSnapshot | undefined {
     if (Number.isNaN(timeMs)) return undefined;
-    return this.#read('read', () => this.#firstPast.get(streamId, clampMs(timeMs)));
+    return this.#read(() => this.#firstPast.get(streamId, clampMs(timeMs)));
   }
 
   /** Every snapshot of the stream, oldest first (for tests and inspection). */
@@ -138,18 +142,18 @@ export class SnapshotFile {
     if (this.#db.open) this.#db.close();
   }
 
-  #read(what: string, get: () => SnapshotRow | undefined): SealedSnapshot | undefined {
+  #read(get: () => SnapshotRow | undefined): SealedSnapshot | undefined {
     if (!this.#db.open) return undefined;
     try {
       const row = get();
       return row === undefined ? undefined : snapshotOf(row);
     } catch (error) {
-      this.#report(what, error);
+      this.#report('read', error);
       return undefined;
     }
   }
 
-  #report(what: 'read' | 'write' | string, error: unknown): void {
+  #report(what: 'read' | 'write', error: unknown): void {
     const message = error instanceof Error ? error.message : String(error);
     const key = `${what}: ${message}`;
     if (this.#reported.has(key)) return;

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
 import { join } from 'node:path';
 import type { ReadEvent } from '@event-driven-io/emmett';
@@ -5,7 +6,9 @@ import type { SQLiteEventStore } from '@event-driven-io/emmett-sqlite';
 import { siteStreamId } from '../../../src/event-store/ledger-streams.js';
 import { evolveSite } from '../../../src/sites/domain/site.decider.js';
 import { initialSiteState, type SiteState } from '../../../src/sites/domain/site.state.js';
+import { SiteSnapshots } from '../../../src/sites/site-snapshots.js';
 import { SiteStreams } from '../../../src/sites/site-streams.js';
+import { SnapshotFile } from '../../../src/snapshots/snapshot-file.js';
 import { closePeer, openPeerConnection, peerAppend, peerEventStore, toPeerEvent, type PeerEvent } from '../emmett.js';
 import { peerOccurredAt, recordedOfPeerEvent } from '../peer-events.js';
 import { EPOCH_MS, openLedger, prepareTimeline, siteHistory, type LedgerFiles } from '../fixtures.js';
@@ -14,6 +17,7 @@ import {
   log,
   spread,
   tempDir,
+  timeInterleaved,
   timeTasks,
   timingOf,
   type Figure,
@@ -80,6 +84,9 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
     closePeer(connection);
   }
   const peer = peerEventStore(peerFile);
+  // The service's snapshot file (src/snapshots): written by the first fold of each stream below.
+  const snapshotFile = new SnapshotFile(join(data.dir, 'snapshots.db'));
+  const snapshots = new SiteSnapshots(snapshotFile, randomBytes(32));
 
   try {
     for (const length of lengths) {
@@ -167,10 +174,126 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
           note: `${spread(oursPit)}, p99 ${oursPit.p99Ms.toFixed(2)} ms (a tail is a GC pause, not the read) over ${times.length} random times`,
         }),
       );
+      figures.push(...(await coldReads(ledger, snapshots, peer, siteId, label, times, quick)));
     }
   } finally {
+    snapshotFile.close();
     await ledger.close();
     data.dispose();
   }
   return { suite: 'aggregate', figures, omissions: [], facts: {} };
+}
+
+/**
+ * The first reads after a start: an empty fold cache, so nothing this process
+ * folded before helps. With the snapshot file the service keeps (one per
+ * instance, open since the start) beside today's cold path without it,
+ * interleaved read by read; how many events each read took from the store
+ * is counted, not inferred from times.
+ */
+async function coldReads(
+  ledger: LedgerFiles,
+  snapshots: SiteSnapshots,
+  peer: SQLiteEventStore,
+  siteId: string,
+  label: string,
+  times: readonly number[],
+  quick: boolean,
+): Promise<Figure[]> {
+  const started = () => new SiteStreams(ledger.store, ledger.codec, undefined, snapshots);
+  await started().load(siteId); // a first fold writes the snapshots, as the service's commands and reads do
+  for (const t of times.slice(0, 4)) {
+    if (
+      !isDeepStrictEqual(
+        (await started().load(siteId, { toTime: new Date(t).toISOString() })).state,
+        await peerLoad(peer, ledger, siteId, t),
+      )
+    ) {
+      throw new Error(`${label}: a cold point-in-time read from a snapshot and Emmett's fold differ`);
+    }
+  }
+  const read: number[] = [];
+  const turns = { with: 0, without: 0 };
+  const asOf = (turn: number) => ({ toTime: new Date(times[turn % times.length]!).toISOString() });
+  const names = { with: `${label} cold as of, snapshots`, without: `${label} cold as of, no snapshots` };
+  const iterations = quick ? 16 : 64;
+  const pit = await timeInterleaved(
+    [
+      {
+        name: names.with,
+        run: async () => {
+          const streams = started();
+          await streams.load(siteId, asOf(turns.with++));
+          read.push(streams.counts.events);
+        },
+      },
+      {
+        name: names.without,
+        run: async () => void (await new SiteStreams(ledger.store, ledger.codec).load(siteId, asOf(turns.without++))),
+      },
+    ],
+    { iterations, warmup: 4 },
+  );
+  const now = { with: `${label} cold now, snapshots`, without: `${label} cold now, full replay` };
+  const load = await timeInterleaved(
+    [
+      { name: now.with, run: async () => void (await started().load(siteId)) },
+      { name: now.without, run: async () => void (await new SiteStreams(ledger.store, ledger.codec).load(siteId)) },
+    ],
+    { iterations: quick ? 8 : 24, warmup: 2 },
+  );
+  // What the snapshot file costs a warm read (the service runs with both): the lookups that find nothing newer.
+  const warmWith = started();
+  const warmWithout = new SiteStreams(ledger.store, ledger.codec);
+  await warmWith.load(siteId);
+  await warmWithout.load(siteId);
+  const warm = { with: `${label} warm as of, snapshots`, without: `${label} warm as of, no snapshots` };
+  const warmTurns = { with: 0, without: 0 };
+  const warmTimings = await timeInterleaved(
+    [
+      { name: warm.with, run: async () => void (await warmWith.load(siteId, asOf(warmTurns.with++))) },
+      { name: warm.without, run: async () => void (await warmWithout.load(siteId, asOf(warmTurns.without++))) },
+    ],
+    { iterations: quick ? 64 : 256, warmup: 32 },
+  );
+  const withPit = timingOf(pit, names.with);
+  const withoutPit = timingOf(pit, names.without);
+  const counted = read.slice(-iterations);
+  const meanRead = counted.reduce((sum, n) => sum + n, 0) / counted.length;
+  log(
+    `${label} as of a random time, first read after a start: with snapshots ${withPit.medianMs.toFixed(2)} ms (p99 ${withPit.p99Ms.toFixed(2)}, at most ${Math.max(...counted)} events read), without ${withoutPit.medianMs.toFixed(2)} ms`,
+  );
+  return [
+    figure({
+      name: `point-in-time read, ${label}, random time, first read after a start (snapshots)`,
+      value: withPit.medianMs,
+      unit: 'ms',
+      baseline: withoutPit.medianMs,
+      baselineName: 'the same first read without snapshots (replays the stream up to the time), interleaved',
+      better: 'lower',
+      ...(label.startsWith('10,000') ? { target: 'under 5 ms (median)', targetCheck: (f: Figure) => f.value < 5 } : {}),
+      note:
+        `${spread(withPit)}, p99 ${withPit.p99Ms.toFixed(2)} ms; without: ${spread(withoutPit)}, p99 ${withoutPit.p99Ms.toFixed(2)} ms; ` +
+        `events read from the store per read: at most ${Math.max(...counted)}, mean ${meanRead.toFixed(0)}; ` +
+        `${times.length} random times, a new SiteStreams (empty fold cache) per read, the snapshot file open since the start`,
+    }),
+    figure({
+      name: `point-in-time read, ${label}, random time, cached fold with the snapshot file (as the service runs)`,
+      value: timingOf(warmTimings, warm.with).medianMs,
+      unit: 'ms',
+      baseline: timingOf(warmTimings, warm.without).medianMs,
+      baselineName: 'the same cached read without a snapshot file, interleaved',
+      better: 'lower',
+      note: `${spread(timingOf(warmTimings, warm.with))}; without: ${spread(timingOf(warmTimings, warm.without))}; the lookups that find no snapshot newer than the cache`,
+    }),
+    figure({
+      name: `aggregate load, ${label}, first read after a start (snapshots)`,
+      value: timingOf(load, now.with).medianMs,
+      unit: 'ms',
+      baseline: timingOf(load, now.without).medianMs,
+      baselineName: 'the same first read without snapshots (full replay), interleaved',
+      better: 'lower',
+      note: `${spread(timingOf(load, now.with))}; without: ${spread(timingOf(load, now.without))}`,
+    }),
+  ];
 }
