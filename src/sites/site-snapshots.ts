@@ -3,7 +3,7 @@ import { siteStreamId } from '../event-store/ledger-streams.js';
 import type { SnapshotFile } from '../snapshots/snapshot-file.js';
 import { SnapshotSeal, type SealedSnapshot } from '../snapshots/snapshot.js';
 import type { SiteState } from './domain/site.state.js';
-import { timeBoundOf, type SiteCheckpoint, type TimeBound } from './site-fold-cache.js';
+import { DEFAULT_FOLD_CACHE_LIMITS, timeBoundOf, type SiteCheckpoint, type TimeBound } from './site-fold-cache.js';
 
 /**
  * What a site snapshot's state is: SiteState as evolveSite folds it, contacts
@@ -13,8 +13,13 @@ import { timeBoundOf, type SiteCheckpoint, type TimeBound } from './site-fold-ca
  */
 export const SITE_SNAPSHOT_KIND = 'site-state/1';
 
-/** A snapshot every this many versions of a site stream: a read with the service just started folds fewer events than this after one. */
-export const SNAPSHOT_INTERVAL = 100;
+/**
+ * A snapshot every this many versions of a site stream: a read with the
+ * service just started folds fewer events than this after one. The fold
+ * cache's interval: once a process has folded past a snapshot, its cache
+ * holds the same fold, so warm reads never look further than one query.
+ */
+export const SNAPSHOT_INTERVAL = DEFAULT_FOLD_CACHE_LIMITS.interval;
 
 /**
  * Site folds kept in the instance's snapshot file, so a point-in-time read of
@@ -63,8 +68,8 @@ export class SiteSnapshots {
    */
   timeBound(siteId: string, toTimeMs: number, afterVersion = 0): TimeBound | undefined {
     const streamId = siteStreamId(siteId);
-    const newest = this.file.newest(streamId);
-    if (newest === undefined || newest.version <= afterVersion) return undefined;
+    const newest = this.file.newest(streamId, afterVersion);
+    if (newest === undefined) return undefined;
     const firstPast = this.file.firstPast(streamId, toTimeMs);
     const bound = timeBoundOf(newest, firstPast, toTimeMs);
     // The bound rests on both snapshots' times: both must hold.

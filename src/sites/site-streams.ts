@@ -15,11 +15,11 @@ import { PersonalDataCodec, REDACTED_CONTACT } from '../ledger/personal-data.cod
 import { toRecorded } from '../ledger/recorded-event.js';
 import { toNewEvents, type RequestContext } from '../ledger/request-context.js';
 import { streamChange, type StreamChange } from '../ledger/stream-change.js';
+import { stillStored } from '../snapshots/snapshot.js';
 import { evolveSite } from './domain/site.decider.js';
 import type { SiteContact, SiteEvent } from './domain/site.events.js';
 import { SiteFoldCache, type SiteCheckpoint, type TimeBound } from './site-fold-cache.js';
 import { SiteSnapshots } from './site-snapshots.js';
-import { stillStored } from '../snapshots/snapshot.js';
 import { initialSiteState, type SiteState } from './domain/site.state.js';
 
 /** How many site streams are read at once by `loadMany`. */
@@ -161,7 +161,7 @@ export class SiteStreams {
    * Where a read up to `toVersion` and `toTimeMs` starts: the newest fold it
    * may start from, cached or snapshot, and for a read as of a time the
    * widest known stretch after it. Snapshots stand only once the store
-   * still holds the event they end on (stillStored).
+   * still holds the event they end on (snapshotStands).
    */
   private async start(siteId: string, toVersion: number, toTimeMs: number, timed: boolean): Promise<ReadStart> {
     let base = this.folds.best(siteId, toVersion, toTimeMs);
@@ -169,14 +169,14 @@ export class SiteStreams {
     if (this.snapshots === undefined) return { base, bound };
     // Only a snapshot beyond what the cache offers is looked at (one indexed query when there is none).
     const snapshot = this.snapshots.best(siteId, toVersion, toTimeMs, base?.version ?? 0);
-    if (snapshot && (await this.stillStored(siteId, snapshot))) {
+    if (snapshot && (await this.snapshotStands(siteId, snapshot))) {
       base = snapshot;
       this.counts.snapshots += 1;
       this.folds.put(siteId, snapshot);
     }
     if (timed) {
       const fromSnapshots = this.snapshots.timeBound(siteId, toTimeMs, bound?.newest.version ?? 0);
-      if (fromSnapshots && (await this.stillStored(siteId, fromSnapshots.newest))) bound = fromSnapshots;
+      if (fromSnapshots && (await this.snapshotStands(siteId, fromSnapshots.newest))) bound = fromSnapshots;
     }
     return { base, bound };
   }
@@ -187,7 +187,7 @@ export class SiteStreams {
    * A rewritten event then shows as a broken chain to the read that folds
    * from an earlier start instead.
    */
-  private async stillStored(siteId: string, head: StreamHead): Promise<boolean> {
+  private async snapshotStands(siteId: string, head: StreamHead): Promise<boolean> {
     const [event] = await this.store.readStream(siteStreamId(siteId), {
       afterVersion: head.version - 1,
       toVersion: head.version,

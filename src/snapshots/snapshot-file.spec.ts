@@ -46,6 +46,7 @@ describe('SnapshotFile', () => {
     expect(file.best('site-a', 40, Number.MAX_SAFE_INTEGER, 30)?.version).toBe(40); // one past a start the caller has
     expect(file.best('site-a', 35, Number.MAX_SAFE_INTEGER, 30)).toBeUndefined();
     expect(file.newest('site-a')?.version).toBe(40);
+    expect(file.newest('site-a', 40)).toBeUndefined();
     expect(file.firstPast('site-a', START + 25 * MINUTE)?.version).toBe(30);
     expect(file.firstPast('site-a', START + 40 * MINUTE)).toBeUndefined();
     expect(file.newest('site-c')).toBeUndefined();

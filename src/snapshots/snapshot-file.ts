@@ -46,7 +46,7 @@ interface SnapshotRow {
 export class SnapshotFile {
   readonly #db: Database.Database;
   readonly #best: Database.Statement<[string, number, number, number], SnapshotRow>;
-  readonly #newest: Database.Statement<[string], SnapshotRow>;
+  readonly #newest: Database.Statement<[string, number], SnapshotRow>;
   readonly #firstPast: Database.Statement<[string, number], SnapshotRow>;
   readonly #all: Database.Statement<[string], SnapshotRow>;
   readonly #put: Database.Statement<SnapshotRow>;
@@ -69,7 +69,9 @@ export class SnapshotFile {
       `SELECT ${COLUMNS} FROM snapshots WHERE stream_id = ? AND version > ? AND version <= ? AND max_occurred_at_ms <= ?
        ORDER BY version DESC LIMIT 1`,
     );
-    this.#newest = db.prepare(`SELECT ${COLUMNS} FROM snapshots WHERE stream_id = ? ORDER BY version DESC LIMIT 1`);
+    this.#newest = db.prepare(
+      `SELECT ${COLUMNS} FROM snapshots WHERE stream_id = ? AND version > ? ORDER BY version DESC LIMIT 1`,
+    );
     this.#firstPast = db.prepare(
       `SELECT ${COLUMNS} FROM snapshots WHERE stream_id = ? AND max_occurred_at_ms > ? ORDER BY version LIMIT 1`,
     );
@@ -95,9 +97,9 @@ export class SnapshotFile {
     return this.#read(() => this.#best.get(streamId, afterVersion, toVersion, clampMs(toTimeMs)));
   }
 
-  /** The stream's newest snapshot. */
-  newest(streamId: string): SealedSnapshot | undefined {
-    return this.#read(() => this.#newest.get(streamId));
+  /** The stream's newest snapshot, if it is after `afterVersion`. */
+  newest(streamId: string, afterVersion = 0): SealedSnapshot | undefined {
+    return this.#read(() => this.#newest.get(streamId, afterVersion));
   }
 
   /** The stream's oldest snapshot with an event after `timeMs` (maxOccurredAtMs > timeMs). */
