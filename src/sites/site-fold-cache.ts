@@ -60,6 +60,20 @@ export function timeBoundOf(
   return { skipFrom: firstPast.version, newest: { version: newest.version, hash: newest.hash } };
 }
 
+/**
+ * Two bounds of one read taken together: each says its events from
+ * `skipFrom` to its newest happened after the moment, and the newer one's
+ * events are in time order up to it, so everything from the lower
+ * `skipFrom` to the newer `newest` happened after the moment too.
+ */
+export function widestBound(a: TimeBound | undefined, b: TimeBound | undefined): TimeBound | undefined {
+  if (a === undefined || b === undefined) return a ?? b;
+  return {
+    skipFrom: Math.min(a.skipFrom, b.skipFrom),
+    newest: a.newest.version >= b.newest.version ? a.newest : b.newest,
+  };
+}
+
 export interface FoldCacheLimits {
   /** Keep a checkpoint every this many versions of a long stream. */
   interval: number;

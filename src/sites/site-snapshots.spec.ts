@@ -21,7 +21,7 @@ import { createTestDatabase, postgresForTests, type TestDatabase } from '../test
 import { evolveSite } from './domain/site.decider.js';
 import type { SiteEvent } from './domain/site.events.js';
 import { initialSiteState, type SiteState } from './domain/site.state.js';
-import { SiteFoldCache, timeBoundOf } from './site-fold-cache.js';
+import { SiteFoldCache, timeBoundOf, widestBound } from './site-fold-cache.js';
 import { SITE_SNAPSHOT_KIND, SiteSnapshots } from './site-snapshots.js';
 import { SiteStreams } from './site-streams.js';
 
@@ -98,7 +98,7 @@ describe('the snapshot kind', () => {
   });
 });
 
-describe('timeBoundOf', () => {
+describe('timeBoundOf and widestBound', () => {
   const point = (version: number, minute: number, inTimeOrder = true) => ({
     version,
     hash: `h${version}`,
@@ -117,6 +117,16 @@ describe('timeBoundOf', () => {
     expect(timeBoundOf(point(40, 40), undefined, START)).toBeUndefined();
     expect(timeBoundOf(undefined, point(20, 20), START)).toBeUndefined();
     expect(timeBoundOf(point(40, 40), point(50, 50), START)).toBeUndefined();
+  });
+
+  it('takes two bounds together: from the lower first fold past the moment up to the newer newest', () => {
+    const cached = { skipFrom: 30, newest: { version: 90, hash: 'h90' } };
+    const snapshotted = { skipFrom: 20, newest: { version: 60, hash: 'h60' } };
+    expect(widestBound(cached, snapshotted)).toEqual({ skipFrom: 20, newest: { version: 90, hash: 'h90' } });
+    expect(widestBound(snapshotted, cached)).toEqual({ skipFrom: 20, newest: { version: 90, hash: 'h90' } });
+    expect(widestBound(undefined, snapshotted)).toBe(snapshotted);
+    expect(widestBound(cached, undefined)).toBe(cached);
+    expect(widestBound(undefined, undefined)).toBeUndefined();
   });
 });
 
@@ -264,6 +274,30 @@ function describeSnapshotReads(name: string, openStore: (dir: string) => Promise
       expect(snapshots.refused).toBe(0);
     });
 
+    it('a cold read as of a time visits no event the snapshots show happened after it', async () => {
+      await cold().load(siteId);
+      const asked: { afterVersion?: number; toVersion?: number }[] = [];
+      const watched = new Proxy(store, {
+        get(target, property) {
+          if (property === 'readStream')
+            return (streamId: string, options?: Parameters<EventStore['readStream']>[1]) => {
+              asked.push({ afterVersion: options?.afterVersion, toVersion: options?.toVersion });
+              return target.readStream(streamId, options);
+            };
+          const value = Reflect.get(target, property) as unknown;
+          return typeof value === 'function' ? (value as (...args: unknown[]) => unknown).bind(target) : value;
+        },
+      });
+      const toTime = at(47.5); // event 48 (minute 47) is the last by then
+      expect(await cold(watched).load(siteId, { toTime })).toEqual(await replay(store, codec, siteId, { toTime }));
+      expect(asked).toEqual([
+        { afterVersion: 39, toVersion: 40 }, // the snapshot at 40 still stands
+        { afterVersion: 89, toVersion: 90 }, // and the newest, at 90
+        { afterVersion: 40, toVersion: 49 }, // up to the first snapshot past the moment (50)
+        { afterVersion: 90, toVersion: undefined }, // and whatever came after the newest
+      ]);
+    });
+
     it('a history page deep in the stream checks its chain from a snapshot, not from the first event', async () => {
       await cold().load(siteId);
       let read = 0;
@@ -300,14 +334,18 @@ function describeSnapshotReads(name: string, openStore: (dir: string) => Promise
       expect(kept()).toEqual([10, 20, 30, 40, 50]); // 50..90 dropped, then 10..50 written again by the replay
     });
 
-    it('snapshots sealed by another deployment are not trusted', async () => {
+    it('snapshots sealed under another key are never used: its file is emptied, and a snapshot copied in is refused', async () => {
       await cold().load(siteId);
-      const foreign = new SiteSnapshots(file, randomBytes(32), INTERVAL, () => undefined);
+      const copied = file.all(siteStreamId(siteId));
+      const foreign = new SiteSnapshots(file, randomBytes(32), INTERVAL, (message) => warnings.push(message));
+      expect(kept()).toEqual([]);
+      expect(warnings.join('\n')).toMatch(/another layout or key; emptied/);
+      file.keep(copied); // behind the new owner's back
       const streams = cold(store, foreign);
       expect(await streams.load(siteId, { toTime: at(47.5) })).toEqual(
         await replay(store, codec, siteId, { toTime: at(47.5) }),
       );
-      expect(foreign.refused).toBeGreaterThan(0);
+      expect(foreign.refused).toBe(1);
       expect(streams.counts.snapshots).toBe(0);
     });
 

@@ -32,9 +32,9 @@ export const SNAPSHOT_INTERVAL = DEFAULT_FOLD_CACHE_LIMITS.interval;
  * leaves nothing in a snapshot that could reveal them.
  *
  * Nothing here is trusted as it is read: a snapshot whose MAC does not hold
- * (edited, forged, of another deployment or an older layout) is refused,
- * dropped with every later one of its stream, and the read folds from the
- * events. Whether the store still holds the event a snapshot ends on is for
+ * (edited, forged, copied in from elsewhere) is refused, dropped with every
+ * later one of its stream, and the read folds from the events. (A file
+ * written for an older layout or another key is emptied when opened.) Whether the store still holds the event a snapshot ends on is for
  * the reader to check (SiteStreams), which refuses it here when not.
  */
 export class SiteSnapshots {
@@ -49,6 +49,9 @@ export class SiteSnapshots {
     private readonly warn: (message: string) => void = (message) => new Logger('Snapshots').warn(message),
   ) {
     this.#seal = new SnapshotSeal(key, SITE_SNAPSHOT_KIND);
+    // A file of an older layout or another key is emptied at once: its snapshots were never tampered with.
+    if (file.claim(this.#seal.owner))
+      this.warn(`snapshot file ${file.file} held snapshots of another layout or key; emptied`);
   }
 
   /**
@@ -61,16 +64,11 @@ export class SiteSnapshots {
     return sealed && this.#open(siteId, sealed);
   }
 
-  /**
-   * For a read as of `toTimeMs`, the events the snapshots show happened
-   * after it (see timeBoundOf); only a bound reaching past `afterVersion`
-   * (the newest fold the reader knows already) is looked at.
-   */
-  timeBound(siteId: string, toTimeMs: number, afterVersion = 0): TimeBound | undefined {
+  /** For a read as of `toTimeMs`, the events the snapshots show happened after it (see timeBoundOf). */
+  timeBound(siteId: string, toTimeMs: number): TimeBound | undefined {
     const streamId = siteStreamId(siteId);
-    const newest = this.file.newest(streamId, afterVersion);
-    if (newest === undefined) return undefined;
-    const firstPast = this.file.firstPast(streamId, toTimeMs);
+    const newest = this.file.newest(streamId);
+    const firstPast = newest && this.file.firstPast(streamId, toTimeMs);
     const bound = timeBoundOf(newest, firstPast, toTimeMs);
     // The bound rests on both snapshots' times: both must hold.
     if (!bound || !this.#holds(siteId, firstPast!) || !this.#holds(siteId, newest!)) return undefined;

@@ -18,7 +18,7 @@ import { streamChange, type StreamChange } from '../ledger/stream-change.js';
 import { stillStored } from '../snapshots/snapshot.js';
 import { evolveSite } from './domain/site.decider.js';
 import type { SiteContact, SiteEvent } from './domain/site.events.js';
-import { SiteFoldCache, type SiteCheckpoint, type TimeBound } from './site-fold-cache.js';
+import { SiteFoldCache, widestBound, type SiteCheckpoint, type TimeBound } from './site-fold-cache.js';
 import { SiteSnapshots } from './site-snapshots.js';
 import { initialSiteState, type SiteState } from './domain/site.state.js';
 
@@ -174,9 +174,17 @@ export class SiteStreams {
       this.counts.snapshots += 1;
       this.folds.put(siteId, snapshot);
     }
-    if (timed) {
-      const fromSnapshots = this.snapshots.timeBound(siteId, toTimeMs, bound?.newest.version ?? 0);
-      if (fromSnapshots && (await this.snapshotStands(siteId, fromSnapshots.newest))) bound = fromSnapshots;
+    // The cache knows the events after the moment only around the moments it has read; the
+    // snapshots know a fold every interval. Asked only when the cache leaves more than that to read.
+    if (timed && (bound === undefined || bound.skipFrom - (base?.version ?? 0) > this.snapshots.interval)) {
+      const fromSnapshots = this.snapshots.timeBound(siteId, toTimeMs);
+      if (
+        fromSnapshots &&
+        (fromSnapshots.newest.version <= (bound?.newest.version ?? 0) ||
+          (await this.snapshotStands(siteId, fromSnapshots.newest)))
+      ) {
+        bound = widestBound(bound, fromSnapshots);
+      }
     }
     return { base, bound };
   }

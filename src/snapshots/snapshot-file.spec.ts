@@ -46,7 +46,6 @@ describe('SnapshotFile', () => {
     expect(file.best('site-a', 40, Number.MAX_SAFE_INTEGER, 30)?.version).toBe(40); // one past a start the caller has
     expect(file.best('site-a', 35, Number.MAX_SAFE_INTEGER, 30)).toBeUndefined();
     expect(file.newest('site-a')?.version).toBe(40);
-    expect(file.newest('site-a', 40)).toBeUndefined();
     expect(file.firstPast('site-a', START + 25 * MINUTE)?.version).toBe(30);
     expect(file.firstPast('site-a', START + 40 * MINUTE)).toBeUndefined();
     expect(file.newest('site-c')).toBeUndefined();
@@ -62,6 +61,19 @@ describe('SnapshotFile', () => {
     file.close();
     file = new SnapshotFile(join(dir, 'snapshots.db'));
     expect(file.all('site-a')).toEqual([at(10)]);
+  });
+
+  it('holds the snapshots of one owner: claimed by another, it is emptied first', () => {
+    expect(file.claim('site-state/1 key-a')).toBe(false); // a new file
+    file.keep([at(10)]);
+    expect(file.claim('site-state/1 key-a')).toBe(false);
+    expect(file.all('site-a')).toHaveLength(1);
+    file.close();
+    file = new SnapshotFile(join(dir, 'snapshots.db'));
+    expect(file.claim('site-state/1 key-a')).toBe(false);
+    expect(file.all('site-a')).toHaveLength(1);
+    expect(file.claim('site-state/2 key-a')).toBe(true);
+    expect(file.all('site-a')).toEqual([]);
   });
 
   it('empties a file of another layout, and replaces one that is not a database', () => {

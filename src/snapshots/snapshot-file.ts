@@ -46,7 +46,7 @@ interface SnapshotRow {
 export class SnapshotFile {
   readonly #db: Database.Database;
   readonly #best: Database.Statement<[string, number, number, number], SnapshotRow>;
-  readonly #newest: Database.Statement<[string, number], SnapshotRow>;
+  readonly #newest: Database.Statement<[string], SnapshotRow>;
   readonly #firstPast: Database.Statement<[string, number], SnapshotRow>;
   readonly #all: Database.Statement<[string], SnapshotRow>;
   readonly #put: Database.Statement<SnapshotRow>;
@@ -69,9 +69,7 @@ export class SnapshotFile {
       `SELECT ${COLUMNS} FROM snapshots WHERE stream_id = ? AND version > ? AND version <= ? AND max_occurred_at_ms <= ?
        ORDER BY version DESC LIMIT 1`,
     );
-    this.#newest = db.prepare(
-      `SELECT ${COLUMNS} FROM snapshots WHERE stream_id = ? AND version > ? ORDER BY version DESC LIMIT 1`,
-    );
+    this.#newest = db.prepare(`SELECT ${COLUMNS} FROM snapshots WHERE stream_id = ? ORDER BY version DESC LIMIT 1`);
     this.#firstPast = db.prepare(
       `SELECT ${COLUMNS} FROM snapshots WHERE stream_id = ? AND max_occurred_at_ms > ? ORDER BY version LIMIT 1`,
     );
@@ -97,9 +95,9 @@ export class SnapshotFile {
     return this.#read(() => this.#best.get(streamId, afterVersion, toVersion, clampMs(toTimeMs)));
   }
 
-  /** The stream's newest snapshot, if it is after `afterVersion`. */
-  newest(streamId: string, afterVersion = 0): SealedSnapshot | undefined {
-    return this.#read(() => this.#newest.get(streamId, afterVersion));
+  /** The stream's newest snapshot. */
+  newest(streamId: string): SealedSnapshot | undefined {
+    return this.#read(() => this.#newest.get(streamId));
   }
 
   /** The stream's oldest snapshot with an event after `timeMs` (maxOccurredAtMs > timeMs). */
@@ -136,6 +134,29 @@ export class SnapshotFile {
       this.#dropFrom.run(streamId, version);
     } catch (error) {
       this.#report('write', error);
+    }
+  }
+
+  /**
+   * Makes the file hold snapshots of `owner` only (a kind and a key, say):
+   * if it was written for another (a new state layout, a new key, another
+   * deployment's file), it is emptied first, so none of its snapshots is
+   * later refused as if it had been tampered with.
+   * @returns whether the file was emptied
+   */
+  claim(owner: string): boolean {
+    if (!this.#db.open) return false;
+    try {
+      return this.#db.transaction(() => {
+        const held = this.#db.prepare('SELECT owner FROM owner').pluck().get() as string | undefined;
+        if (held === owner) return false;
+        this.#db.exec('DELETE FROM snapshots; DELETE FROM owner');
+        this.#db.prepare('INSERT INTO owner (owner) VALUES (?)').run(owner);
+        return held !== undefined;
+      })();
+    } catch (error) {
+      this.#report('write', error);
+      return false;
     }
   }
 
@@ -213,7 +234,7 @@ function open(file: string): Database.Database {
     db.pragma('synchronous = NORMAL');
     db.pragma('busy_timeout = 5000');
     if (db.pragma('user_version', { simple: true }) !== SNAPSHOT_FILE_LAYOUT) {
-      db.exec('DROP TABLE IF EXISTS snapshots');
+      db.exec('DROP TABLE IF EXISTS snapshots; DROP TABLE IF EXISTS owner');
       db.pragma(`user_version = ${SNAPSHOT_FILE_LAYOUT}`);
     }
     db.exec(`CREATE TABLE IF NOT EXISTS snapshots (
@@ -226,7 +247,10 @@ function open(file: string): Database.Database {
       state TEXT NOT NULL,
       mac TEXT NOT NULL,
       PRIMARY KEY (stream_id, version)
-    ) STRICT`);
+    ) STRICT;
+    -- Finding a snapshot by version and time reads this index only, never the rows (and their states) it passes.
+    CREATE INDEX IF NOT EXISTS snapshots_by_time ON snapshots (stream_id, version, max_occurred_at_ms);
+    CREATE TABLE IF NOT EXISTS owner (owner TEXT NOT NULL) STRICT`);
     return db;
   } catch (error) {
     db.close();

@@ -53,6 +53,11 @@ export class SnapshotSeal {
     readonly kind: string,
   ) {}
 
+  /** Names the kind and the key (not the key itself): what a snapshot file holds (SnapshotFile.claim). */
+  get owner(): string {
+    return `${this.kind} ${createHmac('sha256', this.key).update('snapshot key id').digest('hex').slice(0, 16)}`;
+  }
+
   seal(snapshot: Snapshot): SealedSnapshot {
     return { ...snapshot, mac: this.#mac(snapshot) };
   }
