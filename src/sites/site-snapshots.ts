@@ -33,9 +33,10 @@ export const SNAPSHOT_INTERVAL = DEFAULT_FOLD_CACHE_LIMITS.interval;
  *
  * Nothing here is trusted as it is read: a snapshot whose MAC does not hold
  * (edited, forged, copied in from elsewhere) is refused, dropped with every
- * later one of its stream, and the read folds from the events. (A file
- * written for an older layout or another key is emptied when opened.) Whether the store still holds the event a snapshot ends on is for
- * the reader to check (SiteStreams), which refuses it here when not.
+ * later one of its stream, and the read folds from the events (a file
+ * written for an older layout or under another key is emptied when
+ * opened). Whether the store still holds the event a snapshot ends on is
+ * for the reader to check (SiteStreams), which refuses it here when not.
  */
 export class SiteSnapshots {
   /** Snapshots refused so far (their MAC or their stored event did not hold). */
