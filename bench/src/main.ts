@@ -14,6 +14,7 @@ const SUITES: Record<string, () => Promise<{ run(options: SuiteOptions): Promise
   fleet: () => import('./suites/fleet.js'),
   http: () => import('./suites/http.js'),
   postgres: () => import('./suites/postgres.js'),
+  soak: () => import('./suites/soak.js'),
 };
 
 const { values } = parseArgs({
