@@ -9,6 +9,8 @@
 //                                 LEDGER_BENCH_POSTGRES_URL, default postgres://postgres@127.0.0.1:5432/postgres)
 //   npm run bench -- --only concurrent concurrent callers, a durable commit each (group
 //                                 commit): SQLite and PostgreSQL stores beside Emmett, HTTP with 32 connections
+//   npm run bench -- --only soak  resident memory of the service under minutes of mixed
+//                                 HTTP load (not part of the full run: it only runs when named)
 //
 // Bench-only tools (tinybench, autocannon, the Emmett peer and its sqlite3)
 // live in bench/package.json, and Emmett's PostgreSQL peer in
@@ -25,6 +27,12 @@ import { parseArgs } from 'node:util';
 import { PACKAGE_DIRS, installBenchTools } from './install.mjs';
 
 const SUITES = ['append', 'aggregate', 'operation', 'fleet', 'http', 'postgres', 'concurrent'];
+/**
+ * Suites that run only when named with --only (minutes of load each). Their
+ * entries in bench/results.json are replaced whenever they run, and a full
+ * run keeps them.
+ */
+const OPT_IN_SUITES = ['soak'];
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const root = dirname(benchDir);
@@ -32,7 +40,8 @@ const { values } = parseArgs({ options: { quick: { type: 'boolean', default: fal
 const quick = values.quick;
 const suites = values.only ? values.only.split(',').map((name) => name.trim()) : SUITES;
 for (const name of suites) {
-  if (!SUITES.includes(name)) fail(`unknown suite "${name}"; suites: ${SUITES.join(', ')}`);
+  if (!SUITES.includes(name) && !OPT_IN_SUITES.includes(name))
+    fail(`unknown suite "${name}"; suites: ${[...SUITES, ...OPT_IN_SUITES].join(', ')}`);
 }
 
 function fail(message) {
@@ -90,8 +99,8 @@ try {
     });
     if (code !== 0) fail(`suite ${suite} failed (${code})`);
     const result = JSON.parse(readFileSync(file, 'utf8'));
-    figures.push(...result.figures);
-    omissions.push(...result.omissions);
+    figures.push(...result.figures.map((figure) => ({ ...figure, suite })));
+    omissions.push(...result.omissions.map((omission) => ({ ...omission, suite })));
     Object.assign(facts, result.facts);
   }
 } finally {
@@ -100,7 +109,8 @@ try {
 
 const results = [
   ...figures.map((figure) => ({ ...figure, measuredAt: date, mode })),
-  ...omissions.map(({ name, reason }) => ({
+  ...omissions.map(({ name, reason, suite }) => ({
+    suite,
     name,
     value: null,
     unit: null,
@@ -120,11 +130,23 @@ for (const row of results)
 for (const [name, fact] of Object.entries(facts)) console.log(`${name}: ${fact}`);
 console.log(`\n${date} · ${mode} run · ${machine} · ${((performance.now() - started) / 1000).toFixed(0)} s`);
 console.log('ratio: times better than the baseline (rates: value/baseline; times: baseline/value); > 1 beats it');
-if (values.only) {
-  console.log('not written: bench/results.json holds complete runs only (this one ran --only)');
-} else {
-  writeFileSync(join(benchDir, 'results.json'), `${JSON.stringify(results, null, 2)}\n`);
+const resultsFile = join(benchDir, 'results.json');
+const previous = existsSync(resultsFile) ? JSON.parse(readFileSync(resultsFile, 'utf8')) : [];
+const optIn = (entry) => OPT_IN_SUITES.includes(entry.suite);
+if (!values.only) {
+  writeFileSync(resultsFile, `${JSON.stringify([...results, ...previous.filter(optIn)], null, 2)}\n`);
   console.log('written: bench/results.json');
+} else if (results.some(optIn)) {
+  // An opt-in suite's entries replace its previous ones; every other entry stays as it was.
+  const ran = new Set(suites);
+  const merged = [...previous.filter((entry) => !(optIn(entry) && ran.has(entry.suite))), ...results.filter(optIn)];
+  writeFileSync(resultsFile, `${JSON.stringify(merged, null, 2)}\n`);
+  console.log(
+    `written: bench/results.json (the ${suites.filter((name) => OPT_IN_SUITES.includes(name)).join(', ')} entries only)`,
+  );
+  if (!results.every(optIn)) console.log('not written: the other suites (results.json holds their complete runs only)');
+} else {
+  console.log('not written: bench/results.json holds complete runs only (this one ran --only)');
 }
 
 function printTable(rows) {

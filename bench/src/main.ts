@@ -15,6 +15,7 @@ const SUITES: Record<string, () => Promise<{ run(options: SuiteOptions): Promise
   http: () => import('./suites/http.js'),
   postgres: () => import('./suites/postgres.js'),
   concurrent: () => import('./suites/concurrent.js'),
+  soak: () => import('./suites/soak.js'),
 };
 
 const { values } = parseArgs({

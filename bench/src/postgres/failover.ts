@@ -1,17 +1,13 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { loadConfig } from '../../../src/config/ledger-config.js';
 import { BENCH_TOKENS, benchConfig } from '../app.js';
 import { benchSiteId, registration } from '../fixtures.js';
 import { figure, log, summarize, tempDir, type Figure } from '../harness.js';
+import { MAIN, freePort, until } from '../service-process.js';
 import type { BenchDatabase } from './databases.js';
 import { openPostgresLedger, seedPostgresSites } from './ledger.js';
-
-/** The product's entry point as the bench compiled it (bench/.tmp/build/src/main.js): `node dist/main.js`. */
-const MAIN = fileURLToPath(new URL('../../../src/main.js', import.meta.url));
 
 const SITES = 883;
 
@@ -28,30 +24,6 @@ interface Instance {
 interface Answer {
   status: number;
   body: Record<string, unknown>;
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
-
-/** Reads until `done`, with a deadline (no sleep stands in for the work). */
-async function until<T>(read: () => Promise<T> | T, done: (value: T) => boolean, timeoutMs: number, what: string) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = await read();
-    if (done(value)) return value;
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
 }
 
 /** `node main.js` with only PATH and `env`, on a free port; resolves once it answers /health. */
