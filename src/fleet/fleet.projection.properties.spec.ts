@@ -58,7 +58,7 @@ const step = fc.record({
     { arbitrary: fc.constantFrom(...KINDS), weight: 8 },
   ),
   offset: fc.oneof(fc.integer({ min: 0, max: 12 }), fc.constantFrom(1000, 86_400_000, -5)),
-  flushAfter: fc.boolean(),
+  flushAfter: fc.integer({ min: 0, max: 4 }).map((n) => n === 0),
   restartAfter: fc.integer({ min: 0, max: 4 }).map((n) => n === 0),
 });
 

@@ -55,6 +55,9 @@ export function prefixRanges(atMs: number): BucketRange[] {
 
 const COLUMN: Record<SiteStatus, number> = { active: 0, suspended: 1, deleted: 2, purged: 3 };
 
+/** Buckets written per statement by `flush`: one call per row would cost more than the row. */
+const ROWS_PER_WRITE = 64;
+
 /**
  * How many sites were in each status at any instant, answered in
  * O(log time) whatever the fleet's size or the length of its history.
@@ -87,7 +90,10 @@ const COLUMN: Record<SiteStatus, number> = { active: 0, suspended: 1, deleted: 2
 export class FleetCountTimeline {
   /** Per level, bucket → deltas by status (COLUMN order), not yet written. */
   private pending = emptyPending();
-  private readonly addToBucket: Database.Statement<[number, number, number, number, number, number]>;
+  /** Adds to ROWS_PER_WRITE buckets at once. */
+  private readonly addToBuckets: Database.Statement<number[]>;
+  /** Adds to one bucket. */
+  private readonly addToBucket: Database.Statement<number[]>;
   private readonly sumPrefix: Database.Statement<number[], StatusCounts>;
 
   constructor(private readonly db: Database.Database) {
@@ -100,12 +106,16 @@ export class FleetCountTimeline {
       purged INTEGER NOT NULL,
       PRIMARY KEY (level, bucket)
     ) STRICT, WITHOUT ROWID`);
-    this.addToBucket = db.prepare(
-      `INSERT INTO fleet_count_buckets (level, bucket, active, suspended, deleted, purged) VALUES (?, ?, ?, ?, ?, ?)
-       ON CONFLICT (level, bucket) DO UPDATE SET active = active + excluded.active,
-         suspended = suspended + excluded.suspended, deleted = deleted + excluded.deleted,
-         purged = purged + excluded.purged`,
-    );
+    const addTo = (rows: number) =>
+      db.prepare<number[]>(
+        `INSERT INTO fleet_count_buckets (level, bucket, active, suspended, deleted, purged)
+         VALUES ${Array.from({ length: rows }, () => '(?, ?, ?, ?, ?, ?)').join(', ')}
+         ON CONFLICT (level, bucket) DO UPDATE SET active = active + excluded.active,
+           suspended = suspended + excluded.suspended, deleted = deleted + excluded.deleted,
+           purged = purged + excluded.purged`,
+      );
+    this.addToBuckets = addTo(ROWS_PER_WRITE);
+    this.addToBucket = addTo(1);
     // One primary-key range per level, summed in one statement.
     const ranges = Array.from(
       { length: TOP + 1 },
@@ -139,12 +149,19 @@ export class FleetCountTimeline {
     // Taken first: if a write fails, the transaction rolls back and the events are applied again.
     const pending = this.pending;
     this.pending = emptyPending();
+    // ROWS_PER_WRITE buckets per statement, the last few one by one.
+    const values: number[] = [];
     pending.forEach((buckets, level) => {
       for (const [bucket, [active, suspended, deleted, purged]] of buckets) {
-        if (active !== 0 || suspended !== 0 || deleted !== 0 || purged !== 0)
-          this.addToBucket.run(level, bucket, active!, suspended!, deleted!, purged!);
+        if (active === 0 && suspended === 0 && deleted === 0 && purged === 0) continue;
+        values.push(level, bucket, active!, suspended!, deleted!, purged!);
+        if (values.length === ROWS_PER_WRITE * 6) {
+          this.addToBuckets.run(...values);
+          values.length = 0;
+        }
       }
     });
+    for (let row = 0; row < values.length; row += 6) this.addToBucket.run(...values.slice(row, row + 6));
   }
 
   /** Forgets what `add` kept and `flush` has not written (their transaction failed). */
