@@ -2,7 +2,8 @@
 // `npm run bench` (from the project root): every figure beside its baseline,
 // measured in this run on fresh temporary data directories.
 //
-//   npm run bench                 the full run (a few minutes on 2 cores)
+//   npm run bench                 the full run (about half an hour on 2 cores: the fleet suite
+//                                 writes and builds a 1,000,000-site ledger)
 //   npm run bench -- --quick      smaller samples, under two minutes
 //   npm run bench -- --only append,http
 //   npm run bench -- --only postgres   the PostgreSQL figures (a server at

@@ -1,9 +1,13 @@
 import type Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { StoredEventFactory } from '../testing/stored-events.js';
 import type { StoredEvent } from '../event-store/event-envelope.js';
 import { openReadModelDatabase } from '../read-models/read-model.database.js';
 import { FleetProjection, type FleetFilter } from './fleet.projection.js';
+import { prefixRanges, TOP } from './fleet.timeline.js';
 
 const at = (seconds: number) => new Date(Date.UTC(2026, 0, 1, 0, 0, seconds)).toISOString();
 const ms = (seconds: number) => Date.parse(at(seconds));
@@ -21,8 +25,10 @@ describe('FleetProjection', () => {
     ordinal = 0;
   });
 
+  /** One batch, as the runner applies it. */
   const apply = (...stored: StoredEvent[]) => {
     for (const event of stored) fleet.apply(event, ++ordinal);
+    fleet.flush();
   };
   /** Site ids and statuses in list order, at a moment (seconds) and snapshot. */
   const list = (options: FleetFilter & { atSeconds?: number; snapshot?: number } = {}) =>
@@ -156,12 +162,53 @@ describe('FleetProjection', () => {
     apply(events.registered('a', at(1)), events.registered('b', at(2)));
     const restarted = new FleetProjection(db);
     restarted.apply(events.event('site-a', 'SiteSuspended', { siteId: 'a' }, at(3)), ++ordinal);
+    restarted.flush();
     expect(
       restarted
         .page({ snapshot: ordinal, afterSite: 0, limit: 10 })
         .map(({ site }) => `${site.siteId}:${site.status}:${site.version}`),
     ).toEqual(['a:suspended:2', 'b:active:1']);
     expect(restarted.countByStatus()).toEqual({ active: 1, suspended: 1, deleted: 0, purged: 0 });
+    expect(restarted.countByStatus(ms(2))).toEqual({ active: 2, suspended: 0, deleted: 0, purged: 0 });
+    expect(restarted.countByStatus(ms(3))).toEqual({ active: 1, suspended: 1, deleted: 0, purged: 0 });
+  });
+
+  it('a batch that failed and is applied again counts its events once', () => {
+    apply(events.registered('a', at(1)));
+    const batch = [events.event('site-a', 'SiteSuspended', { siteId: 'a' }, at(2)), events.registered('b', at(3))];
+    const applyBatch = (fail: boolean) =>
+      db.transaction(() => {
+        batch.forEach((event, i) => fleet.apply(event, ordinal + 1 + i));
+        if (fail) throw new Error('disk full');
+        fleet.flush();
+      })();
+    expect(() => applyBatch(true)).toThrow('disk full');
+    applyBatch(false);
+    ordinal += batch.length;
+    expect(fleet.countByStatus(ms(2))).toEqual({ active: 0, suspended: 1, deleted: 0, purged: 0 });
+    expect(fleet.countByStatus(ms(3))).toEqual({ active: 1, suspended: 1, deleted: 0, purged: 0 });
+  });
+
+  it('a read-model file of the layout before the count timeline is emptied when opened, and rebuilt', () => {
+    // Layout 6 counted intervals at a moment and had no fleet_count_buckets.
+    db.exec('DROP TABLE fleet_count_buckets');
+    db.pragma('user_version = 6');
+    const file = join(mkdtempSync(join(tmpdir(), 'fleet-layout-')), 'read-model.db');
+    try {
+      db.exec(`VACUUM INTO '${file}'`);
+      const reopened = openReadModelDatabase(file);
+      try {
+        expect(reopened.prepare("SELECT name FROM sqlite_master WHERE name LIKE 'fleet_%'").all()).toEqual([]);
+        const rebuilt = new FleetProjection(reopened);
+        rebuilt.apply(events.registered('a', at(1)), 1);
+        rebuilt.flush();
+        expect(rebuilt.countByStatus(ms(1))).toEqual({ active: 1, suspended: 0, deleted: 0, purged: 0 });
+      } finally {
+        reopened.close();
+      }
+    } finally {
+      rmSync(dirname(file), { recursive: true, force: true });
+    }
   });
 
   it('pages with afterSite without gaps or repeats', () => {
@@ -206,10 +253,18 @@ describe('FleetProjection', () => {
       expect(detail).not.toContain('TEMP B-TREE');
     });
 
-    it('counts at a moment from the covering time index', () => {
-      const detail = plan((fleet as unknown as { countAt: Database.Statement }).countAt.source, [1, 1]);
-      expect(detail).toContain('USING COVERING INDEX fleet_intervals_by_time');
-      expect(detail).not.toMatch(/SCAN fleet_intervals(?! USING)/);
+    it('counts at a moment from one primary-key range of the timeline per level, never a scan', () => {
+      const timeline = (fleet as unknown as { timeline: { sumPrefix: Database.Statement } }).timeline;
+      const details = (
+        db
+          .prepare(`EXPLAIN QUERY PLAN ${timeline.sumPrefix.source}`)
+          .all(prefixRanges(ms(1)).flatMap(({ level, from, to }) => [level, from, to])) as { detail: string }[]
+      ).map((row) => row.detail);
+      const searches = details.filter((detail) => detail.startsWith('SEARCH'));
+      expect(searches).toHaveLength(TOP + 1);
+      for (const detail of searches)
+        expect(detail).toMatch(/USING PRIMARY KEY \(level=\? AND bucket>\? AND bucket<\?\)/);
+      expect(details.join(' | ')).not.toMatch(/SCAN fleet_/);
     });
   });
 });

@@ -12,11 +12,12 @@ import { toSiteView, type SiteView } from '../sites/site.view.js';
 import { toRecorded } from '../ledger/recorded-event.js';
 import type { Projection } from '../read-models/projection.js';
 import { READ_MODEL_DB } from '../read-models/read-model.database.js';
+import { FleetCountTimeline, type StatusCounts } from './fleet.timeline.js';
+
+export { SITE_STATUSES, type StatusCounts } from './fleet.timeline.js';
 
 /** A site in a fleet list: its state without contacts, which are personal data. */
 export type SiteSummary = Omit<SiteView, 'contacts'>;
-
-export const SITE_STATUSES: readonly SiteStatus[] = ['active', 'suspended', 'deleted', 'purged'];
 
 /**
  * `to_ordinal` / `valid_to` of an interval that has not ended. A number
@@ -46,13 +47,13 @@ export interface FleetEntry {
   site: SiteSummary;
 }
 
-export type StatusCounts = Record<SiteStatus, number>;
-
 /** A site as the next event finds it. */
 interface Current {
   siteOrdinal: number;
   /** `from_ordinal` of its open interval. */
   intervalOrdinal: number;
+  /** `valid_from` of its open interval. */
+  validFrom: number;
   state: SiteState;
 }
 
@@ -87,7 +88,7 @@ const LISTING_INDEXES = `
 const CACHE_BYTES = 192 * MiB;
 
 /**
- * The fleet over time. Three tables:
+ * The fleet over time. Four tables:
  *
  * - `fleet_intervals`, a temporal table with one row per site event: the
  *   span during which the state that event produced held, from its event to
@@ -97,6 +98,7 @@ const CACHE_BYTES = 192 * MiB;
  * - `fleet_sites`: each site's registration ordinal (the list order) and
  *   its open interval, where the next event continues from.
  * - `fleet_counts`: how many sites are in each status now.
+ * - `fleet_count_buckets`: how many were at any instant (FleetCountTimeline).
  *
  * The state at (time T, known through ordinal S) is, for each site, the
  * interval whose first event is visible and whose ending event is not,
@@ -104,6 +106,8 @@ const CACHE_BYTES = 192 * MiB;
  * grow, so the visible events are a prefix of each stream and exactly one
  * interval per site matches: the same fold `GET /v1/sites/:id?asOf=T` does.
  * Lists pin S to the first page's, so later pages show the same snapshot.
+ * Counts at T take every event applied: per status, the intervals that hold
+ * T, summed by the timeline without reading them.
  *
  * States are folded with the sites' own `evolveSite`, with contacts left
  * out: they are personal data and never enter this read model.
@@ -116,18 +120,17 @@ export class FleetProjection implements Projection {
     'fleet_intervals_by_status',
     'fleet_intervals_by_customer',
     'fleet_intervals_internal',
-    'fleet_intervals_by_time',
   ];
   private readonly saveSite: Database.Statement;
   private readonly findCurrent: Database.Statement<
     [string],
-    { siteOrdinal: number; intervalOrdinal: number; state: string }
+    { siteOrdinal: number; intervalOrdinal: number; validFrom: number; state: string }
   >;
   private readonly closeInterval: Database.Statement;
   private readonly openInterval: Database.Statement;
   private readonly count: Database.Statement<[SiteStatus, number]>;
   private readonly countNow: Database.Statement<[], { status: SiteStatus; n: number }>;
-  private readonly countAt: Database.Statement<[number, number], { status: SiteStatus; n: number }>;
+  private readonly timeline: FleetCountTimeline;
   /** One prepared page query per combination of filters. */
   private readonly pageQueries = new Map<string, Database.Statement>();
   /** Only valid for the ordinal after `lastOrdinal`. */
@@ -155,14 +158,14 @@ export class FleetProjection implements Projection {
       internal INTEGER NOT NULL,
       state TEXT NOT NULL
     ) STRICT;
-    ${LISTING_INDEXES}
-    CREATE INDEX IF NOT EXISTS fleet_intervals_by_time ON fleet_intervals (valid_from, valid_to, status)`);
+    ${LISTING_INDEXES}`);
+    this.timeline = new FleetCountTimeline(db);
     this.saveSite = db.prepare(
       `INSERT INTO fleet_sites (site_id, site_ordinal, interval_ordinal) VALUES (?, ?, ?)
        ON CONFLICT (site_id) DO UPDATE SET interval_ordinal = excluded.interval_ordinal`,
     );
     this.findCurrent = db.prepare(
-      `SELECT s.site_ordinal AS siteOrdinal, s.interval_ordinal AS intervalOrdinal, i.state
+      `SELECT s.site_ordinal AS siteOrdinal, s.interval_ordinal AS intervalOrdinal, i.valid_from AS validFrom, i.state
        FROM fleet_sites s JOIN fleet_intervals i ON i.from_ordinal = s.interval_ordinal
        WHERE s.site_id = ?`,
     );
@@ -177,19 +180,16 @@ export class FleetProjection implements Projection {
        ON CONFLICT (status) DO UPDATE SET n = n + excluded.n`,
     );
     this.countNow = db.prepare('SELECT status, n FROM fleet_counts');
-    // The inner LIMIT keeps SQLite from folding the range into the GROUP BY,
-    // where it would rather walk the status index and read every row.
-    this.countAt = db.prepare(
-      `SELECT status, count(*) AS n FROM (
-         SELECT status FROM fleet_intervals WHERE valid_from <= ? AND valid_to > ? LIMIT -1
-       ) GROUP BY status`,
-    );
   }
 
   apply(event: StoredEvent, ordinal: number): void {
     // The runner applies every event once, in order; anything else (a batch
-    // that failed and is replayed) means the cache may hold uncommitted states.
-    if (ordinal !== this.lastOrdinal + 1) this.cache.clear();
+    // that failed and is replayed) means the cache may hold uncommitted states,
+    // and the timeline unwritten deltas of events that will come again.
+    if (ordinal !== this.lastOrdinal + 1) {
+      this.cache.clear();
+      this.timeline.discard();
+    }
     this.lastOrdinal = ordinal;
     const siteId = siteIdOfStream(event.streamId);
     if (siteId === undefined) return;
@@ -216,15 +216,29 @@ export class FleetProjection implements Projection {
       if (before.status !== 'unregistered') this.count.run(before.status, -1);
       this.count.run(after.status, 1);
     }
+    // The interval this event ends held its status from its start to here
+    // (at no instant, if this stream's time went backwards); the new one
+    // holds from here on. Both at one instant in one status cancel out.
+    const endsMs = current === undefined ? occurredAtMs : Math.max(current.validFrom, occurredAtMs);
+    if (before.status !== after.status || endsMs !== occurredAtMs) {
+      if (before.status !== 'unregistered') this.timeline.add(endsMs, before.status, -1);
+      this.timeline.add(occurredAtMs, after.status, 1);
+    }
     this.cache.set(
       siteId,
-      { siteOrdinal, intervalOrdinal: ordinal, state: after },
+      { siteOrdinal, intervalOrdinal: ordinal, validFrom: occurredAtMs, state: after },
       { size: heapBytesOfJson(json.length) },
     );
   }
 
+  /** Writes the timeline's deltas of the batch (see FleetCountTimeline). */
+  flush(): void {
+    this.timeline.flush();
+  }
+
   reset(): void {
     this.db.exec('DELETE FROM fleet_sites; DELETE FROM fleet_counts; DELETE FROM fleet_intervals');
+    this.timeline.reset();
     this.cache.clear();
     this.lastOrdinal = 0;
   }
@@ -248,11 +262,14 @@ export class FleetProjection implements Projection {
     }));
   }
 
-  /** How many sites were in each status at `atMs`, or now. */
+  /**
+   * How many sites were in each status at `atMs`, or now: as many as there
+   * are intervals that hold the instant, read from the timeline in O(log time).
+   */
   countByStatus(atMs?: number): StatusCounts {
+    if (atMs !== undefined) return this.timeline.countsAt(atMs);
     const counts: StatusCounts = { active: 0, suspended: 0, deleted: 0, purged: 0 };
-    const rows = atMs === undefined ? this.countNow.all() : this.countAt.all(atMs, atMs);
-    for (const { status, n } of rows) counts[status] = n;
+    for (const { status, n } of this.countNow.all()) counts[status] = n;
     return counts;
   }
 
@@ -264,6 +281,7 @@ export class FleetProjection implements Projection {
     return {
       siteOrdinal: row.siteOrdinal,
       intervalOrdinal: row.intervalOrdinal,
+      validFrom: row.validFrom,
       state: JSON.parse(row.state) as SiteState,
     };
   }

@@ -29,6 +29,7 @@ class Recorder implements Projection {
   readonly queryIndexes = ['recorded_by_type'];
   readonly seen: { position: string; ordinal: number; indexed: boolean }[] = [];
   failAt: number | undefined;
+  flush: (() => void) | undefined;
 
   constructor(private readonly db: Database.Database) {
     db.exec(`CREATE TABLE IF NOT EXISTS recorded (ordinal INTEGER PRIMARY KEY, type TEXT NOT NULL);
@@ -74,10 +75,10 @@ describe('ProjectionRunner', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  const start = (prepare: (recorder: Recorder) => void = () => undefined) => {
+  const start = (prepare: (recorder: Recorder, db: Database.Database) => void = () => undefined) => {
     const db = openReadModelDatabase(join(dir, 'read-model.db'));
     const recorder = new Recorder(db);
-    prepare(recorder);
+    prepare(recorder, db);
     const runner = new ProjectionRunner(store, db, [recorder]);
     running.push(runner);
     runner.onApplicationBootstrap();
@@ -141,6 +142,27 @@ describe('ProjectionRunner', () => {
     expect(checkpoints).toHaveLength(20);
     expect(new Set(checkpoints).size).toBe(1);
     expect(runner.position).toBe(results.at(-1)!.position);
+  });
+
+  it('flushes each projection once per batch, after its last event and before its checkpoint', async () => {
+    await append(1, 3);
+    const calls: string[] = [];
+    const { runner, recorder } = start((recorder, db) => {
+      const apply = recorder.apply.bind(recorder);
+      recorder.apply = (event, ordinal) => {
+        calls.push(`apply ${ordinal}`);
+        apply(event, ordinal);
+      };
+      const checkpoint = db.prepare("SELECT events FROM checkpoints WHERE name = 'read-model'").pluck();
+      recorder.flush = () => calls.push(`flush, checkpoint ${(checkpoint.get() as number | undefined) ?? 'none'}`);
+    });
+    expect(await runner.catchUp()).toBe(true);
+    expect(calls).toEqual(['apply 1', 'apply 2', 'apply 3', 'flush, checkpoint none']);
+    calls.splice(0);
+    const live = await store.append('site-s4', 0, [newEvent(4)]);
+    expect(await runner.waitFor(live.position)).toBe(true);
+    expect(calls).toEqual(['apply 4', 'flush, checkpoint 3']);
+    expect(recorder.rows()).toBe(4);
   });
 
   it('an unreachable store is retried from the checkpoint: the read models recover by themselves', async () => {

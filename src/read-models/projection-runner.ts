@@ -267,6 +267,7 @@ export class ProjectionRunner implements OnApplicationBootstrap, BeforeApplicati
         ordinal += 1;
         for (const projection of this.projections) projection.apply(event, ordinal);
       }
+      for (const projection of this.projections) projection.flush?.();
       this.saveCheckpoint.run(CHECKPOINT, last.position, ordinal);
     })();
     // Only after the commit: a batch that threw left nothing behind, so neither may the counters.

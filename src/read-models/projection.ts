@@ -20,6 +20,14 @@ export interface Projection {
    * order or page its rows by global order keys them by the ordinal.
    */
   apply(event: StoredEvent, ordinal: number): void;
+  /**
+   * Called once per batch, inside its transaction, after its last `apply`
+   * and before the checkpoint is saved: a projection may keep what `apply`
+   * derives in memory and write it here, once per batch. If the batch fails
+   * it is applied again from its first event, whose ordinal then does not
+   * follow the last one `apply` saw: forget what was kept.
+   */
+  flush?(): void;
   /** Removes everything it derived, so a rebuild starts from nothing. */
   reset(): void;
   /**

@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
  * then emptied when opened, and the runner rebuilds it from the ledger, so
  * a deployment never serves rows an older projection derived differently.
  */
-export const READ_MODEL_SCHEMA_VERSION = 6;
+export const READ_MODEL_SCHEMA_VERSION = 7;
 
 /**
  * The read-model file (`<data dir>/read-model.db`), or with `disposable` a

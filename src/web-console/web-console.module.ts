@@ -42,6 +42,8 @@ class ConsoleNotBuilt implements OnModuleInit {
   ) {}
 
   onModuleInit(): void {
+    // An application context without HTTP (the benchmarks' service) has nothing to answer.
+    if (!this.adapterHost.httpAdapter) return;
     const error = new ConsoleNotBuiltError(this.directory);
     this.adapterHost.httpAdapter.use(CONSOLE_PATH, (_request: Request, _response: Response, next: NextFunction) =>
       next(error),

@@ -6,6 +6,7 @@ import { GetFleetStatsQuery, ListSitesQuery } from '../../../src/fleet/fleet.que
 import { ProjectionRunner } from '../../../src/read-models/projection-runner.js';
 import { rebuildReadModels } from '../../../src/rebuild.js';
 import { BENCH_TOKENS, benchConfig, startHttpService, startService } from '../app.js';
+import { fleetCountsAtScale } from '../fleet-counts.js';
 import { writeFleetLedger, type FleetLedger } from '../fleet-ledger.js';
 import {
   figure,
@@ -247,7 +248,7 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
             better: 'lower',
             target: 'under 100 ms',
             targetCheck: (f) => f.value < 100 && ours.p99Ms < 100,
-            note: `${spread(ours)}, p99 ${ours.p99Ms.toFixed(1)} ms; GetFleetStatsQuery over ${fleet.events.toLocaleString('en-US')} intervals`,
+            note: `${spread(ours)}, p99 ${ours.p99Ms.toFixed(1)} ms; GetFleetStatsQuery from the count timeline of ${fleet.events.toLocaleString('en-US')} intervals`,
           }),
           figure({
             name: `fleet listing as of a random time, status=suspended, first 100 of ${sites.toLocaleString('en-US')} sites`,
@@ -262,6 +263,32 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
       } finally {
         plain.close();
         await app.close();
+      }
+    }
+
+    // Fleet counts as of a moment, the count timeline beside today's count of intervals, on two
+    // fleets ten times apart with the same history per site (their own ledgers, removed after).
+    for (const scaleSites of quick ? [20_000, 200_000] : [100_000, 1_000_000]) {
+      const scaleRounds = quick ? 2 : 4;
+      const scaleData = tempDir('fleet-counts');
+      try {
+        const started = performance.now();
+        const ledger = await writeFleetLedger(scaleData.dir, scaleSites, scaleRounds);
+        const fact = `${ledger.sites.toLocaleString('en-US')} sites, ${ledger.events.toLocaleString('en-US')} events, written in ${((performance.now() - started) / 1000).toFixed(1)} s`;
+        facts[`fleet counts ledger, ${ledger.sites.toLocaleString('en-US')} sites`] = fact;
+        log(fact);
+        const next = random(7);
+        figures.push(
+          ...(await fleetCountsAtScale(scaleData.dir, ledger, {
+            builds: quick ? 1 : 2,
+            // Today's count reads about half the intervals each time: fewer samples on the large ledger.
+            iterations: quick ? 10 : scaleSites > 100_000 ? 16 : 32,
+            rounds: quick ? 1 : 2,
+            pick: () => ledger.fromMs + Math.floor(next() * (ledger.toMs - ledger.fromMs)),
+          })),
+        );
+      } finally {
+        scaleData.dispose();
       }
     }
 
