@@ -319,13 +319,13 @@ function figuresFor(
     }),
   ];
   if (lives.length > 0) {
-    const gcs = soaks[0]!.fullGcs;
+    const gcs = soaks.find((soak) => soak.fullGcs.length > 0)!.fullGcs;
     figures.push(
       figure({
         ...common,
         name: `soak: service live heap after the last full GC, ${what}`,
         value: median(lives),
-        note: `V8 --trace-gc: heap left by each mark-compact, caches included; round 1: ${gcs.length} full GCs, ${fmt(gcs[0]!.liveMiB)} MiB after the first (at ${fmt(gcs[0]!.atS)} s)${across(lives, 0)}`,
+        note: `V8 --trace-gc: heap left by each mark-compact, caches included; ${gcs.length} full GCs, ${fmt(gcs[0]!.liveMiB)} MiB after the first (at ${fmt(gcs[0]!.atS)} s)${across(lives, 0)}`,
       }),
     );
   }
