@@ -1,11 +1,10 @@
-import type { Event } from '@event-driven-io/emmett';
+import type { Event, ReadEvent } from '@event-driven-io/emmett';
 import {
   appendToStream,
   createEventStoreSchema,
-  getSQLiteEventStore,
+  readStream,
   sqliteConnection,
   type SQLiteConnection,
-  type SQLiteEventStore,
 } from '@event-driven-io/emmett-sqlite';
 import type { JsonObject } from '../../src/common/json.js';
 import type { NewEvent } from '../../src/event-store/event-envelope.js';
@@ -49,9 +48,23 @@ export async function peerAppend(
   if (!result.success) throw new Error(`emmett refused the append to ${streamName}`);
 }
 
-/** Emmett's public event store on a file, as an application would get it (it opens a connection per call). */
-export function peerEventStore(file: string): SQLiteEventStore {
-  return getSQLiteEventStore({ fileName: file });
+/**
+ * What Emmett's aggregateStream does (read the stream, then evolve over its
+ * events in order), on a connection the caller opened once. Emmett 0.38's
+ * public store (getSQLiteEventStore) opens a connection for every call on a
+ * file and closes it after: timing it would time connection set-up, not the
+ * read and the fold. The read is Emmett's own readStream.
+ */
+export async function peerAggregate<State>(
+  connection: SQLiteConnection,
+  streamName: string,
+  initialState: () => State,
+  evolve: (state: State, event: ReadEvent<PeerEvent>) => State,
+): Promise<{ state: State; version: number }> {
+  const { events, currentStreamVersion } = await readStream<PeerEvent>(connection, streamName);
+  let state = initialState();
+  for (const event of events) state = evolve(state, event);
+  return { state, version: Number(currentStreamVersion) };
 }
 
 export function closePeer(connection: SQLiteConnection): void {
