@@ -24,6 +24,13 @@ export interface Figure {
   met?: boolean;
   /** Anything a reader needs to weigh the number (sample count, spread, caveats). */
   note?: string;
+  /**
+   * HTTP figures: the CPU the load generator (autocannon, in the bench
+   * process, sharing the machine with the server) used over the runs the
+   * figure comes from, user + system, and that as a share of the machine
+   * (CPU seconds / (wall seconds × cores)).
+   */
+  loadGenerator?: { cpuSeconds: number; shareOfMachine: number };
 }
 
 /** A figure that could not be measured, with the reason printed instead of a number. */
