@@ -5,6 +5,7 @@ import { Controller, Get, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
 import { SiteStreams, type LoadedSite } from '../../../src/sites/site-streams.js';
 import { benchConfig, startHttpService } from '../app.js';
+import { emmettSitesModule } from './emmett-sites.js';
 
 /**
  * A server for the HTTP figures, in its own process so the load generator
@@ -14,6 +15,8 @@ import { benchConfig, startHttpService } from '../app.js';
  *   --mode stubbed --dir D the service with SiteStreams.load answering from
  *                         memory after its first read: what the HTTP stack
  *                         alone (auth, validation, interceptors, JSON) costs
+ *   --mode emmett --dir D the Emmett baseline for site commands: registrations
+ *                         and contact changes on Emmett's SQLite store (emmett-sites.ts)
  * Prints {"url": ...} on its first line once listening; exits when stdin closes.
  */
 @Controller()
@@ -36,13 +39,18 @@ if (values.mode === 'bare') {
   await app.listen(0, '127.0.0.1');
   url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
   close = () => app.close();
+} else if (values.mode === 'emmett' && values.dir !== undefined) {
+  const app = await NestFactory.create(await emmettSitesModule(values.dir), { logger: ['error'] });
+  await app.listen(0, '127.0.0.1');
+  url = `http://127.0.0.1:${(app.getHttpServer().address() as AddressInfo).port}`;
+  close = () => app.close();
 } else if ((values.mode === 'real' || values.mode === 'stubbed') && values.dir !== undefined) {
   if (values.mode === 'stubbed') stubSiteLoads();
   const service = await startHttpService(benchConfig(values.dir));
   url = service.url;
   close = () => service.app.close();
 } else {
-  console.error('usage: server.js --mode bare | --mode real --dir DIR');
+  console.error('usage: server.js --mode bare | --mode real|stubbed|emmett --dir DIR');
   process.exit(2);
 }
 process.stdout.write(`${JSON.stringify({ url, pid: process.pid })}\n`);

@@ -5,11 +5,12 @@ import { siteStreamId } from '../../../src/event-store/ledger-streams.js';
 import { SqliteEventStore } from '../../../src/event-store/sqlite/sqlite-event-store.js';
 import { benchConfig, seedSites } from '../app.js';
 import { closePeer, openPeerConnection, peerAppend, toPeerEvent, type PeerEvent } from '../emmett.js';
-import { BENCH_CONTEXT, benchSiteId, registration, timeOf } from '../fixtures.js';
+import { BENCH_CONTEXT, benchSiteId, contactsFor, openLedger, registration, timeOf } from '../fixtures.js';
 import {
   figure,
   log,
   spread,
+  summarize,
   tempDir,
   timeTasks,
   timingOf,
@@ -17,7 +18,8 @@ import {
   type SuiteOptions,
   type SuiteResult,
 } from '../harness.js';
-import { load, startServer } from './http.js';
+import { createKeys } from '../keys.js';
+import { cpuNote, generatorCpu, load, startServer, type Load, type LoadRequest } from './http.js';
 import { compareAppends } from '../postgres/append.js';
 import { BENCH_POSTGRES_URL, inParallel, postgresUnreachable, withBenchDatabases } from '../postgres/databases.js';
 import { scratchStreams } from '../postgres/ledger.js';
@@ -34,7 +36,9 @@ import { openRawLedger, rawRows, type RawLedger, type RawRow } from '../raw-sqli
  *   (ours, store only, raw pg, Emmett's PostgreSQL store) with 32 and 64
  *   callers, each contender with a connection per caller;
  * - HTTP: PUT /v1/sites/:id/contacts on the SQLite service with 1 and 32
- *   connections.
+ *   connections; and with 32 connections, registrations and contact
+ *   changes beside an Emmett HTTP server doing the same commands
+ *   (bench/src/http/emmett-sites.ts).
  */
 
 interface SealedStream {
@@ -204,13 +208,13 @@ async function compareHttp(seconds: number): Promise<Figure[]> {
         JSON.stringify({ contacts: [{ name: `Owner ${n}`, email: `owner${n}@example.com`, role: 'owner' }] }),
     };
     const server = await startServer(['--mode', 'real', '--dir', data.dir]);
-    const runs: { connections: number; rps: number; p50: number; p99: number; requests: number }[] = [];
+    const runs: (Load & { connections: number })[] = [];
     try {
       await load(server.url, 1, command, 32); // warm-up
       // Interleaved: the machine's pace moves within seconds.
       for (let round = 0; round < 2; round += 1) {
         for (const connections of [1, 32]) {
-          const result = await load(server.url, seconds, command, connections);
+          const result = await load(server.url, seconds, command, connections, { serverPid: server.child.pid! });
           if (result.non2xx > 0 || result.errors > 0) {
             throw new Error(
               `PUT contacts, ${connections} connections: ${result.non2xx} non-2xx, ${result.errors} errors`,
@@ -230,18 +234,159 @@ async function compareHttp(seconds: number): Promise<Figure[]> {
     const [one, many] = [of(1), of(32)];
     return [
       figure({
-        name: 'HTTP site command PUT /v1/sites/:id/contacts, 32 connections, throughput',
+        name: 'HTTP site command PUT /v1/sites/:id/contacts, 32 connections, warm (sites folded before), throughput',
         value: mean(many.map((run) => run.rps)),
         unit: 'req/s',
         baseline: mean(one.map((run) => run.rps)),
         baselineName: 'the same route with 1 connection (one command at a time), same server, interleaved',
         better: 'higher',
-        note: `${many.map((run) => run.rps.toFixed(0)).join(', ')} req/s over ${seconds} s runs (1 connection: ${one.map((run) => run.rps.toFixed(0)).join(', ')}); p99 ${many.map((run) => run.p99).join(', ')} ms; each seals contacts, appends with a durable commit and waits for the read models`,
+        note: `${many.map((run) => run.rps.toFixed(0)).join(', ')} req/s over ${seconds} s runs (1 connection: ${one.map((run) => run.rps.toFixed(0)).join(', ')}); p99 ${many.map((run) => run.p99).join(', ')} ms; each seals contacts, appends with a durable commit and waits for the read models; sites read by the warm-up before; 32 connections: ${cpuNote(many)}; 1 connection: ${cpuNote(one)}`,
+        loadGenerator: generatorCpu(many),
       }),
     ];
   } finally {
     data.dispose();
   }
+}
+
+/**
+ * Emmett's copy of the sites the service is seeded with: the same keys
+ * (keys.db) and the same sealed registrations in Emmett's SQLite store.
+ */
+async function seedEmmettSites(dir: string, siteIds: readonly string[]): Promise<void> {
+  createKeys(join(dir, 'keys.db'), siteIds);
+  const ledger = openLedger(dir); // for its codec on dir/keys.db (its ledger.db stays empty)
+  const connection = await openPeerConnection(join(dir, 'emmett.db'));
+  try {
+    await connection.withTransaction(async () => {
+      for (const [i, siteId] of siteIds.entries()) {
+        const prepared = await ledger.streams.prepare(siteId, [registration(siteId, i)], BENCH_CONTEXT, timeOf(0));
+        await peerAppend(connection, siteStreamId(siteId), 0, prepared.map(toPeerEvent));
+      }
+    });
+  } finally {
+    closePeer(connection);
+    await ledger.close();
+  }
+}
+
+/** A registration's body as the service's POST /v1/sites takes it (the fixture's event data). */
+function registrationBody(siteId: string, i: number): string {
+  const { deletionProtection: _unused, ...body } = registration(siteId, i).data as { deletionProtection: boolean };
+  return JSON.stringify(body);
+}
+
+/**
+ * Registrations and contact changes over HTTP with 32 connections, the
+ * service beside an Emmett HTTP server doing the same commands on Emmett's
+ * SQLite store (bench/src/http/emmett-sites.ts), each in its own process.
+ * Both run the same fixed number of requests per round, in short
+ * interleaved rounds (ours then Emmett, then Emmett then ours, …).
+ */
+async function compareHttpWithEmmett(options: { amount: number; rounds: number }): Promise<Figure[]> {
+  const sites = 1_000;
+  const connections = 32;
+  const ours = tempDir('concurrent-http-ours');
+  const peer = tempDir('concurrent-http-emmett');
+  const figures: Figure[] = [];
+  try {
+    const siteIds = Array.from({ length: sites }, (_, i) => benchSiteId('chttpe', i));
+    await seedSites(
+      ours.dir,
+      siteIds.map((siteId, i) => ({ siteId, events: [registration(siteId, i)] })),
+    );
+    benchConfig(ours.dir); // writes the token file the server reads
+    await seedEmmettSites(peer.dir, siteIds);
+    // `tag` makes every request of every round new: a new site, or contacts the site does not have yet.
+    const workloads: { name: string; request: (tag: string) => LoadRequest; what: string }[] = [
+      {
+        name: 'HTTP site registration POST /v1/sites, 32 connections, throughput vs Emmett',
+        request: (tag) => ({
+          method: 'POST',
+          path: () => '/v1/sites',
+          body: (n) => registrationBody(benchSiteId(`hreg-${tag}`, n), n),
+        }),
+        what: 'each registers a new site (a new stream: nothing to fold): creates its data key in keys.db (a durable commit), seals two contacts, appends the SiteRegistered event with expected version 0 (a durable commit)',
+      },
+      {
+        name: 'HTTP site command PUT /v1/sites/:id/contacts, 32 connections, warm (sites folded before), throughput vs Emmett',
+        request: (tag) => ({
+          method: 'PUT',
+          path: (n) => `/v1/sites/${siteIds[n % sites]!}/contacts`,
+          body: (n) => JSON.stringify({ contacts: contactsFor(n, Number(tag.replace(/\D/g, '')) + 1).slice(0, 1) }),
+        }),
+        what: `each replaces the contacts of one of ${sites} seeded sites (round-robin): loads the site, seals the contact, appends with the expected version (a durable commit); ours reads from its fold cache (sites changed before), Emmett has none and reads the whole stream`,
+      },
+    ];
+    const servers = {
+      ours: await startServer(['--mode', 'real', '--dir', ours.dir]),
+      emmett: await startServer(['--mode', 'emmett', '--dir', peer.dir]),
+    };
+    try {
+      const runs = new Map<string, Load[]>();
+      const run = async (contender: 'ours' | 'emmett', workload: number, tag: string, amount: number) => {
+        const server = servers[contender];
+        const result = await load(server.url, 0, workloads[workload]!.request(tag), connections, {
+          serverPid: server.child.pid!,
+          amount,
+        });
+        if (result.non2xx > 0 || result.errors > 0)
+          throw new Error(
+            `${contender}, ${workloads[workload]!.name}: ${result.non2xx} non-2xx answers, ${result.errors} errors`,
+          );
+        return result;
+      };
+      for (const [w] of workloads.entries()) {
+        for (const contender of ['ours', 'emmett'] as const) await run(contender, w, 'w0', 200); // warm-up
+      }
+      for (let round = 0; round < options.rounds; round += 1) {
+        for (const [w, workload] of workloads.entries()) {
+          const order = round % 2 === 0 ? (['ours', 'emmett'] as const) : (['emmett', 'ours'] as const);
+          for (const contender of order) {
+            const result = await run(contender, w, `r${round + 1}`, options.amount);
+            const key = `${w} ${contender}`;
+            runs.set(key, [...(runs.get(key) ?? []), result]);
+            log(
+              `${workload.name}, round ${round + 1}, ${contender}: ${result.rps.toFixed(0)} req/s, p50 ${result.p50} ms, p99 ${result.p99} ms; ${cpuNote([result])}`,
+            );
+          }
+        }
+      }
+      for (const [w, workload] of workloads.entries()) {
+        const oursRuns = runs.get(`${w} ours`)!;
+        const peerRuns = runs.get(`${w} emmett`)!;
+        const median = (values: Load[]) =>
+          summarize(
+            workload.name,
+            values.map((each) => each.rps),
+          ).medianMs;
+        const list = (values: Load[]) => values.map((each) => each.rps.toFixed(0)).join(', ');
+        figures.push(
+          figure({
+            name: workload.name,
+            value: median(oursRuns),
+            unit: 'req/s',
+            baseline: median(peerRuns),
+            baselineName:
+              "a NestJS app in its own process doing the same command on Emmett's SQLite store (emmett-sqlite 0.38.5, WAL, synchronous=FULL, one connection whose appends take turns): Emmett's readStream + our evolve, our decider, contacts sealed with the same codec and key store, appendToStream with the expected version, retried on a conflict; the same request bodies and stored bytes; no validation pipe, no hash chain, no read models to wait for",
+            better: 'higher',
+            note:
+              `median of ${options.rounds} interleaved rounds of ${options.amount} requests each (${connections} connections); ours ${list(oursRuns)} req/s, p99 ${oursRuns.map((each) => each.p99).join(', ')} ms; ` +
+              `emmett ${list(peerRuns)} req/s, p99 ${peerRuns.map((each) => each.p99).join(', ')} ms; ${workload.what}; ours also answers after its read models applied the event; ` +
+              `ours: ${cpuNote(oursRuns)}; emmett: ${cpuNote(peerRuns)}`,
+            loadGenerator: generatorCpu(oursRuns),
+          }),
+        );
+      }
+    } finally {
+      await servers.ours.stop();
+      await servers.emmett.stop();
+    }
+  } finally {
+    ours.dispose();
+    peer.dispose();
+  }
+  return figures;
 }
 
 export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
@@ -278,5 +423,6 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
   }
 
   figures.push(...(await compareHttp(quick ? 4 : 10)));
+  figures.push(...(await compareHttpWithEmmett({ amount: quick ? 500 : 2_000, rounds: quick ? 2 : 4 })));
   return { suite: 'concurrent', figures, omissions, facts: {} };
 }
