@@ -74,7 +74,7 @@ export async function compareAggregates(
     );
     return [
       figure({
-        name: `postgres aggregate load, ${label}, first read (full replay)`,
+        name: `postgres aggregate load, ${label}, cold: first read, full replay`,
         value: timingOf(timings, names.cold).medianMs,
         unit: 'ms',
         baseline: peerMs,
@@ -84,7 +84,7 @@ export async function compareAggregates(
         note: `${spread(timingOf(timings, names.cold))}, emmett ${spread(timingOf(timings, names.peer))}`,
       }),
       figure({
-        name: `postgres aggregate load, ${label}, cached fold`,
+        name: `postgres aggregate load, ${label}, warm: cached fold`,
         value: timingOf(timings, names.warm).medianMs,
         unit: 'ms',
         baseline: peerMs,
