@@ -6,42 +6,23 @@ import type { LedgerConfig } from './config/ledger-config.js';
 import type { DataFolderLock } from './data-folder/data-folder-lock.js';
 import { DataFolderModule } from './data-folder/data-folder.module.js';
 import { AuditModule } from './audit/audit.module.js';
-import { AuditProjection } from './audit/audit.projection.js';
 import { FleetModule } from './fleet/fleet.module.js';
-import { FleetProjection } from './fleet/fleet.projection.js';
 import { HealthModule } from './health/health.module.js';
 import { HttpModule } from './http/http.module.js';
 import { systemClock, type Clock } from './ledger/clock.js';
 import { LedgerModule } from './ledger/ledger.module.js';
 import { ObservabilityModule } from './observability/observability.module.js';
 import { OperationsModule } from './operations/operations.module.js';
-import { OperationsProjection } from './operations/operations.projection.js';
+import { READ_MODELS } from './read-model-layout.js';
 import { ReadModelsModule } from './read-models/read-models.module.js';
 import { RetentionModule } from './retention/retention.module.js';
-import { RetentionProjection } from './retention/retention.projection.js';
-import { InstallationsProjection } from './sites/installations.projection.js';
 import { SitesModule } from './sites/sites.module.js';
 import type { Stores } from './stores/open-stores.js';
 import { StoresModule } from './stores/stores.module.js';
 import { SubscriptionsModule } from './subscriptions/subscriptions.module.js';
-import { TransparencyLogProjection } from './transparency-log/transparency-log.projection.js';
 import { TransparencyLogModule } from './transparency-log/transparency-log.module.js';
 import { VerificationModule } from './verification/verification.module.js';
 import { WebConsoleModule } from './web-console/web-console.module.js';
-
-/**
- * Every read model, in the order they are applied: the one list to extend.
- * Each belongs to its feature; the engine (ReadModelsModule) is handed the
- * list here, at the top, so it never imports a feature.
- */
-export const READ_MODELS = [
-  InstallationsProjection,
-  OperationsProjection,
-  RetentionProjection,
-  FleetProjection,
-  AuditProjection,
-  TransparencyLogProjection,
-];
 
 export interface AppOptions {
   /** The time source; tests pass a controllable one. */

@@ -73,7 +73,7 @@ describe('one process per data folder', () => {
     const env = folder();
     const service = await start(env);
     expect((await register(service.base, 'before')).status).toBe(201);
-    const readModel = join(env.LEDGER_DATA_DIR, 'read-model.db');
+    const readModel = join(env.LEDGER_DATA_DIR, 'read-models', 'fleet.db');
     const inode = statSync(readModel).ino;
 
     const rebuild = await runToExit(REBUILD, env);
@@ -81,7 +81,7 @@ describe('one process per data folder', () => {
     expectRefusal(rebuild.output, env.LEDGER_DATA_DIR, service.child);
     expect(rebuild.output).not.toMatch(/rebuilt the read models/);
 
-    // The same file, still fed by the service: nothing was built beside it or swapped in.
+    // The same file (one of the read-model files), still fed by the service: nothing was built beside it or swapped in.
     expect(existsSync(`${readModel}.rebuild`)).toBe(false);
     expect(statSync(readModel).ino).toBe(inode);
     expect((await register(service.base, 'after')).status).toBe(201);

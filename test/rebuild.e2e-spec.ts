@@ -1,6 +1,6 @@
 import Database from 'better-sqlite3';
 import { spawn } from 'node:child_process';
-import { rmSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -103,11 +103,14 @@ describe('rebuilding the read models', () => {
     await stop();
 
     // Damage the read models behind the service's back; only a rebuild from the ledger repairs this.
-    const file = join(dataDir, 'read-model.db');
-    const db = new Database(file);
-    db.exec(`DELETE FROM fleet_intervals WHERE site_ordinal % 2 = 0; DELETE FROM audit_events WHERE ordinal % 3 = 0;
+    const file = (name: string) => join(dataDir, 'read-models', `${name}.db`);
+    const fleet = new Database(file('fleet'));
+    fleet.exec(`DELETE FROM fleet_intervals WHERE site_ordinal % 2 = 0;
       DELETE FROM fleet_count_buckets WHERE level < 3 AND bucket % 2 = 0`);
-    db.close();
+    fleet.close();
+    const audit = new Database(file('audit'));
+    audit.exec('DELETE FROM audit_events WHERE ordinal % 3 = 0');
+    audit.close();
     app = await start(dataDir);
     expect(await answers(app, fx)).not.toEqual(before);
     await stop();
@@ -115,24 +118,30 @@ describe('rebuilding the read models', () => {
     const { code, output } = await runRebuild({ LEDGER_DATA_DIR: dataDir, ...store });
     expect(output).toMatch(new RegExp(`rebuilt the read models from ${events} events`));
     expect(code).toBe(0);
-    // The rebuilt file is complete on its own: query indexes included, no WAL left behind.
-    const rebuilt = new Database(file, { readonly: true });
-    const indexes = rebuilt.prepare("SELECT name FROM sqlite_master WHERE type = 'index'").pluck().all();
-    rebuilt.close();
-    expect(indexes).toEqual(
-      expect.arrayContaining([
-        'fleet_intervals_by_status',
-        'fleet_intervals_by_customer',
-        'audit_by_type',
-        'audit_by_actor',
-      ]),
+    // The rebuilt files are complete on their own: query indexes included, no WAL left behind.
+    const indexesOf = (name: string) => {
+      const rebuilt = new Database(file(name), { readonly: true });
+      try {
+        return rebuilt.prepare("SELECT name FROM sqlite_master WHERE type = 'index'").pluck().all();
+      } finally {
+        rebuilt.close();
+      }
+    };
+    expect(indexesOf('fleet')).toEqual(
+      expect.arrayContaining(['fleet_intervals_by_status', 'fleet_intervals_by_customer']),
     );
+    expect(indexesOf('audit')).toEqual(expect.arrayContaining(['audit_by_type', 'audit_by_actor']));
+    expect(indexesOf('transparency-log')).toEqual(expect.arrayContaining(['merkle_leaves_by_event']));
+    for (const name of ['fleet', 'audit', 'transparency-log']) {
+      expect(existsSync(`${file(name)}-wal`)).toBe(false);
+      expect(existsSync(`${file(name)}.rebuild`)).toBe(false);
+    }
     app = await start(dataDir);
     expect(await answers(app, fx)).toEqual(before);
     await stop();
 
-    // A read-model file of another layout is rebuilt on start, with the same result.
-    const outdated = new Database(file);
+    // A read-model file of another layout is rebuilt on start, alone, with the same result.
+    const outdated = new Database(file('audit'));
     outdated.pragma('user_version = 1');
     outdated.close();
     app = await start(dataDir);

@@ -35,6 +35,15 @@ const ROLES: Record<keyof typeof BENCH_TOKENS, Role[]> = {
 
 /** The service's configuration on `dir`, as main.ts would read it from the environment. */
 export function benchConfig(dir: string, env: Record<string, string> = {}): LedgerConfig {
+  return loadConfig({ ...benchEnv(dir), ...env });
+}
+
+/**
+ * The environment variables of the service on `dir` (writing the token
+ * file and the checkpoint key there): what a command started in a child
+ * process (npm run projections:rebuild) is given.
+ */
+export function benchEnv(dir: string): Record<string, string> {
   const tokensFile = join(dir, 'bench-tokens.json');
   writeFileSync(
     tokensFile,
@@ -50,13 +59,12 @@ export function benchConfig(dir: string, env: Record<string, string> = {}): Ledg
   const checkpointKeyFile = join(dir, 'bench-checkpoint-key.pem');
   createCheckpointKeyFile(checkpointKeyFile);
   // The retention sweeper and the resume pass would only add noise to timings.
-  return loadConfig({
+  return {
     LEDGER_DATA_DIR: dir,
     LEDGER_TOKENS_FILE: tokensFile,
     LEDGER_CHECKPOINT_KEY_FILE: checkpointKeyFile,
     LEDGER_PURGE_INTERVAL: 'PT1H',
-    ...env,
-  });
+  };
 }
 
 /** The whole service without HTTP: the same modules, commands and read models. */

@@ -43,7 +43,7 @@ async function buildFleet(ledgerDir: string, file: string, variant: Variant): Pr
   const fleet = new FleetProjection(db);
   // Bench-only: the projection as it was before the timeline, every other step the same.
   if (variant === 'today') Object.assign(fleet as unknown as { timeline: unknown }, { timeline: NO_TIMELINE });
-  const runner = new ProjectionRunner(store, db, [fleet]);
+  const runner = new ProjectionRunner(store, [{ name: 'fleet', db, projections: [fleet] }]);
   const start = performance.now();
   try {
     runner.onApplicationBootstrap();

@@ -1,10 +1,8 @@
-import { Inject, Injectable } from '@nestjs/common';
 import type Database from 'better-sqlite3';
 import type { StoredEvent } from '../event-store/event-envelope.js';
 import { siteIdOfStream } from '../event-store/ledger-streams.js';
 import { operationOf } from '../ledger/operation-link.js';
 import type { Projection } from '../read-models/projection.js';
-import { READ_MODEL_DB } from '../read-models/read-model.database.js';
 
 export interface AuditFilter {
   siteId?: string;
@@ -55,7 +53,6 @@ export interface AuditEntry {
  * searches over the ordinal key (about 40 row lookups), so there is no
  * high-water index to maintain or build.
  */
-@Injectable()
 export class AuditProjection implements Projection {
   readonly name = 'audit';
   readonly queryIndexes = [
@@ -78,7 +75,7 @@ export class AuditProjection implements Projection {
   private tail: { ordinal: number; highWater: number } | undefined;
   private maxLag: number;
 
-  constructor(@Inject(READ_MODEL_DB) private readonly db: Database.Database) {
+  constructor(private readonly db: Database.Database) {
     db.exec(`CREATE TABLE IF NOT EXISTS audit_events (
       ordinal INTEGER PRIMARY KEY,
       type TEXT NOT NULL,

@@ -1,5 +1,4 @@
 import { LRUCache } from 'lru-cache';
-import { Inject, Injectable } from '@nestjs/common';
 import type Database from 'better-sqlite3';
 import { heapBytesOfJson, MiB } from '../common/heap-size.js';
 import type { Recorded } from '../common/recorded.js';
@@ -11,7 +10,6 @@ import { initialSiteState, type RegisteredSite, type SiteState } from '../sites/
 import { toSiteView, type SiteView } from '../sites/site.view.js';
 import { toRecorded } from '../ledger/recorded-event.js';
 import type { Projection } from '../read-models/projection.js';
-import { READ_MODEL_DB } from '../read-models/read-model.database.js';
 import { FleetCountTimeline, type StatusCounts } from './fleet.timeline.js';
 
 export { SITE_STATUSES, type StatusCounts } from './fleet.timeline.js';
@@ -112,7 +110,6 @@ const CACHE_BYTES = 192 * MiB;
  * States are folded with the sites' own `evolveSite`, with contacts left
  * out: they are personal data and never enter this read model.
  */
-@Injectable()
 export class FleetProjection implements Projection {
   readonly name = 'fleet';
   readonly queryIndexes = [
@@ -137,7 +134,7 @@ export class FleetProjection implements Projection {
   private readonly cache = new LRUCache<string, Current>({ maxSize: CACHE_BYTES });
   private lastOrdinal = 0;
 
-  constructor(@Inject(READ_MODEL_DB) private readonly db: Database.Database) {
+  constructor(private readonly db: Database.Database) {
     db.exec(`CREATE TABLE IF NOT EXISTS fleet_sites (
       site_id TEXT PRIMARY KEY,
       site_ordinal INTEGER NOT NULL,

@@ -42,7 +42,7 @@ interface Row {
  * beside the ledger rather than in it: the ledger file stays append-only
  * (its events refuse UPDATE and DELETE, and these rows are updated and
  * expire), a claim never waits for the ledger's write lock nor holds it,
- * and a read-model rebuild (read-model.db) never touches it. SQLite serves
+ * and a read-model rebuild (read-models/*.db) never touches it. SQLite serves
  * one process per data folder, so this process's clock judges expiry.
  */
 export class SqliteIdempotencyStore implements IdempotencyStore {

@@ -7,7 +7,6 @@ import { PartialAppendError } from '../event-store/event-store.errors.js';
 import { MemoryEventStore } from '../event-store/memory/memory-event-store.js';
 import { LedgerMetrics } from '../observability/ledger-metrics.js';
 import { ProjectionRunner } from '../read-models/projection-runner.js';
-import { openReadModelDatabase } from '../read-models/read-model.database.js';
 import { CommandCore, CONFLICT_RETRY, ConcurrentChangeError, type Decision } from './command-core.js';
 
 const LABEL = {
@@ -54,7 +53,7 @@ describe('CommandCore: the one write path', () => {
   beforeEach(() => {
     store = new MemoryEventStore();
     // The real read-model runner (with no projections): what the core waits on is real.
-    runner = new ProjectionRunner(store, openReadModelDatabase(':memory:'), []);
+    runner = new ProjectionRunner(store, []);
     runner.onApplicationBootstrap();
     metrics = new LedgerMetrics();
     core = new CommandCore(store, runner, metrics);

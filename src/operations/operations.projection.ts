@@ -1,8 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
 import type Database from 'better-sqlite3';
 import type { StoredEvent } from '../event-store/event-envelope.js';
 import type { Projection } from '../read-models/projection.js';
-import { READ_MODEL_DB } from '../read-models/read-model.database.js';
 
 /** Status each operation event leaves an operation in (SPEC §4). */
 const STATUS_AFTER: Record<string, string> = {
@@ -29,7 +27,6 @@ export interface OperationIndexEntry {
  * operations, and finds the ones that were `running` when the service
  * stopped, so they resume.
  */
-@Injectable()
 export class OperationsProjection implements Projection {
   readonly name = 'operations';
   private readonly insert: Database.Statement;
@@ -39,7 +36,7 @@ export class OperationsProjection implements Projection {
   private readonly pageByStatus: Database.Statement;
   private readonly byStatus: Database.Statement;
 
-  constructor(@Inject(READ_MODEL_DB) private readonly db: Database.Database) {
+  constructor(private readonly db: Database.Database) {
     db.exec(`CREATE TABLE IF NOT EXISTS operations (
       seq INTEGER PRIMARY KEY AUTOINCREMENT,
       operation_id TEXT NOT NULL UNIQUE,

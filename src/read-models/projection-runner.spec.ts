@@ -3,7 +3,7 @@ import type Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { NewEvent, StoredEvent } from '../event-store/event-envelope.js';
 import { EventStoreUnavailableError } from '../event-store/event-store.errors.js';
 import { MemoryEventStore } from '../event-store/memory/memory-event-store.js';
@@ -79,7 +79,7 @@ describe('ProjectionRunner', () => {
     const db = openReadModelDatabase(join(dir, 'read-model.db'));
     const recorder = new Recorder(db);
     prepare(recorder, db);
-    const runner = new ProjectionRunner(store, db, [recorder]);
+    const runner = new ProjectionRunner(store, [{ name: 'test', db, projections: [recorder] }]);
     running.push(runner);
     runner.onApplicationBootstrap();
     return { runner, recorder, db };
@@ -258,5 +258,58 @@ describe('ProjectionRunner', () => {
     expect(second.runner.ordinal).toBe(0);
     expect(await second.runner.catchUp()).toBe(true);
     expect(second.recorder.seen.map(({ ordinal }) => ordinal)).toEqual([1, 2]);
+  });
+
+  describe('with several files', () => {
+    /** Files a and b, each with its own recorder; `only` runs the runner over some of them. */
+    const startFiles = (only: readonly string[] = ['a', 'b']) => {
+      const files = only.map((name) => {
+        const db = openReadModelDatabase(join(dir, `${name}.db`));
+        return { name, db, projections: [new Recorder(db)] };
+      });
+      const runner = new ProjectionRunner(store, files);
+      running.push(runner);
+      runner.onApplicationBootstrap();
+      const recorder = (name: string) => files.find((file) => file.name === name)!.projections[0]!;
+      return { runner, recorder };
+    };
+
+    it('feeds each file from its own checkpoint: one ahead of another (a crash between their commits) gets nothing twice', async () => {
+      await append(1, 2);
+      const both = startFiles();
+      expect(await both.runner.catchUp()).toBe(true);
+      await stop(both.runner);
+      await append(3, 2);
+      const aheadOnly = startFiles(['a']);
+      expect(await aheadOnly.runner.catchUp()).toBe(true);
+      await stop(aheadOnly.runner);
+
+      const again = startFiles();
+      expect(again.runner.ordinal).toBe(2); // the file furthest behind
+      expect(await again.runner.catchUp()).toBe(true);
+      expect(again.recorder('a').seen).toEqual([]);
+      expect(again.recorder('b').seen.map(({ ordinal }) => ordinal)).toEqual([3, 4]);
+      expect(again.recorder('a').rows()).toBe(4);
+      expect(again.recorder('b').rows()).toBe(4);
+      expect(again.runner.ordinal).toBe(4);
+      await append(5, 1);
+      expect(await again.runner.catchUp()).toBe(true);
+      expect(again.recorder('a').seen.map(({ ordinal }) => ordinal)).toEqual([5]);
+      expect(again.recorder('b').seen.map(({ ordinal }) => ordinal)).toEqual([3, 4, 5]);
+    });
+
+    it('a file that fails holds back only itself: the others commit, and nothing is applied twice on the retry', async () => {
+      await append(1, 3);
+      const files = startFiles();
+      files.recorder('b').failAt = 2;
+      await vi.waitFor(() => expect(files.runner.state).toBe('failing'));
+      expect(files.recorder('a').rows()).toBe(3);
+      expect(files.recorder('b').rows()).toBe(0);
+      files.recorder('b').failAt = undefined;
+      await vi.waitFor(() => expect(files.runner.state).toBe('live'), { timeout: 3000 });
+      expect(await files.runner.catchUp()).toBe(true);
+      expect(files.recorder('a').seen.map(({ ordinal }) => ordinal)).toEqual([1, 2, 3]);
+      expect(files.recorder('b').rows()).toBe(3);
+    });
   });
 });

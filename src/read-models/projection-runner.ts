@@ -11,8 +11,8 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { EventStoreUnavailableError } from '../event-store/event-store.errors.js';
 import type { StoredEvent } from '../event-store/event-envelope.js';
 import { EVENT_STORE, type EventStore } from '../event-store/event-store.port.js';
-import { PROJECTIONS, type Projection } from './projection.js';
-import { READ_MODEL_DB } from './read-model.database.js';
+import type { Projection } from './projection.js';
+import { READ_MODEL_FILES, type ReadModelFile } from './read-model.database.js';
 
 /**
  * `live` once caught up; `retrying` while the store is unreachable;
@@ -28,36 +28,58 @@ const RETRY_MAX_MS = 30_000;
 const CATCH_UP_PAGE = 5000;
 const CHECKPOINT = 'read-model';
 
+/** A read-model file as the runner feeds it: how far its own checkpoint is. */
+interface Lane {
+  readonly file: ReadModelFile;
+  readonly saveCheckpoint: Database.Statement;
+  position: string | undefined;
+  /** The ordinal of the event at `position` (0 before the first). */
+  applied: number;
+}
+
 /**
  * Keeps every projection up to date with the store's global order: catch-up
- * in pages from the stored checkpoint, then live. Each batch and the
- * checkpoint commit in one transaction.
+ * in pages from the stored checkpoint, then live.
+ *
+ * Each read-model file (ReadModelFile) keeps its own checkpoint and commits
+ * each batch with it in one transaction of its own, so the files can be
+ * built side by side (rebuild.ts builds each in its own thread) and a crash
+ * between two files' commits leaves each consistent with its checkpoint.
+ * The runner reads on from the file furthest behind and gives each file
+ * only the events it does not hold yet.
  */
 @Injectable()
 export class ProjectionRunner implements OnApplicationBootstrap, BeforeApplicationShutdown, OnApplicationShutdown {
   private readonly logger = new Logger('Projections');
   private readonly stop = new AbortController();
   private running: Promise<void> | undefined;
+  /** Where every file has got to: the checkpoint of the file furthest behind. */
   private checkpoint: string | undefined;
-  /** Events applied so far: the ordinal of the event at `checkpoint`. */
+  /** Events every file holds: the ordinal of the event at `checkpoint`. */
   private applied = 0;
   private waiters: { position: string; resolve: () => void }[] = [];
-  private readonly saveCheckpoint: Database.Statement;
+  private readonly lanes: Lane[];
   private health: ProjectionsState = 'catching-up';
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
-    @Inject(READ_MODEL_DB) private readonly db: Database.Database,
-    @Inject(PROJECTIONS) private readonly projections: Projection[],
+    @Inject(READ_MODEL_FILES) files: readonly ReadModelFile[],
   ) {
-    this.saveCheckpoint = db.prepare(
-      `INSERT INTO checkpoints (name, position, events) VALUES (?, ?, ?)
-       ON CONFLICT (name) DO UPDATE SET position = excluded.position, events = excluded.events`,
+    this.lanes = files.map((file) => {
+      const row = file.db.prepare('SELECT position, events FROM checkpoints WHERE name = ?').get(CHECKPOINT) as
+        { position: string; events: number } | undefined;
+      const saveCheckpoint = file.db.prepare(
+        `INSERT INTO checkpoints (name, position, events) VALUES (?, ?, ?)
+         ON CONFLICT (name) DO UPDATE SET position = excluded.position, events = excluded.events`,
+      );
+      return { file, saveCheckpoint, position: row?.position, applied: row?.events ?? 0 };
+    });
+    const slowest = this.lanes.reduce<Lane | undefined>(
+      (behind, lane) => (behind === undefined || lane.applied < behind.applied ? lane : behind),
+      undefined,
     );
-    const row = db.prepare('SELECT position, events FROM checkpoints WHERE name = ?').get(CHECKPOINT) as
-      { position: string; events: number } | undefined;
-    this.checkpoint = row?.position;
-    this.applied = row?.events ?? 0;
+    this.checkpoint = slowest?.position;
+    this.applied = slowest?.applied ?? 0;
   }
 
   onApplicationBootstrap(): void {
@@ -114,7 +136,7 @@ export class ProjectionRunner implements OnApplicationBootstrap, BeforeApplicati
   }
 
   onApplicationShutdown(): void {
-    this.db.close();
+    for (const lane of this.lanes) lane.file.db.close();
   }
 
   /** The position of the last event applied; undefined before the first. */
@@ -154,7 +176,7 @@ export class ProjectionRunner implements OnApplicationBootstrap, BeforeApplicati
 
   /** The read models this runner feeds, by name, in the order they are applied. */
   get names(): string[] {
-    return this.projections.map((projection) => projection.name);
+    return this.lanes.flatMap((lane) => lane.file.projections.map((projection) => projection.name));
   }
 
   /**
@@ -191,7 +213,7 @@ export class ProjectionRunner implements OnApplicationBootstrap, BeforeApplicati
 
   private async run(): Promise<void> {
     // Catch up in large transactions; then follow live, batching what arrives together.
-    const deferred = this.applied === 0 ? this.dropQueryIndexes() : [];
+    const deferred = this.lanes.filter((lane) => lane.applied === 0).map((lane) => this.dropQueryIndexes(lane.file));
     try {
       for (;;) {
         const page = await this.store.readAll({ after: this.checkpoint, limit: CATCH_UP_PAGE });
@@ -204,9 +226,10 @@ export class ProjectionRunner implements OnApplicationBootstrap, BeforeApplicati
     } finally {
       // However the catch-up ended (caught up, stopped, failed), queries need
       // their indexes; a shutdown waits for them (see beforeApplicationShutdown).
-      if (deferred.length > 0) {
-        this.db.transaction(() => deferred.forEach((sql) => this.db.exec(sql)))();
-        this.logger.log(`${deferred.length} query indexes built after catching up from the start`);
+      for (const { db, name, indexes } of deferred) {
+        if (indexes.length === 0) continue;
+        db.transaction(() => indexes.forEach((sql) => db.exec(sql)))();
+        this.logger.log(`${name}: ${indexes.length} query indexes built after catching up from the start`);
       }
     }
     if (this.stop.signal.aborted) return;
@@ -245,34 +268,45 @@ export class ProjectionRunner implements OnApplicationBootstrap, BeforeApplicati
     if (failure !== undefined) throw failure.error;
   }
 
-  /** Drops the projections' query indexes for a catch-up from nothing; returns the SQL that recreates them. */
-  private dropQueryIndexes(): string[] {
-    const definition = this.db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?").pluck();
-    const names = this.projections.flatMap((projection) => projection.queryIndexes ?? []);
-    return this.db.transaction(() =>
+  /** Drops a file's query indexes for a catch-up from nothing; returns the SQL that recreates them. */
+  private dropQueryIndexes(file: ReadModelFile): { db: Database.Database; name: string; indexes: string[] } {
+    const { db } = file;
+    const definition = db.prepare("SELECT sql FROM sqlite_master WHERE type = 'index' AND name = ?").pluck();
+    const names = file.projections.flatMap((projection) => projection.queryIndexes ?? []);
+    const indexes = db.transaction(() =>
       names.flatMap((name) => {
         const sql = definition.get(name) as string | null | undefined;
         if (typeof sql !== 'string') return [];
-        this.db.exec(`DROP INDEX "${name.replaceAll('"', '""')}"`);
+        db.exec(`DROP INDEX "${name.replaceAll('"', '""')}"`);
         return [sql];
       }),
     )();
+    return { db, name: file.name, indexes };
   }
 
+  /** `events` follow `checkpoint`: the first is ordinal `applied` + 1. */
   private applyBatch(events: readonly StoredEvent[]): void {
     const last = events.at(-1)!;
-    let ordinal = this.applied;
-    this.db.transaction(() => {
-      for (const event of events) {
-        ordinal += 1;
-        for (const projection of this.projections) projection.apply(event, ordinal);
-      }
-      for (const projection of this.projections) projection.flush?.();
-      this.saveCheckpoint.run(CHECKPOINT, last.position, ordinal);
-    })();
-    // Only after the commit: a batch that threw left nothing behind, so neither may the counters.
+    const lastOrdinal = this.applied + events.length;
+    for (const lane of this.lanes) {
+      if (lane.applied >= lastOrdinal) continue;
+      // A file ahead of the others (they crashed before their commit) already holds the first events.
+      const held = lane.applied - this.applied;
+      const { db, projections } = lane.file;
+      db.transaction(() => {
+        for (let i = held; i < events.length; i += 1) {
+          const ordinal = this.applied + 1 + i;
+          for (const projection of projections) projection.apply(events[i]!, ordinal);
+        }
+        for (const projection of projections) projection.flush?.();
+        lane.saveCheckpoint.run(CHECKPOINT, last.position, lastOrdinal);
+      })();
+      // Only after the commit: a batch that threw left nothing behind in that file, so neither may its counters.
+      lane.position = last.position;
+      lane.applied = lastOrdinal;
+    }
     this.checkpoint = last.position;
-    this.applied = ordinal;
+    this.applied = lastOrdinal;
     const ready = this.waiters.filter((waiter) => this.reached(waiter.position));
     if (ready.length > 0) {
       this.waiters = this.waiters.filter((waiter) => !ready.includes(waiter));

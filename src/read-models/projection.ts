@@ -1,12 +1,14 @@
+import type Database from 'better-sqlite3';
 import type { StoredEvent } from '../event-store/event-envelope.js';
 
 /**
  * A read model fed by the store's global order. Every projection lives in
- * the one read-model SQLite file (READ_MODEL_DB) and creates its tables and
- * prepared statements when constructed. The runner calls `apply` in global
- * order inside one transaction with the checkpoint, so a crash never skips
- * or doubles an event. Handlers are synchronous (better-sqlite3) and do no
- * other I/O.
+ * a read-model SQLite file (ReadModelFile), given to its constructor, and
+ * creates its tables and prepared statements there when constructed. The
+ * runner calls `apply` in global order inside one transaction with the
+ * file's checkpoint, so a crash never skips or doubles an event. Handlers
+ * are synchronous (better-sqlite3) and do no other I/O, and read and write
+ * only their own tables: files are built independently.
  */
 export interface Projection {
   readonly name: string;
@@ -41,5 +43,8 @@ export interface Projection {
   readonly queryIndexes?: readonly string[];
 }
 
-/** Nest token for the list of every projection, in the order they are applied. */
-export const PROJECTIONS = Symbol('PROJECTIONS');
+/** A projection class: constructed with the read-model file it lives in. */
+export type ProjectionClass = new (db: Database.Database) => Projection;
+
+/** Read-model files by name, each with the projections kept in it (app.module.ts names them). */
+export type ReadModelLayout = Readonly<Record<string, readonly ProjectionClass[]>>;

@@ -1,6 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import type { Projection } from './projection.js';
 
 /**
  * The layout of the read-model file. Bump it whenever a projection's tables
@@ -8,11 +9,22 @@ import { dirname } from 'node:path';
  * then emptied when opened, and the runner rebuilds it from the ledger, so
  * a deployment never serves rows an older projection derived differently.
  */
-export const READ_MODEL_SCHEMA_VERSION = 7;
+export const READ_MODEL_SCHEMA_VERSION = 8;
 
 /**
- * The read-model file (`<data dir>/read-model.db`), or with `disposable` a
- * file being rebuilt beside it. Derived data only, so
+ * A read-model file (`<data dir>/read-models/<name>.db`) and the
+ * projections kept in it. Each file has one writer and its own checkpoint,
+ * so files are built in parallel (see rebuild.ts); a projection's queries
+ * read only its own file.
+ */
+export interface ReadModelFile {
+  readonly name: string;
+  readonly db: Database.Database;
+  readonly projections: readonly Projection[];
+}
+
+/**
+ * A read-model file, or with `disposable` a file being rebuilt beside it. Derived data only, so
  * `synchronous=NORMAL` suffices: after a power cut it may lose its last
  * transactions, and the runner replays them from the checkpoint it kept in
  * the same transactions. Deleting the file is always safe (it is rebuilt).
@@ -59,4 +71,5 @@ function dropEverything(db: Database.Database): void {
   })();
 }
 
-export const READ_MODEL_DB = Symbol('READ_MODEL_DB');
+/** Nest token for every ReadModelFile, in the order they are applied. */
+export const READ_MODEL_FILES = Symbol('READ_MODEL_FILES');

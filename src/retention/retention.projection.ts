@@ -1,15 +1,12 @@
-import { Inject, Injectable } from '@nestjs/common';
 import type Database from 'better-sqlite3';
 import type { StoredEvent } from '../event-store/event-envelope.js';
 import type { Projection } from '../read-models/projection.js';
-import { READ_MODEL_DB } from '../read-models/read-model.database.js';
 
 /**
  * Deleted sites waiting for their retention to expire, and purged sites
  * whose data key may still need destroying. The retention sweeper reads it;
  * every purge is still re-checked against the site's own stream.
  */
-@Injectable()
 export class RetentionProjection implements Projection {
   readonly name = 'retention';
   private readonly deleted: Database.Statement;
@@ -20,7 +17,7 @@ export class RetentionProjection implements Projection {
   private readonly unshreddedQuery: Database.Statement;
   private readonly shredded: Database.Statement;
 
-  constructor(@Inject(READ_MODEL_DB) private readonly db: Database.Database) {
+  constructor(private readonly db: Database.Database) {
     db.exec(`CREATE TABLE IF NOT EXISTS retention (
       site_id TEXT PRIMARY KEY,
       state TEXT NOT NULL CHECK (state IN ('deleted', 'purged')),

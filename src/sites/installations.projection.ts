@@ -1,8 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
 import type Database from 'better-sqlite3';
 import type { StoredEvent } from '../event-store/event-envelope.js';
 import type { Projection } from '../read-models/projection.js';
-import { READ_MODEL_DB } from '../read-models/read-model.database.js';
 
 /**
  * Which site each product installation belongs to. Deletion plans use it to
@@ -11,14 +9,13 @@ import { READ_MODEL_DB } from '../read-models/read-model.database.js';
  * each instance, so it decides no claim: IdNamespaces asks it only about
  * installations recorded before claim streams existed.
  */
-@Injectable()
 export class InstallationsProjection implements Projection {
   readonly name = 'installations';
   private readonly upsert: Database.Statement;
   private readonly remove: Database.Statement;
   private readonly find: Database.Statement;
 
-  constructor(@Inject(READ_MODEL_DB) private readonly db: Database.Database) {
+  constructor(private readonly db: Database.Database) {
     db.exec(`CREATE TABLE IF NOT EXISTS installations (
       installation_id TEXT PRIMARY KEY,
       site_id TEXT NOT NULL,

@@ -44,8 +44,12 @@ describe('TransparencyLogProjection', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
+  /** One batch, as the runner applies it: every event, then flush. */
   const applyAll = (events: StoredEvent[], from = 0) =>
-    db.transaction(() => events.forEach((event, i) => tree.apply(event, from + i + 1)))();
+    db.transaction(() => {
+      events.forEach((event, i) => tree.apply(event, from + i + 1));
+      tree.flush();
+    })();
 
   it('its incremental root equals the naive RFC 9162 root of the leaf bytes at every size, and its proofs verify', () => {
     const events = ledger(45);
@@ -101,6 +105,7 @@ describe('TransparencyLogProjection', () => {
     expect(() =>
       db.transaction(() => {
         events.slice(4, 8).forEach((event, i) => tree.apply(event, 5 + i));
+        tree.flush();
         throw new Error('disk full');
       })(),
     ).toThrow('disk full');

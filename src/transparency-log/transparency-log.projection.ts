@@ -1,8 +1,6 @@
-import { Inject, Injectable } from '@nestjs/common';
 import type Database from 'better-sqlite3';
 import type { StoredEvent } from '../event-store/event-envelope.js';
 import type { Projection } from '../read-models/projection.js';
-import { READ_MODEL_DB } from '../read-models/read-model.database.js';
 import { CompactRange } from '../transparency/compact-range.js';
 import { leafHashOf } from '../transparency/leaf.js';
 import type { NodeHashes } from '../transparency/merkle-proofs.js';
@@ -37,7 +35,6 @@ export interface TreeHead {
  * trust: a proof they are served is checked against a signed checkpoint,
  * and /v1/ledger/verify recomputes the tree from the store itself.
  */
-@Injectable()
 export class TransparencyLogProjection implements Projection, NodeHashes {
   readonly name = 'transparency-log';
   readonly queryIndexes = ['merkle_leaves_by_event'];
@@ -52,7 +49,7 @@ export class TransparencyLogProjection implements Projection, NodeHashes {
   private readonly selectLeafByEvent: Database.Statement;
   private readonly selectLeaves: Database.Statement;
 
-  constructor(@Inject(READ_MODEL_DB) private readonly db: Database.Database) {
+  constructor(private readonly db: Database.Database) {
     db.exec(`
       CREATE TABLE IF NOT EXISTS merkle_leaves (
         leaf_index INTEGER PRIMARY KEY,
@@ -107,6 +104,10 @@ export class TransparencyLogProjection implements Projection, NodeHashes {
     this.range.append(leafHash, (level, nodeIndex, hash) => {
       if (level > 0) this.insertNode.run(level, nodeIndex, hash);
     });
+  }
+
+  /** The frontier is saved once per batch, in its transaction: a row rewritten per event cost as much as hashing it. */
+  flush(): void {
     const { size, hashes } = this.range.toState();
     this.saveFrontier.run(size, JSON.stringify(hashes));
   }

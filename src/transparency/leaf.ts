@@ -1,6 +1,6 @@
 import { canonicalJson } from '../common/canonical-json.js';
 import type { JsonObject } from '../common/json.js';
-import { hashLeaf } from './merkle.js';
+import { hashLeafText } from './merkle.js';
 
 /**
  * A ledger event as the log's Merkle tree sees it: the event as stored,
@@ -29,11 +29,15 @@ export interface LeafEvent {
  * same log, and must not change its root.
  */
 export function leafBytes(event: LeafEvent): Buffer {
-  const { streamId, version, eventId, type, data, metadata, prevHash, hash } = event;
-  return Buffer.from(canonicalJson({ streamId, version, eventId, type, data, metadata, prevHash, hash }), 'utf8');
+  return Buffer.from(leafText(event), 'utf8');
 }
 
 /** hashLeaf(leafBytes(event)): what the tree stores for the event. */
 export function leafHashOf(event: LeafEvent): Buffer {
-  return hashLeaf(leafBytes(event));
+  return hashLeafText(leafText(event));
+}
+
+function leafText(event: LeafEvent): string {
+  const { streamId, version, eventId, type, data, metadata, prevHash, hash } = event;
+  return canonicalJson({ streamId, version, eventId, type, data, metadata, prevHash, hash });
 }
