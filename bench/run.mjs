@@ -102,14 +102,15 @@ try {
     const result = JSON.parse(readFileSync(file, 'utf8'));
     figures.push(...result.figures.map((figure) => ({ ...figure, suite })));
     omissions.push(...result.omissions.map((omission) => ({ ...omission, suite })));
-    Object.assign(facts, result.facts);
+    for (const [name, fact] of Object.entries(result.facts ?? {})) facts[name] = { suite, fact };
   }
 } finally {
   rmSync(out, { recursive: true, force: true });
 }
 
+const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${process.platform}`;
 const results = [
-  ...figures.map((figure) => ({ ...figure, measuredAt: date, mode })),
+  ...figures.map((figure) => ({ ...figure, measuredAt: date, mode, machine })),
   ...omissions.map(({ name, reason, suite }) => ({
     suite,
     name,
@@ -120,15 +121,18 @@ const results = [
     omitted: reason,
     measuredAt: date,
     mode,
+    machine,
   })),
+  // What a suite measured on the way (per-event costs and the like): quoted in BENCHMARKS.md, so kept with the figures.
+  ...Object.entries(facts).map(([name, { suite, fact }]) => ({ suite, name, fact, measuredAt: date, mode, machine })),
 ];
-const machine = `${cpus().length} × ${cpus()[0]?.model.trim() ?? 'cpu'}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB, node ${process.version}, ${process.platform}`;
-printTable(results);
+printTable(results.filter((row) => row.fact === undefined));
 // What each baseline is, and the spread, sample counts and caveats a reader needs to weigh each number.
 console.log('');
 for (const row of results)
-  if (!row.omitted) console.log(`- ${row.name}: baseline ${row.baselineName}; ${row.note ?? ''}`);
-for (const [name, fact] of Object.entries(facts)) console.log(`${name}: ${fact}`);
+  if (!row.omitted && row.fact === undefined)
+    console.log(`- ${row.name}: baseline ${row.baselineName}; ${row.note ?? ''}`);
+for (const [name, { fact }] of Object.entries(facts)) console.log(`${name}: ${fact}`);
 console.log(`\n${date} · ${mode} run · ${machine} · ${((performance.now() - started) / 1000).toFixed(0)} s`);
 console.log('ratio: times better than the baseline (rates: value/baseline; times: baseline/value); > 1 beats it');
 const resultsFile = join(benchDir, 'results.json');

@@ -40,6 +40,7 @@ export function openReadModelDatabase(file: string, options: { disposable?: bool
     db.pragma('journal_mode = MEMORY');
     db.pragma('synchronous = OFF');
     db.pragma('locking_mode = EXCLUSIVE');
+    if (process.env['THREADS']) db.pragma(`threads = ${process.env['THREADS']}`);
   } else {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');

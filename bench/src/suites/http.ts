@@ -340,6 +340,8 @@ export async function run({ quick }: SuiteOptions): Promise<SuiteResult> {
         baseline: bareLoad.rps,
         baselineName: bareName,
         better: 'higher',
+        target: "at least 35% of a bare NestJS route's throughput",
+        targetCheck: (f) => (f.ratio ?? 0) >= 0.35,
         note: `${commandLoad.requests} requests over ${seconds} s on ${SITES} sites read before; each loads the site (cached fold), seals contacts, appends with a durable commit (fsync) and waits for the read models; ${cpuNote([commandLoad])}`,
         loadGenerator: generatorCpu([commandLoad]),
       }),
