@@ -132,6 +132,8 @@ export class FleetProjection implements Projection {
   private readonly pageQueries = new Map<string, Database.Statement>();
   /** Only valid for the ordinal after `lastOrdinal`. */
   private readonly cache = new LRUCache<string, Current>({ maxSize: CACHE_BYTES });
+  /** How each status's count changed in this batch: written by `flush`, once per status. */
+  private readonly countDeltas = new Map<SiteStatus, number>();
   private lastOrdinal = 0;
 
   constructor(private readonly db: Database.Database) {
@@ -186,6 +188,7 @@ export class FleetProjection implements Projection {
     if (ordinal !== this.lastOrdinal + 1) {
       this.cache.clear();
       this.timeline.discard();
+      this.countDeltas.clear();
     }
     this.lastOrdinal = ordinal;
     const siteId = siteIdOfStream(event.streamId);
@@ -210,8 +213,8 @@ export class FleetProjection implements Projection {
     );
     this.saveSite.run(siteId, siteOrdinal, ordinal);
     if (before.status !== after.status) {
-      if (before.status !== 'unregistered') this.count.run(before.status, -1);
-      this.count.run(after.status, 1);
+      if (before.status !== 'unregistered') this.addCount(before.status, -1);
+      this.addCount(after.status, 1);
     }
     // The interval this event ends held its status from its start to here
     // (at no instant, if this stream's time went backwards); the new one
@@ -228,14 +231,21 @@ export class FleetProjection implements Projection {
     );
   }
 
-  /** Writes the timeline's deltas of the batch (see FleetCountTimeline). */
+  /** Writes the batch's count changes, one row per status, and the timeline's deltas (see FleetCountTimeline). */
   flush(): void {
+    for (const [status, delta] of this.countDeltas) if (delta !== 0) this.count.run(status, delta);
+    this.countDeltas.clear();
     this.timeline.flush();
+  }
+
+  private addCount(status: SiteStatus, delta: number): void {
+    this.countDeltas.set(status, (this.countDeltas.get(status) ?? 0) + delta);
   }
 
   reset(): void {
     this.db.exec('DELETE FROM fleet_sites; DELETE FROM fleet_counts; DELETE FROM fleet_intervals');
     this.timeline.reset();
+    this.countDeltas.clear();
     this.cache.clear();
     this.lastOrdinal = 0;
   }

@@ -25,7 +25,7 @@ const RETRY_FIRST_MS = 500;
 const RETRY_MAX_MS = 30_000;
 
 /** Events applied per transaction while catching up. */
-const CATCH_UP_PAGE = Number(process.env['PAGE'] ?? 5000);
+const CATCH_UP_PAGE = 5000;
 const CHECKPOINT = 'read-model';
 
 /** A read-model file as the runner feeds it: how far its own checkpoint is. */

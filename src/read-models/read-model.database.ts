@@ -40,14 +40,15 @@ export function openReadModelDatabase(file: string, options: { disposable?: bool
     db.pragma('journal_mode = MEMORY');
     db.pragma('synchronous = OFF');
     db.pragma('locking_mode = EXCLUSIVE');
-    if (process.env['THREADS']) db.pragma(`threads = ${process.env['THREADS']}`);
   } else {
     db.pragma('journal_mode = WAL');
     db.pragma('synchronous = NORMAL');
   }
   db.pragma('busy_timeout = 5000');
-  // Rebuilds and large catch-ups touch many index pages; 64 MiB keeps them in memory.
-  db.pragma('cache_size = -65536');
+  // Large catch-ups touch many index pages; 64 MiB keeps them in memory. A file being rebuilt has no
+  // query indexes until the end and is written mostly in key order: 16 MiB served a 1,000,000-event
+  // rebuild faster (a page read again from the OS's cache costs less than touching fresh memory).
+  db.pragma(`cache_size = -${options.disposable ? 16 * 1024 : 64 * 1024}`);
   if (db.pragma('user_version', { simple: true }) !== READ_MODEL_SCHEMA_VERSION) {
     dropEverything(db);
     db.pragma(`user_version = ${READ_MODEL_SCHEMA_VERSION}`);
