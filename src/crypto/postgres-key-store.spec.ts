@@ -80,6 +80,40 @@ describe.skipIf(!hasPostgres)('PostgreSQL key store (server at LEDGER_TEST_POSTG
       expect(await keyStore.findKey('site-a')).toBeUndefined();
     });
 
+    it("answers concurrent lookups together, each with its own site's key, and none with a key destroyed before it asked", async () => {
+      const own = await createTestDatabase();
+      toClose.push({ close: () => own.drop() });
+      const connection = await openPostgres(own.url, { log: () => undefined });
+      let queries = 0;
+      const pool = new Proxy(connection.pool, {
+        get(target, property) {
+          const value: unknown = Reflect.get(target, property);
+          return typeof value === 'function'
+            ? (...args: unknown[]) => {
+                if (property === 'query') queries += 1;
+                return (value as (...each: unknown[]) => unknown).apply(target, args);
+              }
+            : value;
+        },
+      });
+      const keyStore = await PostgresKeyStore.open({ pool, target: connection.target }, { log: () => undefined });
+      toClose.unshift(keyStore, connection);
+      const keyQueries = () => queries;
+      const sites = Array.from({ length: 60 }, (_, i) => `site-${i}`);
+      const obtained = await Promise.all(sites.map((site) => keyStore.obtainKey(site)));
+      expect(new Set(obtained.map((key) => key.toString('hex'))).size).toBe(sites.length);
+      await keyStore.destroyKey('site-7');
+      const queriesBefore = keyQueries();
+      const found = await Promise.all([...sites, 'never-registered'].map((site) => keyStore.findKey(site)));
+      expect(found.at(-1)).toBeUndefined();
+      expect(found[7]).toBeUndefined();
+      sites.forEach((_, i) => {
+        if (i !== 7) expect(found[i]).toEqual(obtained[i]);
+      });
+      // 61 lookups, a handful of queries: the first goes alone, the rest wait for it and go together.
+      expect(keyQueries() - queriesBefore).toBeLessThan(10);
+    });
+
     describe('shredding, seen in the table pages (pageinspect)', () => {
       /** Whether pageinspect can be used: it needs a superuser (the default test server's user is one). */
       let pageinspect: string | undefined;

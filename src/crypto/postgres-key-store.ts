@@ -57,6 +57,16 @@ interface Destruction {
   xid8: string;
 }
 
+/** A #find waiting for its query. */
+interface KeyLookup {
+  siteId: string;
+  resolve: (row: { key: Buffer | null } | undefined) => void;
+  reject: (error: unknown) => void;
+}
+
+/** The most key lookups one query carries. */
+const LOOKUPS_PER_QUERY = 500;
+
 export interface PostgresKeyStoreOptions {
   /** Where creating the table, and a key whose bytes could not be scrubbed yet, are reported. */
   log: (message: string) => void;
@@ -91,6 +101,9 @@ export class PostgresKeyStore implements KeyStore {
   /** The rewrite under way, and the one queued to start after it (see #rewriteAfterNow). */
   #runningRewrite: Promise<void> | undefined;
   #nextRewrite: Promise<void> | undefined;
+  /** Key lookups waiting for the next query (see #find), and whether one is out. */
+  #lookups: KeyLookup[] = [];
+  #lookingUp = false;
 
   /** Creates the key table if it is missing (saying so), then opens the store on the connection's pool. */
   static async open(
@@ -171,13 +184,39 @@ export class PostgresKeyStore implements KeyStore {
     this.#closed = true;
   }
 
-  async #find(siteId: string): Promise<{ key: Buffer | null } | undefined> {
-    const { rows } = await this.#connection.pool.query<{ key: Buffer | null }>({
-      name: 'keys-find',
-      text: 'SELECT key FROM site_keys WHERE site_id = $1',
-      values: [siteId],
+  /**
+   * One site's key row. Lookups that arrive while one query is out are sent
+   * together in the next (`site_id = ANY(...)`): 32 concurrent commands cost
+   * a few round trips, not 32. A lookup is answered only by a query sent
+   * after it arrived, so it never sees a key destroyed before it was asked.
+   */
+  #find(siteId: string): Promise<{ key: Buffer | null } | undefined> {
+    return new Promise((resolve, reject) => {
+      this.#lookups.push({ siteId, resolve, reject });
+      if (!this.#lookingUp) void this.#lookUpQueued();
     });
-    return rows[0];
+  }
+
+  async #lookUpQueued(): Promise<void> {
+    this.#lookingUp = true;
+    try {
+      while (this.#lookups.length > 0) {
+        const batch = this.#lookups.splice(0, LOOKUPS_PER_QUERY);
+        try {
+          const { rows } = await this.#connection.pool.query<{ site_id: string; key: Buffer | null }>({
+            name: 'keys-find-many',
+            text: 'SELECT site_id, key FROM site_keys WHERE site_id = ANY($1::text[])',
+            values: [[...new Set(batch.map(({ siteId }) => siteId))]],
+          });
+          const found = new Map(rows.map((row) => [row.site_id, { key: row.key }]));
+          for (const lookup of batch) lookup.resolve(found.get(lookup.siteId));
+        } catch (error) {
+          for (const lookup of batch) lookup.reject(error);
+        }
+      }
+    } finally {
+      this.#lookingUp = false;
+    }
   }
 
   /** Waits for older transactions, then has the table rewritten; reports, never throws. */
