@@ -29,16 +29,11 @@ export function baselineRebuild(commit: string): { script: string } | { missing:
   try {
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
-    const archive = execFileSync('git', [
-      '-C',
-      root,
-      'archive',
-      commit,
-      'src',
-      'tsconfig.json',
-      'tsconfig.build.json',
-      'package.json',
-    ]);
+    const archive = execFileSync(
+      'git',
+      ['-C', root, 'archive', commit, 'src', 'tsconfig.json', 'tsconfig.build.json', 'package.json'],
+      { maxBuffer: 256 * 2 ** 20 },
+    ); // the default megabyte is far less than the sources
     execFileSync('tar', ['-x', '-C', dir], { input: archive });
     symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
     execFileSync(
@@ -51,9 +46,9 @@ export function baselineRebuild(commit: string): { script: string } | { missing:
     return { script };
   } catch (error) {
     rmSync(dir, { recursive: true, force: true });
-    return {
-      missing: `cannot build the rebuild of commit ${commit}: ${error instanceof Error ? error.message : String(error)}`,
-    };
+    const missing = `cannot build the rebuild of commit ${commit}: ${error instanceof Error ? error.message : String(error)}`;
+    console.error(`bench: ${missing}`);
+    return { missing };
   }
 }
 
