@@ -6,6 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { formatNumber } from './format-number.mjs';
 
 const benchDir = dirname(fileURLToPath(import.meta.url));
 const file = join(dirname(benchDir), 'BENCHMARKS.md');
@@ -13,14 +14,7 @@ const results = JSON.parse(readFileSync(join(benchDir, 'results.json'), 'utf8'))
 const figures = results.filter((row) => row.fact === undefined && row.suite !== 'soak');
 const facts = results.filter((row) => row.fact !== undefined && row.suite !== 'soak');
 
-const number = (n) =>
-  n === null || n === undefined
-    ? '—'
-    : Math.abs(n) >= 1000
-      ? Math.round(n).toLocaleString('en-US')
-      : Math.abs(n) >= 10
-        ? n.toFixed(1)
-        : n.toFixed(3);
+const number = formatNumber;
 const cell = (text) => String(text).replaceAll('|', '\\|').replaceAll('\n', ' ');
 /** The spread as the suite wrote it in the note: "median of N, ±X%" (and what follows up to the next ';'). */
 const spreadOf = (row) => /median of [^;]*/.exec(row.note ?? '')?.[0] ?? (row.note ?? '').split(';')[0];

@@ -25,6 +25,7 @@ import { cpus, totalmem, tmpdir } from 'node:os';
 import { dirname, join, relative } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { formatNumber } from './format-number.mjs';
 import { PACKAGE_DIRS, installBenchTools } from './install.mjs';
 
 const SUITES = ['append', 'aggregate', 'operation', 'fleet', 'http', 'postgres', 'concurrent'];
@@ -155,14 +156,7 @@ if (!values.only) {
 }
 
 function printTable(rows) {
-  const format = (n) =>
-    n === null || n === undefined
-      ? '—'
-      : Math.abs(n) >= 1000
-        ? Math.round(n).toLocaleString('en-US')
-        : Math.abs(n) >= 10
-          ? n.toFixed(1)
-          : n.toFixed(3);
+  const format = formatNumber;
   const lines = rows.map((row) => [
     row.name,
     row.omitted ? 'omitted' : `${format(row.value)} ${row.unit}`,
