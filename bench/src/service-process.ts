@@ -1,24 +1,12 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../src/testing/free-port.js';
 
 /** The product's entry point as the bench compiled it (bench/.tmp/build/src/main.js): `node dist/main.js`. */
 export const MAIN = fileURLToPath(new URL('../../src/main.js', import.meta.url));
 
-/** A port nobody listens on right now, on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
+export { freePort };
 
 /** Reads until `done`, with a deadline (no sleep stands in for the work). */
 export async function until<T>(

@@ -1,7 +1,7 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { createServer } from 'node:net';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { freePort } from '../../src/testing/free-port.js';
 import { pollUntil } from '../../src/testing/poll-until.js';
 import { TOKENS, type TestPrincipal } from './test-app.js';
 
@@ -14,18 +14,7 @@ const dist = join(root, 'dist');
 export const SERVICE = join(dist, 'main.js');
 export const REBUILD = join(dist, 'rebuild.js');
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
+export { freePort };
 
 /** A command started in its own process, with everything it printed (stdout and stderr) so far. */
 export interface Spawned {

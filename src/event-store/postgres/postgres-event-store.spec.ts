@@ -13,6 +13,7 @@ import {
 import { describeEventStoreContract, newEvent } from '../event-store.contract.js';
 import type { AppendResult, EventStore } from '../event-store.port.js';
 import { LEDGER_STREAM_PREFIXES } from '../ledger-streams.js';
+import { freePort } from '../../testing/free-port.js';
 import { PostgresEventStore, type PostgresEventStoreOptions } from './postgres-event-store.js';
 import { openPostgres, type PostgresConnection, type PostgresOptions } from './postgres.connection.js';
 import { LEDGER_LOCK_SPACE, LEDGER_LOCKS } from './postgres.schema.js';
@@ -503,17 +504,7 @@ async function deliversThroughNotify(
 
 /** A URL on a local port where nothing listens. */
 async function closedPortUrl(): Promise<string> {
-  const { createServer } = await import('node:net');
-  const port = await new Promise<number>((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
+  const port = await freePort();
   return `postgres://postgres@127.0.0.1:${port}/tenant_ledger`;
 }
 

@@ -7,6 +7,7 @@ import {
   testDatabaseUrl,
   withRawConnection,
 } from '../../testing/postgres.js';
+import { freePort } from '../../testing/free-port.js';
 import { EventStoreUnavailableError } from '../event-store.errors.js';
 import { openPostgres, postgresTarget, redactPostgresUrl } from './postgres.connection.js';
 
@@ -34,7 +35,7 @@ describe('openPostgres without a server', () => {
   });
 
   it('fails fast with EventStoreUnavailableError on a closed port, never showing the password', async () => {
-    const port = await closedPort();
+    const port = await freePort();
     const started = Date.now();
     const error = await openPostgres(`postgres://ledger:s3cret@127.0.0.1:${port}/tenant_ledger`, {
       log: () => undefined,
@@ -127,16 +128,3 @@ describe.skipIf(!hasPostgres)('openPostgres (server at LEDGER_TEST_POSTGRES_URL)
     }
   });
 });
-
-async function closedPort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() =>
-        typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
