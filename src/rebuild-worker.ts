@@ -4,7 +4,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { READ_MODELS } from './read-model-layout.js';
 import type { LedgerConfig } from './config/ledger-config.js';
 import { ProjectionRunner } from './read-models/projection-runner.js';
-import { openReadModelDatabase } from './read-models/read-model.database.js';
+import { openReadModelDatabase, readModelFileOf } from './read-models/read-model.database.js';
 import { openStores } from './stores/open-stores.js';
 
 /** What rebuild.ts hands each thread: the read-model file to build, and where. */
@@ -38,8 +38,8 @@ async function build({ config, name, into }: RebuildTask): Promise<RebuildDone> 
   const logger = new Logger(`Rebuild ${name}`);
   const stores = await openStores(config, { log: () => undefined, warn: (message) => logger.warn(message) });
   try {
-    const db = openReadModelDatabase(into, { disposable: true });
-    const runner = new ProjectionRunner(stores.events, [{ name, db, projections: types.map((type) => new type(db)) }]);
+    const file = readModelFileOf(name, openReadModelDatabase(into, { disposable: true }), types);
+    const runner = new ProjectionRunner(stores.events, [file]);
     runner.onApplicationBootstrap();
     try {
       if (!(await runner.catchUp(NO_TIMEOUT))) throw new Error('the projections stopped; see the error above');

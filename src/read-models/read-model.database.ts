@@ -1,7 +1,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
-import type { Projection } from './projection.js';
+import type { Projection, ProjectionClass } from './projection.js';
 
 /**
  * The layout of the read-model file. Bump it whenever a projection's tables
@@ -21,6 +21,11 @@ export interface ReadModelFile {
   readonly name: string;
   readonly db: Database.Database;
   readonly projections: readonly Projection[];
+}
+
+/** A read-model file with its projections constructed on its database. */
+export function readModelFileOf(name: string, db: Database.Database, types: readonly ProjectionClass[]): ReadModelFile {
+  return { name, db, projections: types.map((type) => new type(db)) };
 }
 
 /**
